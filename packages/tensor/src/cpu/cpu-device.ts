@@ -1,0 +1,93 @@
+import type { Device } from '../device.js';
+import { allocateTypedArray, type DType, roundToFloat16, type TypedArray } from '../dtype.js';
+import { type KernelContext, registerKernel } from '../registry.js';
+import type { Tensor } from '../tensor.js';
+import { registerElementwiseKernels } from './elementwise.js';
+import { registerLayoutKernels } from './layout.js';
+import { registerMatmulKernels } from './matmul.js';
+import { registerNormKernels } from './norm.js';
+import { registerReduceKernels } from './reduce.js';
+
+/**
+ * The CPU reference backend. Storage is a plain typed array (float16 values are kept in a
+ * Float32Array, rounded to half precision after every op). Kernels are plain loops that
+ * accumulate long sums in float64: readable first, fast second.
+ */
+class CpuDevice implements Device {
+  readonly backend = 'cpu';
+  readonly name = 'cpu';
+  #live = 0;
+
+  /** Takes ownership of `data`: callers pass arrays nobody else holds. */
+  upload(data: TypedArray): TypedArray {
+    this.#live++;
+    return data;
+  }
+
+  async read(storage: unknown, dtype: DType, size: number): Promise<TypedArray> {
+    return this.readSync(storage, dtype, size);
+  }
+
+  readSync(storage: unknown, _dtype: DType, size: number): TypedArray {
+    return (storage as TypedArray).slice(0, size);
+  }
+
+  release(): void {
+    this.#live--;
+  }
+
+  liveBuffers(): number {
+    return this.#live;
+  }
+}
+
+let cpuDevice: CpuDevice | undefined;
+
+/** The CPU device (one per process); creating it registers the CPU kernels. */
+export function cpu(): Device {
+  if (!cpuDevice) {
+    registerElementwiseKernels();
+    registerReduceKernels();
+    registerMatmulKernels();
+    registerLayoutKernels();
+    registerNormKernels();
+    cpuDevice = new CpuDevice();
+  }
+  return cpuDevice;
+}
+
+/** A CPU tensor's storage, typed. */
+export function cpuData(t: Tensor): TypedArray {
+  return t.storage as TypedArray;
+}
+
+/**
+ * Register a CPU kernel that fills freshly allocated output arrays. float16 outputs are
+ * rounded to half precision afterwards, so every op stores exactly what a float16 tensor can
+ * hold.
+ */
+export function registerCpuKernel<A>(
+  op: string,
+  fill: (ctx: KernelContext<A>, outputs: TypedArray[]) => void,
+): void {
+  registerKernel<A>({
+    op,
+    backend: 'cpu',
+    run(ctx) {
+      const outputs = ctx.outputs.map((o) =>
+        allocateTypedArray(
+          o.dtype,
+          o.shape.reduce((p, d) => p * d, 1),
+        ),
+      );
+      fill(ctx, outputs);
+      ctx.outputs.forEach((o, i) => {
+        if (o.dtype === 'float16') {
+          const out = outputs[i]!;
+          for (let j = 0; j < out.length; j++) out[j] = roundToFloat16(out[j]!);
+        }
+      });
+      return outputs.map((o, i) => ctx.device.upload(o, ctx.outputs[i]!.dtype));
+    },
+  });
+}

@@ -1,0 +1,67 @@
+// @qkv/tensor: tensors, devices, the op registry, op front-ends and the CPU reference backend.
+
+export { cpu, cpuData, registerCpuKernel } from './cpu/cpu-device.js';
+export {
+  arange,
+  type CreationOptions,
+  fromTypedArray,
+  full,
+  ones,
+  type RandomOptions,
+  rand,
+  randn,
+  tensor,
+  toDevice,
+  toTypedArray,
+  zeros,
+} from './creation.js';
+export { type Device, getDefaultDevice, setDefaultDevice } from './device.js';
+export {
+  allocateTypedArray,
+  bytesPerElement,
+  type DataTypeMap,
+  DTYPES,
+  type DType,
+  float16BitsFromNumber,
+  isFloatDType,
+  numberFromBFloat16Bits,
+  numberFromFloat16Bits,
+  roundToFloat16,
+  type TensorLike,
+  type TypedArray,
+} from './dtype.js';
+export { QkvError } from './errors.js';
+export { keep, liveTensors, scope } from './lifetime.js';
+export * from './ops/elementwise.js';
+export * from './ops/layout.js';
+export * from './ops/matmul.js';
+export * from './ops/norm.js';
+export * from './ops/reduce.js';
+export { manualSeed, Random } from './random.js';
+export {
+  commonDevice,
+  defineOp,
+  hasKernel,
+  type KernelConfig,
+  type KernelContext,
+  type KernelFunc,
+  listOps,
+  missingKernels,
+  type OpDef,
+  registerKernel,
+  runOp,
+  type TensorSpec,
+  unregisterKernel,
+} from './registry.js';
+export { loadSafetensors, type SafetensorsFile, saveSafetensors } from './safetensors.js';
+export {
+  broadcastShapes,
+  broadcastStrides,
+  formatShape,
+  normalizeAxis,
+  type Shape,
+  shapesEqual,
+  sizeOf,
+  stridesOf,
+} from './shape.js';
+export { Tensor } from './tensor.js';

@@ -1,0 +1,127 @@
+import type { Device } from './device.js';
+import { allocateTypedArray, type DType } from './dtype.js';
+import { fail } from './errors.js';
+import { formatShape, type Shape, sizeOf } from './shape.js';
+import { Tensor } from './tensor.js';
+
+/** Shape and dtype of an op's output, decided before any backend runs. */
+export interface TensorSpec {
+  readonly shape: Shape;
+  readonly dtype: DType;
+}
+
+/**
+ * An op, declared once for every backend: its name, its inputs, and `infer`, which validates
+ * inputs and (already normalised) attributes with errors that name the offending shapes and
+ * values, and returns the output specs.
+ */
+export interface OpDef<A> {
+  readonly name: string;
+  /** Input names used in error messages; a variadic op names one entry, e.g. `tensors`. */
+  readonly inputNames: readonly string[];
+  infer(inputs: readonly Tensor[], attrs: A): TensorSpec[];
+}
+
+/** What a backend's kernel receives. It returns one storage handle per output. */
+export interface KernelContext<A> {
+  readonly inputs: readonly Tensor[];
+  readonly attrs: A;
+  readonly outputs: readonly TensorSpec[];
+  readonly device: Device;
+}
+
+export type KernelFunc<A> = (ctx: KernelContext<A>) => unknown[];
+
+export interface KernelConfig<A> {
+  readonly op: string;
+  readonly backend: string;
+  readonly run: KernelFunc<A>;
+}
+
+const ops = new Map<string, OpDef<never>>();
+const kernels = new Map<string, KernelConfig<never>>();
+
+const kernelKey = (backend: string, op: string) => `${backend}_${op}`;
+
+export function defineOp<A>(def: OpDef<A>): OpDef<A> {
+  if (ops.has(def.name)) fail('defineOp', `op "${def.name}" is already defined`);
+  ops.set(def.name, def as OpDef<never>);
+  return def;
+}
+
+/** Names of every declared op; a backend is complete when it has a kernel for each. */
+export function listOps(): string[] {
+  return [...ops.keys()];
+}
+
+export function registerKernel<A>(config: KernelConfig<A>): void {
+  const key = kernelKey(config.backend, config.op);
+  if (kernels.has(key)) {
+    fail(
+      'registerKernel',
+      `a kernel for op "${config.op}" on backend "${config.backend}" is already registered`,
+    );
+  }
+  kernels.set(key, config as KernelConfig<never>);
+}
+
+export function unregisterKernel(op: string, backend: string): void {
+  kernels.delete(kernelKey(backend, op));
+}
+
+export function hasKernel(op: string, backend: string): boolean {
+  return kernels.has(kernelKey(backend, op));
+}
+
+/** Ops declared but without a kernel on `backend`. */
+export function missingKernels(backend: string): string[] {
+  return listOps().filter((op) => !hasKernel(op, backend));
+}
+
+/** The device every input lives on; throws naming both devices when they differ. */
+export function commonDevice(
+  where: string,
+  names: readonly string[],
+  inputs: readonly Tensor[],
+): Device {
+  let first: { device: Device; name: string } | undefined;
+  inputs.forEach((t, i) => {
+    if (t.isDisposed)
+      fail(where, `input ${inputName(names, i)} ${formatShape(t.shape)} was disposed`);
+    const name = inputName(names, i);
+    if (!first) first = { device: t.device, name };
+    else if (t.device !== first.device) {
+      fail(
+        where,
+        `inputs are on different devices: ${first.name} on ${first.device.name}, ${name} on ${t.device.name}; move one with toDevice()`,
+      );
+    }
+  });
+  if (!first) fail(where, 'no inputs');
+  return first.device;
+}
+
+function inputName(names: readonly string[], i: number): string {
+  return names.length === 1 && names[0]!.endsWith('s')
+    ? `${names[0]}[${i}]`
+    : (names[i] ?? `input ${i}`);
+}
+
+/** Validate, infer output specs, and run the op's kernel on the inputs' device. */
+export function runOp<A>(def: OpDef<A>, inputs: readonly Tensor[], attrs: A): Tensor[] {
+  const device = commonDevice(def.name, def.inputNames, inputs);
+  const outputs = def.infer(inputs, attrs);
+  const kernel = kernels.get(kernelKey(device.backend, def.name)) as KernelConfig<A> | undefined;
+  if (!kernel) fail(def.name, `no kernel is registered for backend "${device.backend}"`);
+  if (outputs.every((o) => sizeOf(o.shape) === 0)) {
+    // Empty results need no kernel; backends never see zero-sized outputs alone.
+    return outputs.map((o) => emptyTensor(o, device));
+  }
+  const handles = kernel.run({ inputs, attrs, outputs, device });
+  return outputs.map((o, i) => new Tensor(o.shape, o.dtype, device, handles[i]));
+}
+
+function emptyTensor(spec: TensorSpec, device: Device): Tensor {
+  const handle = device.upload(allocateTypedArray(spec.dtype, 0), spec.dtype);
+  return new Tensor(spec.shape, spec.dtype, device, handle);
+}
