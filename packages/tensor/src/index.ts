@@ -15,6 +15,7 @@ export {
   toTypedArray,
   zeros,
 } from './creation.js';
+export { debugFlags, poisonValue } from './debug.js';
 export { type Device, getDefaultDevice, setDefaultDevice } from './device.js';
 export {
   allocateTypedArray,
