@@ -33,6 +33,7 @@ export {
 } from './dtype.js';
 export { QkvError } from './errors.js';
 export { keep, liveTensors, scope } from './lifetime.js';
+export * from './ops/attention.js';
 export * from './ops/elementwise.js';
 export * from './ops/layout.js';
 export * from './ops/matmul.js';

@@ -4,6 +4,7 @@ import { allocateTypedArray, type DType, roundToFloat16, type TypedArray } from 
 import { type KernelContext, registerKernel } from '../registry.js';
 import { sizeOf } from '../shape.js';
 import type { Tensor } from '../tensor.js';
+import { registerAttentionKernels } from './attention.js';
 import { registerElementwiseKernels } from './elementwise.js';
 import { registerLayoutKernels } from './layout.js';
 import { registerMatmulKernels } from './matmul.js';
@@ -53,6 +54,7 @@ export function cpu(): Device {
     registerMatmulKernels();
     registerLayoutKernels();
     registerNormKernels();
+    registerAttentionKernels();
     cpuDevice = new CpuDevice();
   }
   return cpuDevice;
