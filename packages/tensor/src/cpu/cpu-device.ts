@@ -7,6 +7,7 @@ import { registerLayoutKernels } from './layout.js';
 import { registerMatmulKernels } from './matmul.js';
 import { registerNormKernels } from './norm.js';
 import { registerReduceKernels } from './reduce.js';
+import { registerRopeKernels } from './rope.js';
 
 /**
  * The CPU reference backend. Storage is a plain typed array (float16 values are kept in a
@@ -51,6 +52,7 @@ export function cpu(): Device {
     registerMatmulKernels();
     registerLayoutKernels();
     registerNormKernels();
+    registerRopeKernels();
     cpuDevice = new CpuDevice();
   }
   return cpuDevice;
