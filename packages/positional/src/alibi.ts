@@ -74,7 +74,8 @@ export function alibiBias(
       const base = (h * queryLength + i) * keyLength;
       for (let j = 0; j < keyLength; j++) {
         const distance = j - (queryOffset + i);
-        out[base + j] = values[h]! * (symmetric ? -Math.abs(distance) : distance);
+        // `+ 0` turns the −0 of the diagonal into 0.
+        out[base + j] = values[h]! * (symmetric ? -Math.abs(distance) : distance) + 0;
       }
     }
   }

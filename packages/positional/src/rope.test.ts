@@ -1,6 +1,5 @@
 import {
   cpu,
-  liveTensors,
   QkvError,
   type RopeStyle,
   randn,
@@ -10,19 +9,14 @@ import {
   tensor,
 } from '@qkv/tensor';
 import fc from 'fast-check';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { applyRope, RotaryEmbedding } from './rope.js';
 import { ropeInvFreq } from './rope-frequencies.js';
 import { fixtures, mismatches } from './testing/fixtures.js';
+import { expectNoLeaks } from './testing/leaks.js';
 
 const device = cpu();
-let baseline = { tensors: 0, buffers: 0 };
-beforeEach(() => {
-  baseline = { tensors: liveTensors(), buffers: device.liveBuffers() };
-});
-afterEach(() => {
-  expect({ tensors: liveTensors(), buffers: device.liveBuffers() }).toEqual(baseline);
-});
+expectNoLeaks();
 
 /**
  * Float64 reference written from the definition: pair (a, b) of frequency i is
