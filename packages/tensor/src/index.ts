@@ -39,6 +39,7 @@ export * from './ops/layout.js';
 export * from './ops/matmul.js';
 export * from './ops/norm.js';
 export * from './ops/reduce.js';
+export * from './ops/rope.js';
 export { manualSeed, Random } from './random.js';
 export {
   commonDevice,

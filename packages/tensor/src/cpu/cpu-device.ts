@@ -10,6 +10,7 @@ import { registerLayoutKernels } from './layout.js';
 import { registerMatmulKernels } from './matmul.js';
 import { registerNormKernels } from './norm.js';
 import { registerReduceKernels } from './reduce.js';
+import { registerRopeKernels } from './rope.js';
 
 /**
  * The CPU reference backend. Storage is a plain typed array (float16 values are kept in a
@@ -55,6 +56,7 @@ export function cpu(): Device {
     registerLayoutKernels();
     registerNormKernels();
     registerAttentionKernels();
+    registerRopeKernels();
     cpuDevice = new CpuDevice();
   }
   return cpuDevice;
