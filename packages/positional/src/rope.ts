@@ -141,11 +141,7 @@ export function applyRope(x: Tensor, options: RotaryEmbeddingOptions & RopeApply
       : {}),
   });
   try {
-    return rotary.apply(x, {
-      ...(positions !== undefined ? { positions } : {}),
-      ...(offset !== undefined ? { offset } : {}),
-      ...(seqLen !== undefined ? { seqLen } : {}),
-    });
+    return rotary.apply(x, { positions, offset, seqLen });
   } finally {
     rotary.dispose();
   }
