@@ -375,6 +375,10 @@ describe('RoPE errors', () => {
     );
   });
 
+  it('a sequence length that is not a positive integer', () => {
+    expectError((t) => applyRope(t, { seqLen: 0 }), /seqLen must be a positive integer, got 0/);
+  });
+
   it('odd or oversized rotary dims', () => {
     expectError((t) => applyRope(t, { rotaryDim: 5 }), /even integer >= 2, got 5/);
     expectError(

@@ -74,6 +74,9 @@ export class RotaryEmbedding {
     const ids = resolvePositions(where, x, options);
     const needsLength = SEQ_DEPENDENT.has(this.config.scaling?.type ?? 'default');
     let seqLen = options.seqLen;
+    if (seqLen !== undefined && !(Number.isInteger(seqLen) && seqLen > 0)) {
+      fail(where, `seqLen must be a positive integer, got ${seqLen}`);
+    }
     if (needsLength && seqLen === undefined) {
       if (ids.max === undefined) {
         fail(
