@@ -34,7 +34,7 @@ export interface CliIo {
   kernels?: KernelsModule;
 }
 
-const defaultIo = (): CliIo => ({
+export const defaultIo = (): CliIo => ({
   stdout: (text) => process.stdout.write(`${text}\n`),
   progress: terminalProgress(),
 });
@@ -184,4 +184,14 @@ async function writeDashboardFile(path: string, results: BenchResult[], io: CliI
   const { dashboardHtml } = await import('./dashboard/build.js');
   writeText(path, await dashboardHtml(results));
   io.progress.line(`qkv-bench: wrote ${path}`);
+}
+
+/** `main` on this process's arguments: sets the exit code and prints errors without a stack. */
+export async function runProcess(io: CliIo = defaultIo()): Promise<void> {
+  try {
+    process.exitCode = await main(process.argv.slice(2), io);
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : error);
+    process.exitCode = 2;
+  }
 }

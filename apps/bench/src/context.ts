@@ -1,4 +1,4 @@
-import { formatMs, formatParams } from './format.js';
+import { formatMs, formatParams, formatRate } from './format.js';
 import type { ProgressSink } from './progress.js';
 import { mbPerSecOf, summarize, tflopsOf } from './stats.js';
 import type { Measurement, MeasureOptions, Params, SuiteContext } from './suite.js';
@@ -87,19 +87,18 @@ export function toMeasurement(
     m.mbPerSec = mbPerSecOf(options.bytes, stats.medianMs);
   }
   if (options.x !== undefined) m.x = options.x;
+  if (options.series !== undefined) m.series = options.series;
   if (options.config !== undefined) m.config = options.config;
   return m;
 }
 
 function describeMeasurement(m: Measurement): string {
-  const rate = [
-    m.tflops !== undefined ? `${m.tflops.toPrecision(3)} TFLOP/s` : '',
-    m.mbPerSec !== undefined ? `${m.mbPerSec.toPrecision(3)} MB/s` : '',
-  ].filter(Boolean);
   return [
     `${m.suite} ${m.name} ${formatParams(m.params)}:`,
     `median ${formatMs(m.medianMs)} ± ${formatMs(m.madMs)}`,
     `(min ${formatMs(m.minMs)}, ${m.samplesMs.length} samples)`,
-    ...rate,
-  ].join(' ');
+    formatRate(m),
+  ]
+    .join(' ')
+    .trimEnd();
 }

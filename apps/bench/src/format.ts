@@ -1,4 +1,4 @@
-import type { Params } from './suite.js';
+import type { Measurement, Params } from './suite.js';
 
 /** `12.3 ms`, `456 µs`, `1.23 s`: three significant digits in a readable unit. */
 export function formatMs(ms: number): string {
@@ -20,4 +20,16 @@ export function caseKey(suite: string, params: Params): string {
     .sort()
     .map((k) => [k, params[k]]);
   return `${suite}|${JSON.stringify(sorted)}`;
+}
+
+/** Three significant digits without exponents: `0.000449`, `12.3`, `4290`. */
+export function formatNumber(value: number): string {
+  return Math.abs(value) >= 1000 ? value.toFixed(0) : value.toPrecision(3);
+}
+
+/** TFLOP/s or MB/s, whichever the measurement has; empty when it has neither. */
+export function formatRate(m: Measurement): string {
+  if (m.tflops !== undefined) return `${formatNumber(m.tflops)} TFLOP/s`;
+  if (m.mbPerSec !== undefined) return `${formatNumber(m.mbPerSec)} MB/s`;
+  return '';
 }

@@ -89,6 +89,7 @@ const measurement = object({
   tflops: optNum,
   mbPerSec: optNum,
   x: optStr,
+  series: optStr,
   config: recordOf(['string', 'number', 'boolean'], true),
 });
 

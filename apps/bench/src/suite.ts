@@ -18,6 +18,11 @@ export interface MeasureOptions {
   /** The numeric param the dashboard plots on its x axis (e.g. `n`, `seqLen`). */
   x?: string;
   /**
+   * The line this case belongs to on the dashboard (e.g. `square`, `heads=8 k=64`); without
+   * it the params other than `x` name the line.
+   */
+  series?: string;
+  /**
    * Settings of what ran that are not part of the case (e.g. a peer's thread count): shown
    * beside the result but not used to match peers, which compare on `params` alone.
    */
@@ -41,6 +46,7 @@ export interface Measurement {
   mbPerSec?: number;
   /** Copied from `MeasureOptions`. */
   x?: string;
+  series?: string;
   config?: Params;
 }
 

@@ -1,5 +1,5 @@
-import { compareRuns, groupByCase, timeOverQkv } from './compare.js';
-import { formatMs, formatParams } from './format.js';
+import { compareRuns, groupByCase, QKV, timeOverQkv } from './compare.js';
+import { formatMs, formatNumber, formatParams, formatRate } from './format.js';
 import type { Measurement } from './suite.js';
 
 /** Fixed-width text table: header row, then rows, columns padded to their widest cell. */
@@ -12,13 +12,6 @@ export function textTable(header: string[], rows: string[][]): string {
       .trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
-
-const rate = (m: Measurement) =>
-  m.tflops !== undefined
-    ? `${m.tflops.toPrecision(3)} TFLOP/s`
-    : m.mbPerSec !== undefined
-      ? `${m.mbPerSec.toPrecision(4)} MB/s`
-      : '';
 
 /**
  * The summary printed after a run: one row per measurement, cases grouped, with each peer's
@@ -35,8 +28,8 @@ export function summaryTable(measurements: readonly Measurement[]): string {
         formatMs(m.medianMs),
         `± ${formatMs(m.madMs)}`,
         formatMs(m.minMs),
-        rate(m),
-        ratio === undefined || m.name === 'qkv' ? '' : `${ratio.toFixed(2)}x`,
+        formatRate(m),
+        ratio === undefined || m.name === QKV ? '' : `${formatNumber(ratio)}x`,
       ]);
     }
   }
@@ -53,7 +46,7 @@ export function runComparisonTable(
     d.name,
     formatMs(d.before.medianMs),
     formatMs(d.after.medianMs),
-    `${d.ratio.toFixed(2)}x`,
+    `${formatNumber(d.ratio)}x`,
   ]);
   return textTable(['case', 'name', 'before', 'after', 'after/before'], rows);
 }

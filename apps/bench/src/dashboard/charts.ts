@@ -36,8 +36,9 @@ function colourFor(name: string, names: string[]): string {
   return PALETTE[names.indexOf(name) % PALETTE.length]!;
 }
 
-/** Same colour for a name in every chart; later runs dashed. */
-function lineStyle(s: Series, names: string[], seriesIndex: number) {
+/** Same colour for a name and marker for a line in every chart; later runs dashed. */
+function lineStyle(s: Series, names: string[], lines: string[]) {
+  const seriesIndex = lines.indexOf(s.line);
   const colour = colourFor(s.name, names);
   const shapes = ['circle', 'triangle', 'rect', 'rectRot', 'star', 'crossRot'] as const;
   return {
@@ -63,12 +64,16 @@ const common = (title: string) => ({
   animation: false as const,
   responsive: true,
   maintainAspectRatio: false,
-  plugins: { title: { display: true, text: title }, legend: { position: 'bottom' as const } },
+  plugins: {
+    title: { display: true, text: title },
+    legend: { position: 'bottom' as const, labels: { usePointStyle: true } },
+  },
 });
 
 /** The charts of one suite; returns how many were drawn. */
 export function drawSuite(parent: HTMLElement, view: SuiteView): number {
   const names = [...new Set(view.series.map((s) => s.name))];
+  const lines = [...new Set(view.series.map((s) => s.line))];
   let drawn = 0;
   const draw = (title: string, config: ChartConfiguration) => {
     new Chart(canvasIn(parent, title), config);
@@ -79,10 +84,10 @@ export function drawSuite(parent: HTMLElement, view: SuiteView): number {
   draw(`${view.suite}: median time vs ${view.xParam}`, {
     type: 'line',
     data: {
-      datasets: view.series.map((s, i) => ({
+      datasets: view.series.map((s) => ({
         label: s.label,
         data: s.points.map((p) => ({ x: p.x, y: p.medianMs })),
-        ...lineStyle(s, names, i),
+        ...lineStyle(s, names, lines),
       })),
     },
     options: {
@@ -104,17 +109,18 @@ export function drawSuite(parent: HTMLElement, view: SuiteView): number {
     draw(`${view.suite}: ${unit}`, {
       type: 'line',
       data: {
-        datasets: view.series.map((s, i) => ({
+        datasets: view.series.map((s) => ({
           label: s.label,
           data: s.points.map((p) => ({ x: p.x, y: p[rateKey] ?? Number.NaN })),
-          ...lineStyle(s, names, i),
+          ...lineStyle(s, names, lines),
         })),
       },
       options: {
-        ...common(`${view.suite}: ${unit} vs ${view.xParam}`),
+        ...common(`${view.suite}: ${unit} vs ${view.xParam} (log-log)`),
         scales: {
           x: { type: 'logarithmic', title: { display: true, text: view.xParam } },
-          y: { type: 'linear', beginAtZero: true, title: { display: true, text: unit } },
+          // Logarithmic: a reference CPU backend and a tuned peer differ by orders of magnitude.
+          y: { type: 'logarithmic', title: { display: true, text: unit } },
         },
       },
     });

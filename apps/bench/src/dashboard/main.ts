@@ -1,4 +1,4 @@
-import { formatMs, formatParams } from '../format.js';
+import { formatMs, formatParams, formatRate } from '../format.js';
 import { type BenchResult, parseResult } from '../result.js';
 import { drawSuite } from './charts.js';
 import { suiteNames, suiteView } from './model.js';
@@ -71,12 +71,6 @@ function measurementTable(suite: string): HTMLTableElement {
   results.forEach((r, run) => {
     for (const m of r.measurements.filter((x) => x.suite === suite)) {
       const row = el('tr');
-      const rate =
-        m.tflops !== undefined
-          ? `${m.tflops.toPrecision(3)} TFLOP/s`
-          : m.mbPerSec !== undefined
-            ? `${m.mbPerSec.toPrecision(4)} MB/s`
-            : '';
       for (const cell of [
         String(run + 1),
         formatParams(m.params),
@@ -85,7 +79,7 @@ function measurementTable(suite: string): HTMLTableElement {
         formatMs(m.madMs),
         formatMs(m.minMs),
         String(m.samplesMs.length),
-        rate,
+        formatRate(m),
       ]) {
         row.append(el('td', cell));
       }

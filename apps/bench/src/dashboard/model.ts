@@ -16,6 +16,8 @@ export interface Point {
 export interface Series {
   /** e.g. `qkv batch=8 k=64` or, with several runs, `qkv batch=8 k=64 (run-b)`. */
   label: string;
+  /** The label without the run: the same line in every run. */
+  line: string;
   name: string;
   run: number;
   points: Point[];
@@ -55,10 +57,12 @@ export function xParamOf(measurements: readonly Measurement[]): string {
 }
 
 /**
- * What distinguishes one line from another: the params other than x, leaving out those that
- * grow with x (a square matmul's m and k equal its n, so they are not a separate series).
+ * What distinguishes one line from another: the suite's `series` label, else the params other
+ * than x, leaving out those equal to x (a square matmul's m and k equal its n).
  */
-function seriesParams(params: Params, xParam: string): string {
+function seriesParams(m: Measurement, xParam: string): string {
+  if (m.series !== undefined) return m.series;
+  const params = m.params;
   const x = params[xParam];
   const rest: Params = {};
   for (const [k, v] of Object.entries(params)) if (k !== xParam && v !== x) rest[k] = v;
@@ -78,8 +82,9 @@ export function suiteView(results: readonly BenchResult[], suite: string): Suite
     for (const m of measurements) {
       const x = m.params[xParam];
       if (typeof x !== 'number') continue;
-      const label = `${m.name} ${seriesParams(m.params, xParam)}`.trim() + runLabel(run);
-      if (!series.has(label)) series.set(label, { label, name: m.name, run, points: [] });
+      const line = `${m.name} ${seriesParams(m, xParam)}`.trim();
+      const label = line + runLabel(run);
+      if (!series.has(label)) series.set(label, { label, line, name: m.name, run, points: [] });
       const point: Point = { x, medianMs: m.medianMs, madMs: m.madMs };
       if (m.tflops !== undefined) point.tflops = m.tflops;
       if (m.mbPerSec !== undefined) point.mbPerSec = m.mbPerSec;

@@ -18,10 +18,16 @@ export const matmulSuite: Suite = {
     const heads = ctx.quick ? 2 : 8;
     const headDim = 64;
     for (const [i, n] of sizes.entries()) {
-      await product(ctx, ort, { batch: 1, m: n, k: n, n }, 100 + i);
+      await product(ctx, ort, { batch: 1, m: n, k: n, n }, 'square', 100 + i);
     }
     for (const [i, n] of sizes.entries()) {
-      await product(ctx, ort, { batch: heads, m: n, k: headDim, n }, 200 + i);
+      await product(
+        ctx,
+        ort,
+        { batch: heads, m: n, k: headDim, n },
+        `heads=${heads} k=${headDim}`,
+        200 + i,
+      );
     }
   },
 };
@@ -30,6 +36,7 @@ async function product(
   ctx: Parameters<Suite['run']>[0],
   ort: Awaited<ReturnType<typeof loadOrtPeer>>,
   dims: { batch: number; m: number; k: number; n: number },
+  series: string,
   seed: number,
 ): Promise<void> {
   const { batch, m, k, n } = dims;
@@ -43,7 +50,7 @@ async function product(
     await measureWithPeer(ctx, ort, {
       suite: 'matmul',
       params: { batch, m, k, n },
-      options: { flops: 2 * batch * m * n * k, x: 'n' },
+      options: { flops: 2 * batch * m * n * k, x: 'n', series },
       qkv: () => matmul(a, b),
       onnx: {
         node: {
