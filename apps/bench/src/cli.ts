@@ -150,7 +150,7 @@ async function runCommand(argv: string[], io: CliIo): Promise<number> {
     );
   if (values.out) {
     writeText(values.out, `${JSON.stringify(result, null, 2)}\n`);
-    io.progress.line(`qkv-bench: wrote ${values.out}`);
+    io.progress.line(`qkv-bench: wrote ${resolve(values.out)}`);
   }
   if (values.dashboard) {
     await writeDashboardFile(values.dashboard, before ? [before, result] : [result], io);
@@ -183,7 +183,7 @@ async function writeDashboardFile(path: string, results: BenchResult[], io: CliI
   // Loaded on demand: it bundles the page with esbuild, which the single-file CLI lacks.
   const { dashboardHtml } = await import('./dashboard/build.js');
   writeText(path, await dashboardHtml(results));
-  io.progress.line(`qkv-bench: wrote ${path}`);
+  io.progress.line(`qkv-bench: wrote ${resolve(path)}`);
 }
 
 /** `main` on this process's arguments: sets the exit code and prints errors without a stack. */

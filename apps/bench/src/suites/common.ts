@@ -19,13 +19,21 @@ export function upload(ctx: SuiteContext, data: Float32Array, shape: number[]): 
   return fromTypedArray(data, shape, 'float32', contextDevice(ctx));
 }
 
-/** Sizes for the device at hand: GPUs get larger problems than the reference CPU backend. */
+/**
+ * Software WebGPU adapters (SwiftShader, Mesa's llvmpipe / lavapipe) run on the CPU and take
+ * tens of milliseconds for a 256³ matmul: they get the CPU's sizes.
+ */
+export function isSoftwareDevice(device: Device): boolean {
+  return device.backend === 'cpu' || /swiftshader|llvmpipe|lavapipe|software/i.test(device.name);
+}
+
+/** Sizes for the device at hand: hardware GPUs get larger problems than CPU-bound devices. */
 export function sizesFor(
   ctx: SuiteContext,
-  sizes: { quick: number[]; cpu: number[]; webgpu: number[] },
+  sizes: { quick: number[]; small: number[]; large: number[] },
 ): number[] {
   if (ctx.quick) return sizes.quick;
-  return contextDevice(ctx).backend === 'cpu' ? sizes.cpu : sizes.webgpu;
+  return isSoftwareDevice(contextDevice(ctx)) ? sizes.small : sizes.large;
 }
 
 export interface PeerCase {

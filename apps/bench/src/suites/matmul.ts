@@ -12,8 +12,8 @@ export const matmulSuite: Suite = {
     // 33 and 129 are not multiples of any tile size, so edge handling is timed too.
     const sizes = sizesFor(ctx, {
       quick: [16, 33],
-      cpu: [64, 128, 256, 384, 512],
-      webgpu: [256, 512, 1024, 2048, 4096],
+      small: [64, 128, 256, 384, 512],
+      large: [256, 512, 1024, 2048, 4096],
     });
     const heads = ctx.quick ? 2 : 8;
     const headDim = 64;

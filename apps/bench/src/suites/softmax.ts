@@ -11,8 +11,8 @@ export const softmaxSuite: Suite = {
     const ort = await loadOrtPeer(ctx.log);
     const sizes = sizesFor(ctx, {
       quick: [7, 65],
-      cpu: [128, 256, 512, 1024, 2048],
-      webgpu: [512, 1024, 2048, 4096, 8192],
+      small: [128, 256, 512, 1024, 2048],
+      large: [512, 1024, 2048, 4096, 8192],
     });
     for (const [i, n] of sizes.entries()) {
       const shape = [n, n];
