@@ -76,7 +76,10 @@ export function drawSuite(parent: HTMLElement, view: SuiteView): number {
   const lines = [...new Set(view.series.map((s) => s.line))];
   let drawn = 0;
   const draw = (title: string, config: ChartConfiguration) => {
-    new Chart(canvasIn(parent, title), config);
+    const canvas = canvasIn(parent, title);
+    // What each chart holds, readable without decoding pixels (the browser test reads it).
+    canvas.dataset.datasets = JSON.stringify(config.data.datasets.map((d) => d.label));
+    new Chart(canvas, config);
     drawn++;
   };
 
@@ -109,11 +112,14 @@ export function drawSuite(parent: HTMLElement, view: SuiteView): number {
     draw(`${view.suite}: ${unit}`, {
       type: 'line',
       data: {
-        datasets: view.series.map((s) => ({
-          label: s.label,
-          data: s.points.map((p) => ({ x: p.x, y: p[rateKey] ?? Number.NaN })),
-          ...lineStyle(s, names, lines),
-        })),
+        datasets: [
+          ...view.series.map((s) => ({
+            label: s.label,
+            data: s.points.map((p) => ({ x: p.x, y: p[rateKey] ?? Number.NaN })),
+            ...lineStyle(s, names, lines),
+          })),
+          ...(rateKey === 'tflops' ? peakLines(view) : []),
+        ],
       },
       options: {
         ...common(`${view.suite}: ${unit} vs ${view.xParam} (log-log)`),
@@ -137,6 +143,24 @@ export function drawSuite(parent: HTMLElement, view: SuiteView): number {
       ratioBars(view.runRatios, names, 'later run / first run time (below 1: faster)'),
     );
   return drawn;
+}
+
+/** Flat grey lines at each run's best TFLOP/s, across the x range of the chart. */
+function peakLines(view: SuiteView) {
+  const xs = view.series.flatMap((s) => s.points.map((p) => p.x));
+  const [lo, hi] = [Math.min(...xs), Math.max(...xs)];
+  return view.peaks.map((peak) => ({
+    label: `best in run ${peak.run + 1}: ${peak.what}`,
+    data: [
+      { x: lo, y: peak.tflops },
+      { x: hi, y: peak.tflops },
+    ],
+    borderColor: '#888',
+    backgroundColor: '#888',
+    borderDash: peak.run > 0 ? [2, 3] : [10, 4],
+    borderWidth: 1,
+    pointRadius: 0,
+  }));
 }
 
 function ratioBars(

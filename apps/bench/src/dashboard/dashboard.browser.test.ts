@@ -72,6 +72,24 @@ describe('dashboard page in headless Chromium', () => {
     );
     expect(inked).toHaveLength(8);
     for (const share of inked) expect(share).toBeGreaterThan(0.01);
+    const datasets = async (label: string) =>
+      JSON.parse((await page.getAttribute(`canvas[aria-label="${label}"]`, 'data-datasets'))!);
+    expect(await datasets('matmul: median time vs n')).toEqual([
+      'qkv square (cpu-run-a)',
+      'onnxruntime-node square (cpu-run-a)',
+      'qkv heads=8 k=64 (cpu-run-a)',
+      'onnxruntime-node heads=8 k=64 (cpu-run-a)',
+      'qkv square (cpu-run-b)',
+      'onnxruntime-node square (cpu-run-b)',
+      'qkv heads=8 k=64 (cpu-run-b)',
+      'onnxruntime-node heads=8 k=64 (cpu-run-b)',
+    ]);
+    const rates: string[] = await datasets('matmul: TFLOP/s');
+    expect(rates.filter((l) => l.startsWith('best in run'))).toHaveLength(2);
+    expect(await datasets('softmax: peers')).toEqual([
+      'onnxruntime-node',
+      'onnxruntime-node (run 2)',
+    ]);
     await page.screenshot({ path: `${artifacts}dashboard.png`, fullPage: true });
 
     // A third result opened with the file picker joins the comparison.

@@ -70,4 +70,12 @@ describe('dashboard model', () => {
     expect(view.runRatios.every((r) => r.run === 1 && r.ratio === 2)).toBe(true);
     expect(view.series.map((s) => s.label)).toContain('qkv batch=8 k=64 (b)');
   });
+
+  it("finds each run's best TFLOP/s across all its measurements", () => {
+    const r = run('a', 1);
+    r.measurements.push(toMeasurement('other', 'peer', { n: 2 }, [1], { flops: 5e9 }));
+    r.measurements.push(toMeasurement('other', 'qkv', { n: 2 }, [1], { flops: 1e9 }));
+    const view = suiteView([r, run('b', 1)], 'matmul');
+    expect(view.peaks).toEqual([{ run: 0, tflops: 5, what: 'other peer n=2' }]);
+  });
 });

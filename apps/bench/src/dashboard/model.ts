@@ -31,6 +31,25 @@ export interface SuiteView {
   peerRatios: { run: number; name: string; caseLabel: string; ratio: number }[];
   /** Later runs against the first: after / before median time, per case and name. */
   runRatios: { run: number; name: string; caseLabel: string; ratio: number }[];
+  /**
+   * Per run, the highest TFLOP/s any measurement reached on that run's device (every suite,
+   * qkv or peer): the practical peak the suite's TFLOP/s are read against.
+   */
+  peaks: { run: number; tflops: number; what: string }[];
+}
+
+export function peakOf(result: BenchResult, run: number): SuiteView['peaks'][number] | undefined {
+  let best: Measurement | undefined;
+  for (const m of result.measurements) {
+    if (m.tflops !== undefined && (!best || m.tflops > best.tflops!)) best = m;
+  }
+  return (
+    best && {
+      run,
+      tflops: best.tflops!,
+      what: `${best.suite} ${best.name} ${formatParams(best.params)}`,
+    }
+  );
 }
 
 export function suiteNames(results: readonly BenchResult[]): string[] {
@@ -110,5 +129,6 @@ export function suiteView(results: readonly BenchResult[], suite: string): Suite
       runRatios.push({ run, name: d.name, caseLabel: caseLabel(d.after), ratio: d.ratio });
     }
   }
-  return { suite, xParam, series: [...series.values()], peerRatios, runRatios };
+  const peaks = results.flatMap((r, run) => peakOf(r, run) ?? []);
+  return { suite, xParam, series: [...series.values()], peerRatios, runRatios, peaks };
 }
