@@ -3,10 +3,12 @@
 import type { CaseGroup } from '@qkv/conformance';
 import { kvCacheCases } from './cases/kv-cache.js';
 import { mhaCases } from './cases/multi-head-attention.js';
+import { sdpaCases } from './cases/sdpa.js';
 import { torchFixtureCases } from './cases/torch-fixtures.js';
 
 export const ATTENTION_GROUPS: Record<string, CaseGroup> = {
   'PyTorch fixtures': torchFixtureCases,
+  scaledDotProductAttention: sdpaCases,
   MultiHeadAttention: mhaCases,
   'KV cache': kvCacheCases,
 };
