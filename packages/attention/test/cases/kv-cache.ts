@@ -11,7 +11,7 @@ const STEPS = [3, 1, 1, 2, 1, 4];
 
 async function decodingMatchesFullForward(
   ctx: CaseContext,
-  config: { numKvHeads?: number; rope?: boolean; writeMode?: 'in-place' | 'copy' },
+  config: { numKvHeads?: number; rope?: boolean; alibi?: boolean; writeMode?: 'in-place' | 'copy' },
 ): Promise<void> {
   const total = STEPS.reduce((p, d) => p + d, 0);
   const mha = new MultiHeadAttention({
@@ -19,6 +19,8 @@ async function decodingMatchesFullForward(
     numHeads: 4,
     ...(config.numKvHeads ? { numKvHeads: config.numKvHeads } : {}),
     ...(config.rope ? { rope: testRotary() } : {}),
+    // ALiBi slopes for 4 heads, Press et al. 2022: 2^(-8 i / 4).
+    ...(config.alibi ? { alibi: ctx.tensor([2 ** -2, 2 ** -4, 2 ** -6, 2 ** -8], [4]) } : {}),
     device: ctx.device,
     seed: 21,
   });
@@ -64,6 +66,7 @@ export const kvCacheCases: CaseGroup = {
     decodingMatchesFullForward(ctx, {}),
   'cached decoding with grouped-query attention and RoPE offsets': (ctx) =>
     decodingMatchesFullForward(ctx, { numKvHeads: 2, rope: true }),
+  'cached decoding with ALiBi distances': (ctx) => decodingMatchesFullForward(ctx, { alibi: true }),
   'cached decoding through the copying write path': (ctx) =>
     decodingMatchesFullForward(ctx, { numKvHeads: 1, writeMode: 'copy' }),
 };
