@@ -136,16 +136,13 @@ export class KVCache {
   /** Move the valid rows into storage of `capacity` positions. */
   #grow(capacity: number): void {
     const grown = (old: Tensor, dim: number) => {
+      if (this.writeMode === 'copy') return this.#rebuilt(old, undefined, capacity);
       const next = this.#storage(capacity, dim);
-      if (this.writeMode === 'in-place') {
-        const valid = narrow(old, 2, 0, this.#length);
-        writeRows(next, valid, 0);
-        valid.dispose();
-        old.dispose();
-        return next;
-      }
-      next.dispose();
-      return this.#rebuilt(old, undefined, capacity);
+      const valid = narrow(old, 2, 0, this.#length);
+      writeRows(next, valid, 0);
+      valid.dispose();
+      old.dispose();
+      return next;
     };
     this.#keys = grown(this.#keys, this.headDim);
     this.#values = grown(this.#values, this.valueDim);
