@@ -1,3 +1,4 @@
+import { alibiSlopes } from '@qkv/positional';
 import {
   type AttentionOptions,
   attention,
@@ -37,11 +38,12 @@ import {
 
 /**
  * Rotary position embedding applied to the heads of q and k (`[N, H, T, D]`) before attention.
- * `positionOffset` is the position of the first of the T rows (the KV cache length when
- * decoding). `@qkv/positional` provides one; any object of this shape works.
+ * `offset` is the position of the first of the T rows (the KV cache length when decoding).
+ * `RotaryEmbedding` from `@qkv/positional` is one (with every RoPE scaling); any object of
+ * this shape works.
  */
 export interface RotaryEmbedding {
-  apply(x: Tensor, positionOffset: number): Tensor;
+  apply(x: Tensor, options: { offset?: number }): Tensor;
 }
 
 export interface MultiHeadAttentionOptions {
@@ -73,8 +75,12 @@ export interface MultiHeadAttentionOptions {
   batchFirst?: boolean;
   device?: Device;
   dtype?: DType;
-  /** ALiBi slopes `[numHeads]` (e.g. from `@qkv/positional`), added as `-slope * distance`. */
-  alibi?: Tensor;
+  /**
+   * ALiBi (Press et al. 2022): `true` uses the paper's slopes for `numHeads` (from
+   * `@qkv/positional`'s `alibiSlopes`, non-power-of-two head counts included); a tensor
+   * `[numHeads]` gives them explicitly. Added to the scores as `-slope * distance`.
+   */
+  alibi?: Tensor | true;
   /** Rotary embedding for q and k; see {@link RotaryEmbedding}. */
   rope?: RotaryEmbedding;
 }
@@ -148,6 +154,8 @@ export class MultiHeadAttention {
   training = false;
   readonly #params = new Map<Param, Tensor>();
   readonly #rng: Random;
+  /** The ALiBi slopes were made here (`alibi: true`), so `dispose()` releases them. */
+  readonly #ownsAlibi: boolean;
 
   constructor(options: MultiHeadAttentionOptions) {
     const { embedDim, numHeads } = options;
@@ -163,7 +171,6 @@ export class MultiHeadAttention {
     this.batchFirst = options.batchFirst ?? true;
     this.device = options.device ?? getDefaultDevice();
     this.dtype = options.dtype ?? 'float32';
-    this.alibi = options.alibi;
     this.rope = options.rope;
     const where = 'MultiHeadAttention';
     for (const [name, v] of Object.entries({
@@ -188,6 +195,11 @@ export class MultiHeadAttention {
     if (!(this.dropout >= 0 && this.dropout < 1)) {
       fail(where, `dropout must be in [0, 1), got ${this.dropout}`);
     }
+    this.#ownsAlibi = options.alibi === true;
+    this.alibi =
+      options.alibi === true
+        ? tensor(alibiSlopes(numHeads), [numHeads], { device: this.device })
+        : options.alibi;
     if (this.alibi && (this.alibi.rank !== 1 || this.alibi.shape[0] !== numHeads)) {
       fail(where, `alibi slopes must be [${numHeads}], got ${formatShape(this.alibi.shape)}`);
     }
@@ -409,8 +421,8 @@ export class MultiHeadAttention {
       }
       if (this.rope) {
         const offset = cache?.length ?? 0;
-        q = this.rope.apply(q, offset);
-        k = this.rope.apply(k, offset);
+        q = this.rope.apply(q, { offset });
+        k = this.rope.apply(k, { offset });
       }
       let kvLength = k.shape[2]!;
       if (cache) {
@@ -495,6 +507,7 @@ export class MultiHeadAttention {
   /** Release the parameters. */
   dispose(): void {
     for (const t of this.#params.values()) t.dispose();
+    if (this.#ownsAlibi) this.alibi?.dispose();
     this.#params.clear();
   }
 }

@@ -1,8 +1,8 @@
 import { type CaseContext, type CaseGroup, expectClose } from '@qkv/conformance';
+import { RotaryEmbedding } from '@qkv/positional';
 import { concat, narrow, type Tensor } from '@qkv/tensor';
 import { expect } from 'vitest';
 import { KVCache, MultiHeadAttention, scaledDotProductAttention } from '../../src/index.js';
-import { testRotary } from '../rotary.js';
 
 const F32 = { atol: 1e-5, rtol: 1e-4 };
 
@@ -14,16 +14,34 @@ async function decodingMatchesFullForward(
   config: { numKvHeads?: number; rope?: boolean; alibi?: boolean; writeMode?: 'in-place' | 'copy' },
 ): Promise<void> {
   const total = STEPS.reduce((p, d) => p + d, 0);
+  const rope = config.rope
+    ? new RotaryEmbedding({
+        headDim: 4,
+        theta: 10000,
+        scaling: {
+          type: 'llama3',
+          factor: 8,
+          lowFreqFactor: 1,
+          highFreqFactor: 4,
+          originalMaxPositionEmbeddings: 8,
+        },
+      })
+    : undefined;
   const mha = new MultiHeadAttention({
     embedDim: 16,
     numHeads: 4,
     ...(config.numKvHeads ? { numKvHeads: config.numKvHeads } : {}),
-    ...(config.rope ? { rope: testRotary() } : {}),
-    // ALiBi slopes for 4 heads, Press et al. 2022: 2^(-8 i / 4).
-    ...(config.alibi ? { alibi: ctx.tensor([2 ** -2, 2 ** -4, 2 ** -6, 2 ** -8], [4]) } : {}),
+    // LLaMA-style rotate-half RoPE with llama3 frequency scaling, from @qkv/positional.
+    ...(rope ? { rope } : {}),
+    // The paper's slopes for 4 heads (2^(-8 i / 4)), made by the module.
+    ...(config.alibi ? { alibi: true as const } : {}),
     device: ctx.device,
     seed: 21,
   });
+  if (config.alibi) {
+    // Press et al. 2022: for 4 heads the slopes are 2^(-8 i / 4), i = 1..4.
+    expect(Array.from(await mha.alibi!.data())).toEqual([2 ** -2, 2 ** -4, 2 ** -6, 2 ** -8]);
+  }
   // Capacity 2 so the cache has to grow (2 → 4 → 8 → 16) while decoding.
   const cache = new KVCache({
     batch: 2,
@@ -58,6 +76,7 @@ async function decodingMatchesFullForward(
   } finally {
     mha.dispose();
     cache.dispose();
+    rope?.dispose();
   }
 }
 
