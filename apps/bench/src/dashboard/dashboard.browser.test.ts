@@ -55,8 +55,9 @@ describe('dashboard page in headless Chromium', () => {
     expect(problems).toEqual([]);
 
     // Per suite: time (log-log), throughput, peers over qkv, run b over run a.
-    expect(await page.getAttribute('body', 'data-charts')).toBe('8');
-    expect(await page.locator('section.suite h2').allTextContents()).toEqual(['matmul', 'softmax']);
+    const suites = ['matmul', 'softmax', 'attention'];
+    expect(await page.getAttribute('body', 'data-charts')).toBe(String(4 * suites.length));
+    expect(await page.locator('section.suite h2').allTextContents()).toEqual(suites);
     expect(await page.locator('.run h3').allTextContents()).toEqual([
       'Run 1: cpu-run-a',
       'Run 2: cpu-run-b',
@@ -70,7 +71,7 @@ describe('dashboard page in headless Chromium', () => {
         return n / (c.width * c.height);
       }),
     );
-    expect(inked).toHaveLength(8);
+    expect(inked).toHaveLength(4 * suites.length);
     for (const share of inked) expect(share).toBeGreaterThan(0.01);
     const datasets = async (label: string) =>
       JSON.parse((await page.getAttribute(`canvas[aria-label="${label}"]`, 'data-datasets'))!);

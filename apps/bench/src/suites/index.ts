@@ -1,4 +1,5 @@
 import type { Suite } from '../suite.js';
+import { attentionSuite } from './attention.js';
 import { matmulSuite } from './matmul.js';
 import { softmaxSuite } from './softmax.js';
 
@@ -9,6 +10,7 @@ import { softmaxSuite } from './softmax.js';
 export const SUITES: readonly Suite[] = [
   matmulSuite,
   softmaxSuite,
+  attentionSuite,
   // Suites from other packages are added here, one import and one entry each:
   //   tokenizer  (./tokenizer.js, tokenizerSuite): encode / decode MB/s against tiktoken peers
   //   positional (./positional.js, positionalSuite): RoPE throughput
