@@ -121,6 +121,17 @@ describe('dashboard page in headless Chromium', () => {
     const log = await page.locator('#live-log').textContent();
     expect(log).toMatch(/softmax qkv rows=7 cols=7: median/);
     expect(log).toMatch(/peer onnxruntime-node skipped/);
+    // The downloadable record is a valid result file made in the browser.
+    const json = await page.evaluate(async () => {
+      const link = document.querySelector<HTMLAnchorElement>('#live-download a')!;
+      return (await fetch(link.href)).text();
+    });
+    const result = parseResult(json, 'browser-1.json');
+    expect(result.environment.browser).toMatch(/Chrome/);
+    expect(result.measurements.map((m) => [m.name, m.params.cols])).toEqual([
+      ['qkv', 7],
+      ['qkv', 65],
+    ]);
     expect(problems).toEqual([]);
     await page.screenshot({ path: `${artifacts}live.png`, fullPage: true });
     await page.close();
