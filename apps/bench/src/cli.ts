@@ -60,7 +60,7 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
   }
 }
 
-function positiveInt(name: string, value: string | undefined, fallback: number): number {
+function nonNegativeInt(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0)
@@ -91,8 +91,8 @@ async function runCommand(argv: string[], io: CliIo): Promise<number> {
   const base = values.quick ? QUICK_SETTINGS : DEFAULT_SETTINGS;
   const settings: RunnerSettings = {
     ...base,
-    warmup: positiveInt('warmup', values.warmup, base.warmup),
-    repeats: Math.max(1, positiveInt('repeats', values.repeats, base.repeats)),
+    warmup: nonNegativeInt('warmup', values.warmup, base.warmup),
+    repeats: Math.max(1, nonNegativeInt('repeats', values.repeats, base.repeats)),
   };
   const suites = findSuites(
     values.suite ? values.suite.split(',').map((s) => s.trim()) : DEFAULT_SUITES,

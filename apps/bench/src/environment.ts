@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
+import { dirname, join } from 'node:path';
 import { bakedBuildInfo } from './build-info.js';
 import type { DeviceInfo } from './devices.js';
 
@@ -63,12 +64,11 @@ export function installedVersions(names: readonly string[]): Record<string, stri
 function packageVersion(require: NodeRequire, name: string): string | undefined {
   try {
     // Some packages do not export ./package.json: find it beside the resolved entry instead.
-    const entry = require.resolve(name);
-    let dir = entry;
+    let dir = require.resolve(name);
     for (let i = 0; i < 6; i++) {
-      dir = dir.slice(0, dir.lastIndexOf('/'));
+      dir = dirname(dir);
       try {
-        const pkg = JSON.parse(readFileSync(`${dir}/package.json`, 'utf8'));
+        const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
         if (pkg.name === name) return pkg.version;
       } catch {}
     }
