@@ -1,100 +1,117 @@
 import {
-  add,
   attention,
-  type Device,
-  getDefaultDevice,
+  fromTypedArray,
+  maskedFill,
   matmul,
   mul,
-  randn,
+  scope,
   softmax,
   type Tensor,
-  tensor,
 } from '@qkv/tensor';
+import { loadOrtPeer } from '../peers/onnxruntime.js';
 import type { Suite, SuiteContext } from '../suite.js';
+import { contextDevice, measureWithPeer, normalData, sizesFor, upload } from './common.js';
 
 /**
- * Attention forward on the CPU reference backend: the fused `attention` op (one row of scores
- * at a time) against the materialised form (`matmul`, `softmax`, `matmul`, holding L x S
- * scores), causal and not. FLOPs follow FlashAttention's count: 4·B·H·L·S·D for the two
- * products, halved under a causal mask.
+ * Scaled dot-product attention, softmax(Q·Kᵀ/√E)·V, over sequence length: the cost grows with
+ * L·S, so on the dashboard's log-log axes it shows slope 2. `qkv` is the fused `attention`
+ * op (never holding the L x S scores); `qkv materialised` composes matmul, scale, mask,
+ * softmax, matmul; the peer is onnxruntime-node's Attention operator (ONNX opset 23).
  */
 export const attentionSuite: Suite = {
   name: 'attention',
-  description: 'Fused vs materialised scaled dot-product attention on the CPU, N = 64…1024, D = 64',
-  async run(ctx: SuiteContext) {
-    const device = getDefaultDevice();
-    const sizes = ctx.quick ? [16, 64] : [64, 128, 256, 512, 1024];
-    const heads = ctx.quick ? 1 : 4;
-    const d = 64;
-    for (const n of sizes) {
-      for (const causal of [false, true]) {
-        await measureSize(ctx, device, { n, d, heads, causal });
+  description: 'scaled dot-product attention, fused vs materialised, full and causal',
+  async run(ctx) {
+    const ort = await loadOrtPeer(ctx.log);
+    const lengths = sizesFor(ctx, {
+      quick: [16, 33],
+      small: [64, 128, 256, 512],
+      large: [512, 1024, 2048, 4096],
+    });
+    const heads = ctx.quick ? 2 : 4;
+    const headDim = 64;
+    for (const causal of [false, true]) {
+      for (const [i, seqLen] of lengths.entries()) {
+        await attentionCase(
+          ctx,
+          ort,
+          { heads, headDim, seqLen, causal },
+          400 + 10 * i + Number(causal),
+        );
       }
     }
   },
 };
 
-interface Case {
-  n: number;
-  d: number;
+interface AttentionDims {
   heads: number;
+  headDim: number;
+  seqLen: number;
   causal: boolean;
 }
 
-async function measureSize(ctx: SuiteContext, device: Device, c: Case): Promise<void> {
-  const shape = [1, c.heads, c.n, c.d];
-  const [q, k, v] = [1, 2, 3].map((seed) => randn(shape, { seed, device }));
-  // Additive causal mask for the materialised path, built once outside the timing.
-  const mask = c.causal ? causalBias(c.n, device) : undefined;
-  const flops = 4 * c.heads * c.n * c.n * c.d * (c.causal ? 0.5 : 1);
-  const params = { n: c.n, d: c.d, heads: c.heads, causal: c.causal, backend: device.backend };
-  // Large CPU cases take seconds per call: fewer repeats there.
-  const repeats = ctx.quick ? 2 : c.n >= 512 ? 3 : 10;
-  const options = { flops, repeats, warmup: 1 };
+/** `true` above the diagonal: the keys a query may not see (top-left aligned, as PyTorch). */
+function causalMask(ctx: SuiteContext, n: number): Tensor {
+  const data = new Uint8Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) data[i * n + j] = 1;
+  return fromTypedArray(data, [n, n], 'bool', contextDevice(ctx));
+}
+
+async function attentionCase(
+  ctx: SuiteContext,
+  ort: Awaited<ReturnType<typeof loadOrtPeer>>,
+  dims: AttentionDims,
+  seed: number,
+): Promise<void> {
+  const { heads, headDim, seqLen, causal } = dims;
+  const shape = [1, heads, seqLen, headDim];
+  const size = heads * seqLen * headDim;
+  const data = [0, 1, 2].map((j) => normalData(size, seed + 1000 * j));
+  const [q, k, v] = data.map((d) => upload(ctx, d, shape)) as [Tensor, Tensor, Tensor];
+  const mask = causal ? causalMask(ctx, seqLen) : undefined;
+  const scale = 1 / Math.sqrt(headDim);
+  // Two products of L·S·E multiply-adds per head; causal counts half, as FlashAttention's
+  // benchmarks do, so TFLOP/s compare across the two.
+  const flops = (4 * heads * seqLen * seqLen * headDim) / (causal ? 2 : 1);
   try {
-    await ctx.measure(
-      'qkv fused',
-      params,
-      async () => {
-        const out = attention(q!, k!, v!, { isCausal: c.causal });
-        await out.data();
-        out.dispose();
+    await measureWithPeer(ctx, ort, {
+      suite: 'attention',
+      params: { heads, headDim, seqLen, causal },
+      options: { flops, x: 'seqLen', series: causal ? 'causal' : 'full' },
+      qkv: () => attention(q, k, v, { isCausal: causal }),
+      onnx: {
+        node: {
+          opType: 'Attention',
+          opset: 23,
+          inputs: [
+            { name: 'q', shape },
+            { name: 'k', shape },
+            { name: 'v', shape },
+          ],
+          outputs: [{ name: 'y', shape }],
+          intAttrs: { is_causal: causal ? 1 : 0 },
+        },
+        inputs: data,
       },
-      options,
-    );
+      // Loose enough for GPU exp() (WGSL allows 3 + 2·|x| ULP), tight enough to catch a wrong
+      // mask or scale, which move outputs by whole percent.
+      tolerance: { atol: 1e-4, rtol: 1e-3 },
+    });
+    const settle = ctx.settle ?? (async () => {});
     await ctx.measure(
       'qkv materialised',
-      params,
+      { heads, headDim, seqLen, causal },
       async () => {
-        const out = materialised(q!, k!, v!, mask);
-        await out.data();
+        const out = scope(() => {
+          const scores = mul(matmul(q, k, { transposeB: true }), scale);
+          return matmul(softmax(mask ? maskedFill(scores, mask, -Infinity) : scores, -1), v);
+        });
+        await settle(out);
         out.dispose();
       },
-      options,
+      { flops, x: 'seqLen', series: causal ? 'causal (materialised)' : 'full (materialised)' },
     );
   } finally {
     for (const t of [q, k, v, mask]) t?.dispose();
   }
-}
-
-/** softmax(q·kᵀ/sqrt(D) + mask)·v with every intermediate materialised. */
-function materialised(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | undefined): Tensor {
-  const scores = matmul(q, k, { transposeB: true });
-  const scaled = mul(scores, 1 / Math.sqrt(q.shape[q.rank - 1]!));
-  scores.dispose();
-  const masked = mask ? add(scaled, mask) : scaled;
-  if (mask) scaled.dispose();
-  const probs = softmax(masked, -1);
-  masked.dispose();
-  const out = matmul(probs, v);
-  probs.dispose();
-  return out;
-}
-
-/** `[n, n]`: 0 on and below the diagonal, -inf above. */
-function causalBias(n: number, device: Device): Tensor {
-  const values = Array.from({ length: n * n }, (_, i) =>
-    i % n > Math.floor(i / n) ? Number.NEGATIVE_INFINITY : 0,
-  );
-  return tensor(values, [n, n], { device });
 }
