@@ -25,7 +25,7 @@ ${mean}
   var squares = 0.0;
 ${loop('squares += (v - mean) * (v - mean);')}
   let inverse = 1.0 / sqrt(reduce_add(squares, lid) / f32(width) + eps);
-  if (!active) { return; }
+  if (!in_range) { return; }
 ${loop(`store_out(start + j, (v - mean) * inverse${weight}${bias});`)}`;
 }
 

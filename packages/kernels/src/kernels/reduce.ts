@@ -28,7 +28,7 @@ function extremes(t: ValueType): { lowest: string; highest: string } {
   return { lowest: '0u', highest: '0xffffffffu' };
 }
 
-/** Helpers and body of one reduction; `store_out(row, ...)` only from active workgroups. */
+/** Helpers and body of one reduction; `store_out(row, ...)` only from in_range workgroups. */
 function reductionShader(name: ReduceOpName, t: ValueType): { helpers: string; body: string } {
   const { lowest, highest } = extremes(t);
   const combine = (f: string) => (t === 'f32' ? `${f}_f32` : f);
@@ -40,7 +40,7 @@ function reductionShader(name: ReduceOpName, t: ValueType): { helpers: string; b
     workgroupReduceFn('reduce_max', t, combine('max')),
     workgroupReduceFn('reduce_min', t, combine('min')),
   ];
-  const store = (v: string) => `  if (active && lid == 0u) { store_out(row, ${v}); }`;
+  const store = (v: string) => `  if (in_range && lid == 0u) { store_out(row, ${v}); }`;
   switch (name) {
     case 'sum':
     case 'mean': {
@@ -118,7 +118,7 @@ function argmaxBody(t: ValueType): string {
     }
     workgroupBarrier();
   }
-  if (active && lid == 0u) { store_out(row, i32(arg_indices[0])); }`;
+  if (in_range && lid == 0u) { store_out(row, i32(arg_indices[0])); }`;
 }
 
 /** `[rows, length, inner]` of a reduction over `axis`. */
@@ -137,7 +137,7 @@ ${forRow('best = max_f32(best, v);')}
   var acc = 0.0;
 ${forRow('acc += exp(v - m);')}
   let total = reduce_add(acc, lid);
-  if (!active) { return; }
+  if (!in_range) { return; }
   for (var j = lid; j < length; j += ${ROW_WORKGROUP}u) {
     let v = load_x0(start + j * stride);
     // A fully masked row (maximum -inf) gives zeros (log-softmax: -inf), never 0 / 0.

@@ -13,7 +13,7 @@ import { packFloat16 } from './map-kernel.js';
 
 /**
  * A kernel with one workgroup per row (reductions, softmax, norms). `body` runs with `row`
- * (clamped to a real row so every invocation reaches the barriers) and `active` (false for
+ * (clamped to a real row so every invocation reaches the barriers) and `in_range` (false for
  * padding workgroups, which must not store). Outputs are 32-bit; a float16 result is
  * computed into float32 storage and packed by a cast pass.
  */
@@ -45,7 +45,7 @@ export function runRowKernel(device: WebGPUDevice, k: RowKernel): GpuStorage {
         k.helpers,
         entryPoint(
           ROW_WORKGROUP,
-          `  let rows = params[0];\n  let active = group < rows;\n  let row = min(group, rows - 1u);\n${k.body}`,
+          `  let rows = params[0];\n  let in_range = group < rows;\n  let row = min(group, rows - 1u);\n${k.body}`,
         ),
       ].join('\n'),
     inputs: k.inputs.map((x) => x.storage),
