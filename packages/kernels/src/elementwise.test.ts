@@ -145,21 +145,32 @@ gpu.test('binary ops on int32, uint32 and bool match the CPU', async (device) =>
   for (const t of [ints, other, uints, uother, p, q]) t.dispose();
 });
 
-gpu.test('pow, maximum and minimum follow the CPU on special values', async (device) => {
-  const a = cpuTensor([-2, -2, 0, 0, Number.NaN, 3, -8, 1], [8]);
-  const b = cpuTensor([3, 2, 0, -1, 1, Number.NaN, 0.5, Number.NaN], [8]);
-  for (const name of ['pow', 'maximum', 'minimum'] as const) {
-    await compareWithCpu(
-      device,
-      [a, b],
-      ([x, y]) => binary(name, x!, y!),
-      { atol: 1e-5, rtol: 1e-5 },
-      name,
-    );
-  }
-  a.dispose();
-  b.dispose();
-});
+gpu.test(
+  'pow, maximum, minimum and comparisons follow the CPU on NaN and special values',
+  async (device) => {
+    const a = cpuTensor([-2, -2, 0, 0, Number.NaN, 3, -8, 1, Number.NaN], [9]);
+    const b = cpuTensor([3, 2, 0, -1, 1, Number.NaN, 0.5, Number.NaN, Number.NaN], [9]);
+    for (const name of [
+      'pow',
+      'maximum',
+      'minimum',
+      'equal',
+      'notEqual',
+      'less',
+      'greaterEqual',
+    ] as const) {
+      await compareWithCpu(
+        device,
+        [a, b],
+        ([x, y]) => binary(name, x!, y!),
+        { atol: 1e-5, rtol: 1e-5 },
+        name,
+      );
+    }
+    a.dispose();
+    b.dispose();
+  },
+);
 
 gpu.test('where broadcasts condition and operands', async (device) => {
   const c = cpuTensor([1, 0, 1, 1, 0, 0, 1], [7, 1], 'bool');

@@ -57,7 +57,8 @@ export const BINARY_WGSL: Record<BinaryOpName, Formula2> = {
   maximum: nanAware('max'),
   minimum: nanAware('min'),
   equal: (a, b) => `u32(${a} == ${b})`,
-  notEqual: (a, b) => `u32(${a} != ${b})`,
+  // Not `a != b`: some drivers compile it as an ordered compare, false when either is NaN.
+  notEqual: (a, b) => `u32(!(${a} == ${b}))`,
   less: (a, b) => `u32(${a} < ${b})`,
   lessEqual: (a, b) => `u32(${a} <= ${b})`,
   greater: (a, b) => `u32(${a} > ${b})`,
