@@ -15,6 +15,7 @@ export {
   toTypedArray,
   zeros,
 } from './creation.js';
+export { debugFlags, poisonValue } from './debug.js';
 export { type Device, getDefaultDevice, setDefaultDevice } from './device.js';
 export {
   allocateTypedArray,
@@ -32,11 +33,13 @@ export {
 } from './dtype.js';
 export { QkvError } from './errors.js';
 export { keep, liveTensors, scope } from './lifetime.js';
+export * from './ops/attention.js';
 export * from './ops/elementwise.js';
 export * from './ops/layout.js';
 export * from './ops/matmul.js';
 export * from './ops/norm.js';
 export * from './ops/reduce.js';
+export * from './ops/rope.js';
 export { manualSeed, Random } from './random.js';
 export {
   commonDevice,

@@ -1,12 +1,16 @@
+import { debugFlags, poisonValue } from '../debug.js';
 import type { Device } from '../device.js';
 import { allocateTypedArray, type DType, roundToFloat16, type TypedArray } from '../dtype.js';
 import { type KernelContext, registerKernel } from '../registry.js';
+import { sizeOf } from '../shape.js';
 import type { Tensor } from '../tensor.js';
+import { registerAttentionKernels } from './attention.js';
 import { registerElementwiseKernels } from './elementwise.js';
 import { registerLayoutKernels } from './layout.js';
 import { registerMatmulKernels } from './matmul.js';
 import { registerNormKernels } from './norm.js';
 import { registerReduceKernels } from './reduce.js';
+import { registerRopeKernels } from './rope.js';
 
 /**
  * The CPU reference backend. Storage is a plain typed array (float16 values are kept in a
@@ -51,6 +55,8 @@ export function cpu(): Device {
     registerMatmulKernels();
     registerLayoutKernels();
     registerNormKernels();
+    registerAttentionKernels();
+    registerRopeKernels();
     cpuDevice = new CpuDevice();
   }
   return cpuDevice;
@@ -74,12 +80,11 @@ export function registerCpuKernel<A>(
     op,
     backend: 'cpu',
     run(ctx) {
-      const outputs = ctx.outputs.map((o) =>
-        allocateTypedArray(
-          o.dtype,
-          o.shape.reduce((p, d) => p * d, 1),
-        ),
-      );
+      const outputs = ctx.outputs.map((o) => {
+        const out = allocateTypedArray(o.dtype, sizeOf(o.shape));
+        if (debugFlags.poisonOutputs) out.fill(poisonValue(o.dtype));
+        return out;
+      });
       fill(ctx, outputs);
       ctx.outputs.forEach((o, i) => {
         if (o.dtype === 'float16') {

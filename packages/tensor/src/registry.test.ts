@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+// Through the barrel, so every op module has declared its ops.
+import {
+  cpu,
+  defineOp,
+  hasKernel,
+  listOps,
+  registerKernel,
+  runOp,
+  tensor,
+  unregisterKernel,
+} from './index.js';
+
+describe('op registry', () => {
+  it('declares each op once and refuses a second declaration', () => {
+    cpu();
+    expect(listOps()).toContain('matmul');
+    expect(() => defineOp({ name: 'matmul', inputNames: ['a'], infer: () => [] })).toThrow(
+      'defineOp: op "matmul" is already defined',
+    );
+  });
+
+  it('refuses to register the same kernel twice', () => {
+    cpu();
+    expect(hasKernel('add', 'cpu')).toBe(true);
+    expect(() => registerKernel({ op: 'add', backend: 'cpu', run: () => [] })).toThrow(
+      'registerKernel: a kernel for op "add" on backend "cpu" is already registered',
+    );
+  });
+
+  it('runs a newly declared op on the backend that registered it, and says when none did', () => {
+    const twice = defineOp<{ factor: number }>({
+      name: 'test.scale',
+      inputNames: ['x'],
+      infer: ([x]) => [{ shape: x!.shape, dtype: x!.dtype }],
+    });
+    const x = tensor([1, 2, 3], [3]);
+    expect(() => runOp(twice, [x], { factor: 2 })).toThrow(
+      'test.scale: no kernel is registered for backend "cpu"',
+    );
+    registerKernel<{ factor: number }>({
+      op: 'test.scale',
+      backend: 'cpu',
+      run: ({ inputs, attrs, device }) => [
+        device.upload(
+          (inputs[0]!.storage as Float32Array).map((v) => v * attrs.factor),
+          'float32',
+        ),
+      ],
+    });
+    const [out] = runOp(twice, [x], { factor: 2 });
+    expect([...out!.dataSync()]).toEqual([2, 4, 6]);
+    unregisterKernel('test.scale', 'cpu');
+    out!.dispose();
+    x.dispose();
+  });
+});

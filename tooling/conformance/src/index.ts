@@ -1,0 +1,35 @@
+// The op conformance suite: written once against the public op API of @qkv/tensor and run
+// by every backend (`describeConformance(backend, makeDevice, ALL_GROUPS, options)`).
+import { attentionCases } from './cases/attention.js';
+import { creationCases } from './cases/creation.js';
+import { elementwiseCases } from './cases/elementwise.js';
+import { layoutCases } from './cases/layout.js';
+import { lifetimeCases } from './cases/lifetime.js';
+import { matmulCases } from './cases/matmul.js';
+import { normCases } from './cases/norm.js';
+import { reduceCases } from './cases/reduce.js';
+import { torchFixtureCases } from './cases/torch-fixtures.js';
+import type { CaseGroup } from './harness.js';
+
+export { expectClose, expectExact, type Tolerance, toleranceFor } from './compare.js';
+export {
+  type CaseContext,
+  type CaseGroup,
+  type ConformanceCase,
+  type ConformanceOptions,
+  describeConformance,
+  type RandomInput,
+} from './harness.js';
+export * as reference from './reference.js';
+
+export const ALL_GROUPS: Record<string, CaseGroup> = {
+  creation: creationCases,
+  lifetime: lifetimeCases,
+  elementwise: elementwiseCases,
+  reduce: reduceCases,
+  matmul: matmulCases,
+  layout: layoutCases,
+  norm: normCases,
+  attention: attentionCases,
+  'PyTorch fixtures': torchFixtureCases,
+};
