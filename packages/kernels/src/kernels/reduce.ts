@@ -21,6 +21,9 @@ import { runRowKernel } from './row-kernel.js';
 const forRow = (statement: string) =>
   `  for (var j = lid; j < length; j += ${ROW_WORKGROUP}u) { let v = load_x0(start + j * stride); ${statement} }`;
 
+/** One step of Kahan summation of `v` into `acc`, with the lost low bits kept in `comp`. */
+const KAHAN_STEP = 'let y = v - comp; let next = acc + y; comp = (next - acc) - y; acc = next;';
+
 /** Extremes of each value type: the identities of max and min. */
 function extremes(t: ValueType): { lowest: string; highest: string } {
   if (t === 'f32') return { lowest: 'neg_inf()', highest: 'pos_inf()' };
@@ -44,7 +47,12 @@ function reductionShader(name: ReduceOpName, t: ValueType): { helpers: string; b
   switch (name) {
     case 'sum':
     case 'mean': {
-      const total = `var acc = ${t}(0);\n${forRow('acc += v;')}\n  let total = reduce_add(acc, lid);`;
+      // Floats: Kahan-compensated partial sums, then a tree; a plain f32 running sum loses
+      // the low bits of long rows.
+      const total =
+        t === 'f32'
+          ? `var acc = 0.0;\n  var comp = 0.0;\n${forRow(KAHAN_STEP)}\n  let total = reduce_add(acc - comp, lid);`
+          : `var acc = ${t}(0);\n${forRow('acc += v;')}\n  let total = reduce_add(acc, lid);`;
       // An empty mean is 0 / 0 = NaN, as in PyTorch.
       const value = name === 'sum' ? 'total' : 'select(total / f32(length), nan(), length == 0u)';
       return { helpers: helpers.join('\n'), body: `${ROW_LOCATION}\n  ${total}\n${store(value)}` };

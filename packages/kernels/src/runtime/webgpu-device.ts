@@ -1,4 +1,4 @@
-import type { Device, DType, TypedArray } from '@qkv/tensor';
+import { type Device, type DType, debugFlags, type TypedArray } from '@qkv/tensor';
 import { BufferPool } from './buffer-pool.js';
 import { fail } from './fail.js';
 import { BufferUsage, MapMode } from './gpu-constants.js';
@@ -130,7 +130,12 @@ export class WebGPUDevice implements Device {
   }
 
   /** Fresh storage for `size` elements of `dtype`; its contents are undefined. */
-  allocate(dtype: DType, size: number, where = 'allocate', poison = this.poison): GpuStorage {
+  allocate(
+    dtype: DType,
+    size: number,
+    where = 'allocate',
+    poison = this.poison || debugFlags.poisonOutputs,
+  ): GpuStorage {
     const bytes = storageBytes(dtype, size);
     const limit = this.gpu.limits.maxStorageBufferBindingSize;
     if (bytes > limit) {
@@ -174,7 +179,7 @@ export class WebGPUDevice implements Device {
       await staging.mapAsync(MapMode.READ);
       this.check('data');
       const words = staging.getMappedRange().slice(0);
-      if (this.poison && dtype === 'bool') {
+      if ((this.poison || debugFlags.poisonOutputs) && dtype === 'bool') {
         const bad = new Uint32Array(words).findIndex((w) => w > 1);
         if (bad >= 0) fail('data', `bool element ${bad} was never written (poison pattern found)`);
       }
