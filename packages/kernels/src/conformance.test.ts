@@ -1,5 +1,5 @@
 import { ALL_GROUPS, describeConformance } from '@qkv/conformance';
-import { describe, it } from 'vitest';
+import { describe } from 'vitest';
 import { gpuFixture } from './testing/gpu-fixture.js';
 
 const gpu = await gpuFixture();
@@ -36,5 +36,4 @@ if (device) {
   describe('conformance on webgpu', () => {
     gpu.test('needs a WebGPU adapter', () => {});
   });
-  void it;
 }

@@ -92,7 +92,24 @@ gpu.test('NaN, ties and empty axes follow the CPU rules', async (device) => {
 
 gpu.test('softmax and logSoftmax over every axis match the CPU', async (device) => {
   for (const dtype of ['float32', 'float16'] as const) {
+    // Rows of 3 and 77 take the invocation-per-row layout, rows of 150 the workgroup one.
     const x = cpuRandn([2, 3, 77], dtype, 3);
+    const long = cpuRandn([3, 150], dtype, 3);
+    await compareWithCpu(
+      device,
+      [long],
+      ([t]) => softmax(t!),
+      undefined,
+      `softmax ${dtype} long rows`,
+    );
+    await compareWithCpu(
+      device,
+      [long],
+      ([t]) => logSoftmax(t!),
+      { atol: 1e-5, rtol: 1e-5 + 2e-3 * Number(dtype === 'float16') },
+      `logSoftmax ${dtype} long rows`,
+    );
+    long.dispose();
     for (const axis of [0, 1, 2]) {
       await compareWithCpu(
         device,
@@ -118,6 +135,9 @@ gpu.test('softmax of a fully masked row is zeros, logSoftmax -inf', async (devic
   const x = cpuTensor([ninf, ninf, ninf, 0, ninf, 1], [2, 3]);
   await compareWithCpu(device, [x], ([t]) => softmax(t!), undefined, 'softmax masked');
   await compareWithCpu(device, [x], ([t]) => logSoftmax(t!), undefined, 'logSoftmax masked');
+  const wide = cpuTensor([...new Array(200).fill(ninf), ...new Array(200).fill(0.5)], [2, 200]);
+  await compareWithCpu(device, [wide], ([t]) => softmax(t!), undefined, 'softmax masked long row');
+  wide.dispose();
   const scalar = cpuTensor([2.5], []);
   await compareWithCpu(device, [scalar], ([t]) => softmax(t!, 0), undefined, 'softmax 0-d');
   x.dispose();

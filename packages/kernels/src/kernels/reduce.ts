@@ -19,7 +19,7 @@ import { runRowKernel } from './row-kernel.js';
 
 /** A strided loop over this invocation's share of the row. */
 const forRow = (statement: string) =>
-  `  for (var j = lid; j < length; j += ${ROW_WORKGROUP}u) { let v = load_x0(start + j * stride); ${statement} }`;
+  `  for (var j = lid; j < length; j += ROW_STRIDE) { let v = load_x0(start + j * stride); ${statement} }`;
 
 /** One step of Kahan summation of `v` into `acc`, with the lost low bits kept in `comp`. */
 const KAHAN_STEP = 'let y = v - comp; let next = acc + y; comp = (next - acc) - y; acc = next;';
@@ -112,21 +112,24 @@ function argmaxBody(t: ValueType): string {
   return `${ROW_LOCATION}
   var best = ${t}(0);
   var best_index = 0xffffffffu;
-  for (var j = lid; j < length; j += ${ROW_WORKGROUP}u) {
+  for (var j = lid; j < length; j += ROW_STRIDE) {
     let v = load_x0(start + j * stride);
     if (arg_better(best, best_index, v, j)) { best = v; best_index = j; }
   }
-  arg_values[lid] = best;
-  arg_indices[lid] = best_index;
-  workgroupBarrier();
-  for (var s = ${ROW_WORKGROUP / 2}u; s > 0u; s = s >> 1u) {
-    if (lid < s && arg_better(arg_values[lid], arg_indices[lid], arg_values[lid + s], arg_indices[lid + s])) {
-      arg_values[lid] = arg_values[lid + s];
-      arg_indices[lid] = arg_indices[lid + s];
-    }
+  if (!SERIAL) {
+    arg_values[lid] = best;
+    arg_indices[lid] = best_index;
     workgroupBarrier();
+    for (var s = ${ROW_WORKGROUP / 2}u; s > 0u; s = s >> 1u) {
+      if (lid < s && arg_better(arg_values[lid], arg_indices[lid], arg_values[lid + s], arg_indices[lid + s])) {
+        arg_values[lid] = arg_values[lid + s];
+        arg_indices[lid] = arg_indices[lid + s];
+      }
+      workgroupBarrier();
+    }
+    best_index = arg_indices[0];
   }
-  if (in_range && lid == 0u) { store_out(row, i32(arg_indices[0])); }`;
+  if (in_range && lid == 0u) { store_out(row, i32(best_index)); }`;
 }
 
 /** `[rows, length, inner]` of a reduction over `axis`. */
@@ -146,7 +149,7 @@ ${forRow('best = max_f32(best, v);')}
 ${forRow('acc += exp(v - m);')}
   let total = reduce_add(acc, lid);
   if (!in_range) { return; }
-  for (var j = lid; j < length; j += ${ROW_WORKGROUP}u) {
+  for (var j = lid; j < length; j += ROW_STRIDE) {
     let v = load_x0(start + j * stride);
     // A fully masked row (maximum -inf) gives zeros (log-softmax: -inf), never 0 / 0.
     var r = ${write};
@@ -167,6 +170,7 @@ function runReduction(
 ) {
   const { rows, params } = rowParams(x, axis);
   return runRowKernel(device, {
+    rowLength: params[0]!,
     key: name,
     inputs: [operand(x)],
     outDType,

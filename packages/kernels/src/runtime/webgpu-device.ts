@@ -94,6 +94,9 @@ export class WebGPUDevice implements Device {
       usage: BufferUsage.STORAGE | BufferUsage.COPY_DST,
     });
     gpu.onuncapturederror = (event) => {
+      // Objects made from an invalid one report again ("invalid due to a previous error");
+      // the first error names the cause, the echoes would only fail later, unrelated ops.
+      if (/due to a previous error/.test(event.error.message)) return;
       this.#error ??= new Error(event.error.message);
     };
     void gpu.lost.then((info) => {
@@ -113,6 +116,11 @@ export class WebGPUDevice implements Device {
   /** Kernel dispatches encoded so far. */
   get dispatchCount(): number {
     return this.#dispatches;
+  }
+
+  /** Storage GPUBuffers created so far; the pool keeps it flat across repeated work. */
+  get buffersCreated(): number {
+    return this.#pool.created;
   }
 
   liveBuffers(): number {
