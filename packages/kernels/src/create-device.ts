@@ -38,6 +38,11 @@ export interface WebGPUDeviceOptions {
   poison?: boolean;
 }
 
+/** Node's `process.platform`, read without assuming Node's types (the package builds for browsers). */
+function platform(): string | undefined {
+  return (globalThis as { process?: { platform?: string } }).process?.platform;
+}
+
 type DawnModule = { create(flags: string[]): GPU };
 const dawnInstances = new Map<string, GPU>();
 
@@ -48,9 +53,7 @@ async function findGPU(options: WebGPUDeviceOptions): Promise<GPU> {
   if (nav?.gpu && !options.dawnBackend && !options.dawnToggles) return nav.gpu;
   const flags: string[] = [];
   if (options.dawnBackend) flags.push(`backend=${options.dawnBackend}`);
-  else if (typeof process !== 'undefined' && process.platform === 'linux') {
-    flags.push('backend=vulkan');
-  }
+  else if (platform() === 'linux') flags.push('backend=vulkan');
   const { enable = [], disable = [] } = options.dawnToggles ?? {};
   if (enable.length > 0) flags.push(`enable-dawn-features=${enable.join(',')}`);
   if (disable.length > 0) flags.push(`disable-dawn-features=${disable.join(',')}`);
