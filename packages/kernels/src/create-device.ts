@@ -115,7 +115,10 @@ export async function createWebGPUDevice(options: WebGPUDeviceOptions = {}): Pro
   const description = [info?.vendor, info?.architecture, info?.description]
     .filter(Boolean)
     .join(' ');
+  const languageFeatures = (gpu as { wgslLanguageFeatures?: ReadonlySet<string> })
+    .wgslLanguageFeatures;
   return new WebGPUDevice(gpuDevice, {
+    subgroupReductions: languageFeatures?.has('subgroup_id') ?? false,
     name: `webgpu (${description || 'adapter'})`,
     poison: options.poison ?? false,
     ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),

@@ -1,4 +1,5 @@
 import { layerNorm, logSoftmax, REDUCE_OPS, reduce, rmsNorm, softmax } from '@qkv/tensor';
+import { expect } from 'vitest';
 import { compareWithCpu, cpuRandn, cpuTensor } from './testing/compare.js';
 import { gpuFixture } from './testing/gpu-fixture.js';
 
@@ -192,4 +193,25 @@ gpu.test('layerNorm and rmsNorm match the CPU', async (device) => {
     'layerNorm constant row',
   );
   constant.dispose();
+});
+
+// The same long-row kernels without subgroup operations (the workgroup-memory tree), which
+// devices lacking the `subgroups` feature run.
+const plain = await gpuFixture({ poison: true, optionalFeatures: false });
+
+plain.test('long-row reductions, softmax and norms without subgroups', async (device) => {
+  expect(device.subgroupReductions).toBe(false);
+  const x = cpuRandn([3, 300], 'float32', 3);
+  for (const name of REDUCE_OPS) {
+    await compareWithCpu(
+      device,
+      [x],
+      ([t]) => reduce(name, t!, 1),
+      SUM_TOLERANCE,
+      `${name} no subgroups`,
+    );
+  }
+  await compareWithCpu(device, [x], ([t]) => softmax(t!), undefined, 'softmax no subgroups');
+  await compareWithCpu(device, [x], ([t]) => layerNorm(t!), undefined, 'layerNorm no subgroups');
+  x.dispose();
 });

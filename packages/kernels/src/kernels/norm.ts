@@ -43,7 +43,8 @@ export function registerNormKernels(): void {
         rowLength: width,
         rows: width === 0 ? 0 : x.size / width,
         params: [width, eps],
-        helpers: [COMBINE_WGSL, workgroupReduceFn('reduce_add', 'f32', 'add_f32')].join('\n'),
+        helpers: (subgroups) =>
+          [COMBINE_WGSL, workgroupReduceFn('reduce_add', 'f32', 'add_f32', subgroups)].join('\n'),
         body: normBody(op, attrs),
       });
       return [storage];

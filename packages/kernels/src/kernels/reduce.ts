@@ -32,17 +32,26 @@ function extremes(t: ValueType): { lowest: string; highest: string } {
 }
 
 /** Helpers and body of one reduction; `store_out(row, ...)` only from in_range workgroups. */
-function reductionShader(name: ReduceOpName, t: ValueType): { helpers: string; body: string } {
+interface RowShader {
+  readonly helpers: (subgroups: boolean) => string;
+  readonly body: string;
+}
+
+function reductionShader(name: ReduceOpName, t: ValueType): RowShader {
   const { lowest, highest } = extremes(t);
   const combine = (f: string) => (t === 'f32' ? `${f}_f32` : f);
   const add = t === 'f32' ? 'add_f32' : `add_${t}`;
   const helpers = [
     COMBINE_WGSL,
     t === 'f32' ? '' : `fn add_${t}(a: ${t}, b: ${t}) -> ${t} { return a + b; }`,
-    workgroupReduceFn('reduce_add', t, add),
-    workgroupReduceFn('reduce_max', t, combine('max')),
-    workgroupReduceFn('reduce_min', t, combine('min')),
   ];
+  const reducers = (subgroups: boolean) =>
+    [
+      ...helpers,
+      workgroupReduceFn('reduce_add', t, add, subgroups),
+      workgroupReduceFn('reduce_max', t, combine('max'), subgroups),
+      workgroupReduceFn('reduce_min', t, combine('min'), subgroups),
+    ].join('\n');
   const store = (v: string) => `  if (in_range && lid == 0u) { store_out(row, ${v}); }`;
   switch (name) {
     case 'sum':
@@ -55,14 +64,14 @@ function reductionShader(name: ReduceOpName, t: ValueType): { helpers: string; b
           : `var acc = ${t}(0);\n${forRow('acc += v;')}\n  let total = reduce_add(acc, lid);`;
       // An empty mean is 0 / 0 = NaN, as in PyTorch.
       const value = name === 'sum' ? 'total' : 'select(total / f32(length), nan(), length == 0u)';
-      return { helpers: helpers.join('\n'), body: `${ROW_LOCATION}\n  ${total}\n${store(value)}` };
+      return { helpers: reducers, body: `${ROW_LOCATION}\n  ${total}\n${store(value)}` };
     }
     case 'max':
     case 'min': {
       const init = name === 'max' ? lowest : highest;
       const f = combine(name);
       return {
-        helpers: helpers.join('\n'),
+        helpers: reducers,
         body: `${ROW_LOCATION}\n  var acc = ${init};\n${forRow(`acc = ${f}(acc, v);`)}\n  let total = reduce_${name}(acc, lid);\n${store('total')}`,
       };
     }
@@ -70,7 +79,7 @@ function reductionShader(name: ReduceOpName, t: ValueType): { helpers: string; b
       // log Σ exp(x) = m + log Σ exp(x - m); a non-finite maximum (or an empty row's -inf)
       // is the answer itself.
       return {
-        helpers: helpers.join('\n'),
+        helpers: reducers,
         body: `${ROW_LOCATION}
   var best = neg_inf();
 ${forRow('best = max_f32(best, v);')}
@@ -83,7 +92,7 @@ ${forRow('acc += exp(v - m);')}
 ${store('select(m, m + log(total), is_finite(m))')}`,
       };
     case 'argmax':
-      return { helpers: argmaxHelpers(t), body: argmaxBody(t) };
+      return { helpers: () => argmaxHelpers(t), body: argmaxBody(t) };
   }
 }
 
@@ -166,7 +175,7 @@ function runReduction(
   axis: number,
   outDType: Tensor['dtype'],
   outSize: number,
-  shader: { helpers: string; body: string },
+  shader: RowShader,
 ) {
   const { rows, params } = rowParams(x, axis);
   return runRowKernel(device, {
@@ -195,11 +204,12 @@ export function registerReduceKernels(): void {
     registerGpuKernel<SoftmaxAttrs>(name, ({ inputs, attrs }, device) => {
       const x = inputs[0]!;
       const shader = {
-        helpers: [
-          COMBINE_WGSL,
-          workgroupReduceFn('reduce_add', 'f32', 'add_f32'),
-          workgroupReduceFn('reduce_max', 'f32', 'max_f32'),
-        ].join('\n'),
+        helpers: (subgroups: boolean) =>
+          [
+            COMBINE_WGSL,
+            workgroupReduceFn('reduce_add', 'f32', 'add_f32', subgroups),
+            workgroupReduceFn('reduce_max', 'f32', 'max_f32', subgroups),
+          ].join('\n'),
         body: softmaxBody(log),
       };
       return [runReduction(device, name, x, attrs.axis, x.dtype, x.size, shader)];

@@ -1,6 +1,12 @@
 import type { DType } from '@qkv/tensor';
 import type { GpuStorage, WebGPUDevice } from '../runtime/webgpu-device.js';
-import { ROW_WORKGROUP, rowLayoutConstants } from '../wgsl/row-reduce.js';
+import {
+  ROW_WORKGROUP,
+  rowLayoutConstants,
+  SUBGROUP_INIT,
+  SUBGROUP_PARAMS,
+  SUBGROUP_STATE,
+} from '../wgsl/row-reduce.js';
 import {
   type Binding,
   COMMON_WGSL,
@@ -25,7 +31,8 @@ export interface RowKernel {
   readonly rows: number;
   /** Parameter words after the row count; word 1 onward in WGSL (`params[1u]`, ...). */
   readonly params: readonly number[];
-  readonly helpers: string;
+  /** Extra WGSL; `subgroups` says whether `workgroupReduceFn` may use subgroup operations. */
+  readonly helpers: (subgroups: boolean) => string;
   readonly body: string;
   /** Row length: short rows get an invocation each instead of a workgroup. */
   readonly rowLength: number;
@@ -40,6 +47,7 @@ export function runRowKernel(device: WebGPUDevice, k: RowKernel): GpuStorage {
   const inputs: Binding[] = k.inputs.map((x, j) => ({ name: `x${j}`, dtype: x.dtype }));
   const output = { name: 'out', dtype: computeDType };
   const serial = k.rowLength <= SERIAL_ROW_LENGTH;
+  const subgroups = device.subgroupReductions && !serial;
   // Serial: invocation `lid` of workgroup `group` owns a row, and sees itself as invocation 0.
   const entry = serial
     ? `  let rows = params[0];
@@ -50,18 +58,20 @@ export function runRowKernel(device: WebGPUDevice, k: RowKernel): GpuStorage {
   let lid = 0u;
 ${k.body}
   }`
-    : `  let rows = params[0];\n  let in_range = group < rows;\n  let row = min(group, rows - 1u);\n${k.body}`;
+    : `${subgroups ? `${SUBGROUP_INIT}\n` : ''}  let rows = params[0];\n  let in_range = group < rows;\n  let row = min(group, rows - 1u);\n${k.body}`;
   device.dispatch({
-    key: `${k.key}:${serial ? 'serial' : 'workgroup'}:${inputs.map((b) => b.dtype).join(',')}->${computeDType}`,
+    key: `${k.key}:${serial ? 'serial' : subgroups ? 'subgroups' : 'workgroup'}:${inputs.map((b) => b.dtype).join(',')}->${computeDType}`,
     source: () =>
       [
+        subgroups ? 'enable subgroups;' : '',
         declareBindings(inputs, [output]),
         COMMON_WGSL,
         loadFns(inputs),
         storeFn(output),
         rowLayoutConstants(serial),
-        k.helpers,
-        entryPoint(ROW_WORKGROUP, entry),
+        subgroups ? SUBGROUP_STATE : '',
+        k.helpers(subgroups),
+        entryPoint(ROW_WORKGROUP, entry, subgroups ? SUBGROUP_PARAMS : ''),
       ].join('\n'),
     inputs: k.inputs.map((x) => x.storage),
     outputs: [out],

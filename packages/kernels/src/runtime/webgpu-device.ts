@@ -33,6 +33,11 @@ export interface WebGPUDeviceSettings {
   readonly batchSize?: number;
   readonly name?: string;
   /**
+   * Reduce rows with subgroup operations (needs `subgroups` enabled and WGSL's `subgroup_id`
+   * builtin); otherwise a workgroup-memory tree.
+   */
+  readonly subgroupReductions?: boolean;
+  /**
    * Fill every kernel output with a NaN pattern before the kernel runs, and reject bool
    * words that are neither 0 nor 1 on read, so an element a kernel forgets to write fails a
    * test instead of passing by luck. For tests; it costs a queue write per output.
@@ -62,6 +67,8 @@ export class WebGPUDevice implements Device {
   readonly hasF16: boolean;
   /** `subgroups` is enabled on this device. */
   readonly hasSubgroups: boolean;
+  /** Row reductions use subgroup operations. */
+  readonly subgroupReductions: boolean;
   readonly batchSize: number;
   readonly poison: boolean;
   readonly #pool: BufferPool;
@@ -86,6 +93,7 @@ export class WebGPUDevice implements Device {
     this.poison = settings.poison ?? false;
     this.hasF16 = gpu.features.has('shader-f16');
     this.hasSubgroups = gpu.features.has('subgroups');
+    this.subgroupReductions = this.hasSubgroups && (settings.subgroupReductions ?? false);
     this.#alignment = gpu.limits.minStorageBufferOffsetAlignment;
     this.#pool = new BufferPool(gpu, STORAGE_USAGE, gpu.limits.maxStorageBufferBindingSize);
     this.#arena = gpu.createBuffer({
