@@ -7,7 +7,7 @@ const gpu = await gpuFixture();
 // K-long f32 dot products: the GPU accumulates in f32, the CPU in float64.
 const TOLERANCE = { atol: 1e-4, rtol: 1e-4 };
 
-/** [M, K, N] shapes: skinny and small ones (simple kernel), and tiled ones with ragged edges. */
+/** [M, K, N]: skinny and small (simple kernel), and tiled ones with ragged edges. */
 const SHAPES: [number, number, number][] = [
   [1, 37, 23],
   [5, 3, 7],
@@ -15,6 +15,9 @@ const SHAPES: [number, number, number][] = [
   [33, 19, 45],
   [130, 67, 133],
   [64, 128, 32],
+  // Some extents multiples of 4 and some not: vec4 staging for one operand, scalar for the other.
+  [36, 20, 45],
+  [129, 12, 68],
 ];
 
 for (const [m, k, n] of SHAPES) {
