@@ -80,13 +80,18 @@ describe('qkv-bench run --quick', () => {
 
   it('runs a suite on the WebGPU backend and records the adapter', async () => {
     const out = join(dir, 'gpu.json');
-    const code = await main(['--quick', '--device', 'webgpu', '--suite', 'softmax', '--out', out], io().io);
+    const code = await main(
+      ['--quick', '--device', 'webgpu', '--suite', 'softmax', '--out', out],
+      io().io,
+    );
     expect(code).toBe(0);
     const json = JSON.parse(readFileSync(out, 'utf8'));
     expect(resultProblems(json)).toEqual([]);
     expect(json.environment.device).toMatchObject({ kind: 'webgpu', backend: 'webgpu' });
     expect(json.errors).toEqual([]);
-    expect(json.measurements.filter((m: { name: string }) => m.name === 'qkv').length).toBeGreaterThan(0);
+    expect(
+      json.measurements.filter((m: { name: string }) => m.name === 'qkv').length,
+    ).toBeGreaterThan(0);
   });
 
   it('records adapter info, features and limits of a WebGPU device and waits on it', async () => {
