@@ -1,9 +1,11 @@
 import { hasKernel } from '@qkv/tensor';
+import { registerAttentionKernels } from './attention.js';
 import { registerElementwiseKernels } from './elementwise.js';
 import { registerLayoutKernels } from './layout.js';
 import { registerMatmulKernels } from './matmul.js';
 import { registerNormKernels } from './norm.js';
 import { registerReduceKernels } from './reduce.js';
+import { registerRopeKernels } from './rope.js';
 
 /** Register every WebGPU kernel, once (the first WebGPU device does it, not the import). */
 export function registerWebGPUKernels(): void {
@@ -13,4 +15,6 @@ export function registerWebGPUKernels(): void {
   registerMatmulKernels();
   registerLayoutKernels();
   registerNormKernels();
+  registerAttentionKernels();
+  registerRopeKernels();
 }
