@@ -34,6 +34,8 @@ export interface WebGPUDeviceOptions {
   gpu?: GPU;
   /** Dispatches encoded before pending work is submitted unasked (default 64). */
   batchSize?: number;
+  /** Poison kernel outputs before each kernel runs (tests; see `WebGPUDeviceSettings`). */
+  poison?: boolean;
 }
 
 type DawnModule = { create(flags: string[]): GPU };
@@ -110,9 +112,9 @@ export async function createWebGPUDevice(options: WebGPUDeviceOptions = {}): Pro
   const description = [info?.vendor, info?.architecture, info?.description]
     .filter(Boolean)
     .join(' ');
-  const settings = { name: `webgpu (${description || 'adapter'})` };
-  return new WebGPUDevice(
-    gpuDevice,
-    options.batchSize === undefined ? settings : { ...settings, batchSize: options.batchSize },
-  );
+  return new WebGPUDevice(gpuDevice, {
+    name: `webgpu (${description || 'adapter'})`,
+    poison: options.poison ?? false,
+    ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
+  });
 }

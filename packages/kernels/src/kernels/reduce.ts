@@ -19,7 +19,10 @@ import { runRowKernel } from './row-kernel.js';
 
 /** A strided loop over this invocation's share of the row. */
 const forRow = (statement: string) =>
-  `  for (var j = lid; j < length; j += ${ROW_WORKGROUP}u) { let v = load_x0(start + j * stride); ${statement} }`;
+  `  for (var j = lid; j < length; j += ROW_STRIDE) { let v = load_x0(start + j * stride); ${statement} }`;
+
+/** One step of Kahan summation of `v` into `acc`, with the lost low bits kept in `comp`. */
+const KAHAN_STEP = 'let y = v - comp; let next = acc + y; comp = (next - acc) - y; acc = next;';
 
 /** Extremes of each value type: the identities of max and min. */
 function extremes(t: ValueType): { lowest: string; highest: string } {
@@ -28,7 +31,7 @@ function extremes(t: ValueType): { lowest: string; highest: string } {
   return { lowest: '0u', highest: '0xffffffffu' };
 }
 
-/** Helpers and body of one reduction; `store_out(row, ...)` only from active workgroups. */
+/** Helpers and body of one reduction; `store_out(row, ...)` only from in_range workgroups. */
 function reductionShader(name: ReduceOpName, t: ValueType): { helpers: string; body: string } {
   const { lowest, highest } = extremes(t);
   const combine = (f: string) => (t === 'f32' ? `${f}_f32` : f);
@@ -40,11 +43,16 @@ function reductionShader(name: ReduceOpName, t: ValueType): { helpers: string; b
     workgroupReduceFn('reduce_max', t, combine('max')),
     workgroupReduceFn('reduce_min', t, combine('min')),
   ];
-  const store = (v: string) => `  if (active && lid == 0u) { store_out(row, ${v}); }`;
+  const store = (v: string) => `  if (in_range && lid == 0u) { store_out(row, ${v}); }`;
   switch (name) {
     case 'sum':
     case 'mean': {
-      const total = `var acc = ${t}(0);\n${forRow('acc += v;')}\n  let total = reduce_add(acc, lid);`;
+      // Floats: Kahan-compensated partial sums, then a tree; a plain f32 running sum loses
+      // the low bits of long rows.
+      const total =
+        t === 'f32'
+          ? `var acc = 0.0;\n  var comp = 0.0;\n${forRow(KAHAN_STEP)}\n  let total = reduce_add(acc - comp, lid);`
+          : `var acc = ${t}(0);\n${forRow('acc += v;')}\n  let total = reduce_add(acc, lid);`;
       // An empty mean is 0 / 0 = NaN, as in PyTorch.
       const value = name === 'sum' ? 'total' : 'select(total / f32(length), nan(), length == 0u)';
       return { helpers: helpers.join('\n'), body: `${ROW_LOCATION}\n  ${total}\n${store(value)}` };
@@ -104,21 +112,24 @@ function argmaxBody(t: ValueType): string {
   return `${ROW_LOCATION}
   var best = ${t}(0);
   var best_index = 0xffffffffu;
-  for (var j = lid; j < length; j += ${ROW_WORKGROUP}u) {
+  for (var j = lid; j < length; j += ROW_STRIDE) {
     let v = load_x0(start + j * stride);
     if (arg_better(best, best_index, v, j)) { best = v; best_index = j; }
   }
-  arg_values[lid] = best;
-  arg_indices[lid] = best_index;
-  workgroupBarrier();
-  for (var s = ${ROW_WORKGROUP / 2}u; s > 0u; s = s >> 1u) {
-    if (lid < s && arg_better(arg_values[lid], arg_indices[lid], arg_values[lid + s], arg_indices[lid + s])) {
-      arg_values[lid] = arg_values[lid + s];
-      arg_indices[lid] = arg_indices[lid + s];
-    }
+  if (!SERIAL) {
+    arg_values[lid] = best;
+    arg_indices[lid] = best_index;
     workgroupBarrier();
+    for (var s = ${ROW_WORKGROUP / 2}u; s > 0u; s = s >> 1u) {
+      if (lid < s && arg_better(arg_values[lid], arg_indices[lid], arg_values[lid + s], arg_indices[lid + s])) {
+        arg_values[lid] = arg_values[lid + s];
+        arg_indices[lid] = arg_indices[lid + s];
+      }
+      workgroupBarrier();
+    }
+    best_index = arg_indices[0];
   }
-  if (active && lid == 0u) { store_out(row, i32(arg_indices[0])); }`;
+  if (in_range && lid == 0u) { store_out(row, i32(best_index)); }`;
 }
 
 /** `[rows, length, inner]` of a reduction over `axis`. */
@@ -137,8 +148,8 @@ ${forRow('best = max_f32(best, v);')}
   var acc = 0.0;
 ${forRow('acc += exp(v - m);')}
   let total = reduce_add(acc, lid);
-  if (!active) { return; }
-  for (var j = lid; j < length; j += ${ROW_WORKGROUP}u) {
+  if (!in_range) { return; }
+  for (var j = lid; j < length; j += ROW_STRIDE) {
     let v = load_x0(start + j * stride);
     // A fully masked row (maximum -inf) gives zeros (log-softmax: -inf), never 0 / 0.
     var r = ${write};
@@ -159,6 +170,7 @@ function runReduction(
 ) {
   const { rows, params } = rowParams(x, axis);
   return runRowKernel(device, {
+    rowLength: params[0]!,
     key: name,
     inputs: [operand(x)],
     outDType,

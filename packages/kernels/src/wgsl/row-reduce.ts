@@ -12,6 +12,7 @@ export function workgroupReduceFn(name: string, type: ValueType, combine: string
   return /* wgsl */ `
 var<workgroup> ${name}_slots: array<${type}, ${ROW_WORKGROUP}>;
 fn ${name}(v: ${type}, lid: u32) -> ${type} {
+  if (SERIAL) { return v; }
   ${name}_slots[lid] = v;
   workgroupBarrier();
   for (var s = ${ROW_WORKGROUP / 2}u; s > 0u; s = s >> 1u) {
@@ -30,6 +31,16 @@ fn add_f32(a: f32, b: f32) -> f32 { return a + b; }
 fn max_f32(a: f32, b: f32) -> f32 { if (is_nan(a)) { return a; } if (is_nan(b)) { return b; } return max(a, b); }
 fn min_f32(a: f32, b: f32) -> f32 { if (is_nan(a)) { return a; } if (is_nan(b)) { return b; } return min(a, b); }
 `;
+
+/**
+ * Row kernels run in one of two layouts, fixed per pipeline by WGSL constants: a workgroup
+ * per row (invocations stride the row by ROW_STRIDE and combine through workgroup memory),
+ * or, for short rows, an invocation per row (`SERIAL`: stride 1, combining is the identity),
+ * which avoids idle invocations and barriers when there are many short rows.
+ */
+export function rowLayoutConstants(serial: boolean): string {
+  return `const SERIAL = ${serial};\nconst ROW_STRIDE = ${serial ? 1 : ROW_WORKGROUP}u;`;
+}
 
 /**
  * WGSL locating row `row` of a tensor viewed as `[outer, length, inner]` reduced over the
