@@ -2,12 +2,7 @@ import type { DType } from '@qkv/tensor';
 import type { GpuStorage, WebGPUDevice } from '../runtime/webgpu-device.js';
 import { ROW_WORKGROUP } from '../wgsl/row-reduce.js';
 import { entryPoint, param } from '../wgsl/shader.js';
-import {
-  type AttentionPlan,
-  allocateOutput,
-  dispatchAttention,
-  rowScoringPrelude,
-} from './attention-shader.js';
+import { type AttentionPlan, dispatchAttention, rowScoringPrelude } from './attention-shader.js';
 import { runMap } from './map-kernel.js';
 
 /** Keys one workgroup scores at a time in the decode kernel: one per invocation. */
@@ -122,7 +117,7 @@ export function runDecodeAttention(
   const ev = dims.valueDim;
   const { splits, keysPerSplit } = decodeSplits(rows, dims.kvLength);
   const groups = rows * splits;
-  const part = allocateOutput(device, 'float32', groups * (ev + 2), 'attention');
+  const part = device.allocate('float32', groups * (ev + 2), 'attention');
   if (groups > 0) {
     dispatchAttention(device, plan, {
       key: `attention-decode:e${dims.headDim}:ev${ev}`,

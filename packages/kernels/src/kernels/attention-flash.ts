@@ -1,11 +1,6 @@
 import type { GpuStorage, WebGPUDevice } from '../runtime/webgpu-device.js';
 import { entryPoint, param } from '../wgsl/shader.js';
-import {
-  type AttentionPlan,
-  allocateOutput,
-  attentionPrelude,
-  dispatchAttention,
-} from './attention-shader.js';
+import { type AttentionPlan, attentionPrelude, dispatchAttention } from './attention-shader.js';
 
 /** Query rows per workgroup of the fused kernel: one invocation per row. */
 export const FLASH_ROWS = 64;
@@ -125,7 +120,7 @@ function flashSource(plan: AttentionPlan, bc: number): string {
 export function runFlashAttention(device: WebGPUDevice, plan: AttentionPlan): GpuStorage {
   const { dims } = plan;
   const rows = dims.batch * dims.qHeads * dims.queryLength;
-  const out = allocateOutput(device, 'float32', rows * dims.valueDim, 'attention');
+  const out = device.allocate('float32', rows * dims.valueDim, 'attention');
   const tiles = Math.ceil(dims.queryLength / FLASH_ROWS);
   const groups = dims.batch * dims.qHeads * tiles;
   if (groups === 0 || dims.valueDim === 0) return out;

@@ -4,12 +4,16 @@ import {
   attentionDims,
   broadcastStrides,
   type DType,
-  debugFlags,
   type KernelContext,
   type Tensor,
 } from '@qkv/tensor';
 import type { GpuStorage, WebGPUDevice } from '../runtime/webgpu-device.js';
-import { COMBINE_WGSL, ROW_WORKGROUP, workgroupReduceFn } from '../wgsl/row-reduce.js';
+import {
+  COMBINE_WGSL,
+  ROW_WORKGROUP,
+  rowLayoutConstants,
+  workgroupReduceFn,
+} from '../wgsl/row-reduce.js';
 import { type Binding, COMMON_WGSL, declareBindings, loadFns, param } from '../wgsl/shader.js';
 import { gpuStorage } from './register.js';
 
@@ -238,23 +242,6 @@ export function keyEndWgsl(isCausal: boolean): string {
   return `fn key_end(last_row: u32) -> u32 { ${body} }`;
 }
 
-/**
- * Output storage for a kernel: with `debugFlags.poisonOutputs`, filled with NaN first so an
- * element the kernel fails to write shows up in tests.
- */
-export function allocateOutput(device: WebGPUDevice, dtype: DType, size: number, where: string) {
-  const storage = device.allocate(dtype, size, where);
-  if (debugFlags.poisonOutputs && storage.bytes > 0) {
-    const pattern = dtype === 'float16' ? 0x7e007e00 : 0x7fc00000;
-    device.gpu.queue.writeBuffer(
-      storage.buffer,
-      0,
-      new Uint32Array(storage.bytes / 4).fill(pattern),
-    );
-  }
-  return storage;
-}
-
 /** What every attention kernel starts with: scoring, row coordinates and the causal key end. */
 export function attentionPrelude(plan: AttentionPlan, output: string): string {
   return [
@@ -270,6 +257,7 @@ export function rowScoringPrelude(plan: AttentionPlan, output: string): string {
     attentionPrelude(plan, output),
     sharedQueryWgsl(plan.dims.headDim, ROW_WORKGROUP),
     COMBINE_WGSL,
+    rowLayoutConstants(false),
     workgroupReduceFn('reduce_max', 'f32', 'max_f32'),
     workgroupReduceFn('reduce_add', 'f32', 'add_f32'),
   ].join('\n');

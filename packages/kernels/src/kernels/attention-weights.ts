@@ -1,12 +1,7 @@
 import type { GpuStorage, WebGPUDevice } from '../runtime/webgpu-device.js';
 import { ROW_WORKGROUP } from '../wgsl/row-reduce.js';
 import { entryPoint } from '../wgsl/shader.js';
-import {
-  type AttentionPlan,
-  allocateOutput,
-  dispatchAttention,
-  rowScoringPrelude,
-} from './attention-shader.js';
+import { type AttentionPlan, dispatchAttention, rowScoringPrelude } from './attention-shader.js';
 
 /**
  * The materialised probabilities: one workgroup per query row writes its raw scores into the
@@ -51,7 +46,7 @@ function weightsSource(plan: AttentionPlan): string {
 export function runAttentionWeights(device: WebGPUDevice, plan: AttentionPlan): GpuStorage {
   const { dims } = plan;
   const rows = dims.batch * dims.qHeads * dims.queryLength;
-  const out = allocateOutput(device, 'float32', rows * dims.kvLength, 'attentionWeights');
+  const out = device.allocate('float32', rows * dims.kvLength, 'attentionWeights');
   if (rows > 0 && dims.kvLength > 0) {
     dispatchAttention(device, plan, {
       key: `attention-weights:e${dims.headDim}`,

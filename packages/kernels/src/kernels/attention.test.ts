@@ -1,7 +1,8 @@
 import { type AttentionOptions, attention, attentionWeights, type Tensor } from '@qkv/tensor';
 import { afterEach, expect } from 'vitest';
-import { matchesCpu, type Operand } from '../testing/cpu-reference.js';
+import { compareWithCpu, type Tolerance } from '../testing/compare.js';
 import { gpuFixture } from '../testing/gpu-fixture.js';
+import { type Operand, randomOperand } from '../testing/random-operand.js';
 import { type AttentionPath, setAttentionPath } from './attention.js';
 
 const gpu = await gpuFixture();
@@ -23,9 +24,37 @@ interface Case {
   dtype?: 'float32' | 'float16';
 }
 
+/**
+ * Seeded CPU inputs for `operands` (undefined ones skipped), `f` on them and on GPU copies
+ * compared; returns the CPU result's values.
+ */
+async function compareOperands(
+  operands: readonly (Operand | undefined)[],
+  f: (inputs: (Tensor | undefined)[]) => Tensor,
+  tol: Tolerance,
+  seed: number,
+): Promise<number[]> {
+  const present = operands.flatMap((op, j) => (op ? [j] : []));
+  const inputs = present.map((j) => randomOperand(operands[j]!, seed * 100 + j));
+  const spread = (xs: Tensor[]) =>
+    operands.map((_, j) => (present.includes(j) ? xs[present.indexOf(j)] : undefined));
+  let reference: number[] = [];
+  await compareWithCpu(
+    gpu.device!,
+    inputs,
+    (xs) => {
+      const out = f(spread(xs));
+      if (xs[0]?.device.backend === 'cpu') reference = Array.from(out.dataSync(), Number);
+      return out;
+    },
+    tol,
+  );
+  for (const t of inputs) t.dispose();
+  return reference;
+}
+
 /** attention on the GPU (through `path`) against the CPU reference; returns the reference. */
 async function check(path: AttentionPath, c: Case, seed = 1, tol = F32): Promise<number[]> {
-  const device = gpu.device!;
   setAttentionPath(path);
   const heads = c.q.length >= 3 ? c.q[c.q.length - 3]! : 1;
   const dtype = c.dtype ?? 'float32';
@@ -37,8 +66,7 @@ async function check(path: AttentionPath, c: Case, seed = 1, tol = F32): Promise
     c.bias ? { shape: c.bias, low: -2, high: 2 } : undefined,
     c.slopes ? { shape: [heads], low: 0.05, high: 0.5 } : undefined,
   ];
-  return matchesCpu(
-    device,
+  return compareOperands(
     operands,
     ([q, k, v, mask, bias, slopes]) => {
       const options: AttentionOptions = { ...c.options };
@@ -150,12 +178,10 @@ gpu.test('float16 storage in and out', async () => {
 });
 
 gpu.test('attentionWeights: masks, causal, GQA, kvLength, float16', async () => {
-  const device = gpu.device!;
   const weights = async (c: Case, seed: number, tol = F32) => {
     const heads = c.q.length >= 3 ? c.q[c.q.length - 3]! : 1;
     const dtype = c.dtype ?? 'float32';
-    return matchesCpu(
-      device,
+    return compareOperands(
       [
         { shape: c.q, dtype },
         { shape: c.k, dtype },

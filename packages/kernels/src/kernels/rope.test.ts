@@ -1,6 +1,7 @@
 import { type RopeOptions, rope, tensor } from '@qkv/tensor';
-import { matchesCpu, type Operand } from '../testing/cpu-reference.js';
+import { compareWithCpu, type Tolerance } from '../testing/compare.js';
 import { gpuFixture } from '../testing/gpu-fixture.js';
+import { type Operand, randomOperand } from '../testing/random-operand.js';
 
 const gpu = await gpuFixture();
 
@@ -9,15 +10,16 @@ async function check(
   x: Operand,
   positions: Operand,
   options: RopeOptions,
-  tol: { atol: number; rtol: number },
+  tol: Tolerance,
   seed: number,
 ) {
   const dim = x.shape[x.shape.length - 1]!;
   const rotary = options.rotaryDim ?? dim;
   const invFreq = Array.from({ length: rotary / 2 }, (_, i) => 10000 ** ((-2 * i) / rotary));
-  await matchesCpu(
+  const inputs = [randomOperand(x, seed), randomOperand(positions, seed + 1)];
+  await compareWithCpu(
     gpu.device!,
-    [x, positions],
+    inputs,
     ([xs, ids]) => {
       const freqs = tensor(invFreq, [invFreq.length], { device: xs!.device });
       try {
@@ -27,8 +29,8 @@ async function check(
       }
     },
     tol,
-    seed,
   );
+  for (const t of inputs) t.dispose();
 }
 
 const F32 = { atol: 3e-6, rtol: 3e-5 };
