@@ -1,0 +1,55 @@
+/**
+ * One query row's running softmax-weighted sum over keys seen one at a time (the online
+ * softmax of Milakov & Gimelshein 2018, as used by FlashAttention): keep the running max m,
+ * the sum l of exp(s - m) and the weighted values, rescaling both when m grows. float64.
+ */
+export class SoftmaxRow {
+  max = -Infinity;
+  sum = 0;
+  readonly acc: Float64Array;
+
+  constructor(readonly valueDim: number) {
+    this.acc = new Float64Array(valueDim);
+  }
+
+  reset(): void {
+    this.max = -Infinity;
+    this.sum = 0;
+    this.acc.fill(0);
+  }
+
+  /** Add one key with score `s` and its value row `values[offset .. offset + valueDim)`. */
+  add(s: number, values: ArrayLike<number>, offset: number): void {
+    // A score of -inf (e.g. from a score modifier) carries no weight.
+    if (s === -Infinity) return;
+    const acc = this.acc;
+    if (s > this.max) {
+      const rescale = Math.exp(this.max - s);
+      this.sum *= rescale;
+      for (let j = 0; j < acc.length; j++) acc[j]! *= rescale;
+      this.max = s;
+    }
+    const p = Math.exp(s - this.max);
+    this.sum += p;
+    for (let j = 0; j < acc.length; j++) acc[j]! += p * values[offset + j]!;
+  }
+
+  /** Write the normalised row; a row that saw no key gives zeros, never NaN. */
+  writeTo(out: { [i: number]: number }, offset: number): void {
+    const inv = this.sum > 0 ? 1 / this.sum : 0;
+    for (let j = 0; j < this.acc.length; j++) out[offset + j] = this.acc[j]! * inv;
+  }
+}
+
+/** `sum_i a[ai + i] * c[ci + i]` over `n` elements, in float64. */
+export function dot(
+  a: ArrayLike<number>,
+  ai: number,
+  c: ArrayLike<number>,
+  ci: number,
+  n: number,
+): number {
+  let s = 0;
+  for (let i = 0; i < n; i++) s += a[ai + i]! * c[ci + i]!;
+  return s;
+}
