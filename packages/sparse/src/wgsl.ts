@@ -73,7 +73,17 @@ export function f32Literal(v: number): string {
   if (!Number.isFinite(v) || Math.abs(v) > 3.4028234663852886e38) {
     fail(WHERE, `${v} is not representable as an f32 literal`);
   }
-  const text = `${Object.is(v, -0) ? '0' : Math.abs(v)}f`;
+  // The shortest decimal that reads back as the same f32.
+  const a = Math.abs(v);
+  let digits = String(a);
+  for (let p = 1; p <= 9; p++) {
+    const candidate = String(Number(a.toPrecision(p)));
+    if (Math.fround(Number(candidate)) === Math.fround(a)) {
+      digits = candidate;
+      break;
+    }
+  }
+  const text = `${digits}f`;
   return v < 0 ? `(-${text})` : text;
 }
 
@@ -86,6 +96,9 @@ export function toWgsl(
   input: Expr | { mask?: Expr; scoreMod?: Expr },
   options: ToWgslOptions = {},
 ): WgslSnippet {
+  if ((input as { kind?: string }).kind === 'predicate') {
+    fail(WHERE, 'a maskFromPredicate(...) mask is a JavaScript function and has no WGSL form');
+  }
   const parts =
     input instanceof Expr ? (input.type === 'bool' ? { mask: input } : { scoreMod: input }) : input;
   if (!parts.mask && !parts.scoreMod) fail(WHERE, 'give a mask, a score modifier, or both');
