@@ -202,58 +202,65 @@ function blockSparseCpu(
   const mod: CompiledExpr | undefined = attrs.scoreMod ? compileJs(attrs.scoreMod) : undefined;
   const group = d.heads / d.kvHeads;
   const row = new SoftmaxRow(d.valueDim);
+  const scores = new Float64Array(m.blockKv);
+  const valueRows = new Int32Array(m.blockKv);
   const E = d.headDim;
   const Ev = d.valueDim;
-  let maskEvaluations = 0;
-  let scoresComputed = 0;
-  let fullVisited = 0;
-  let partialVisited = 0;
+  const counts = { maskEvaluations: 0, scoresComputed: 0, full: 0, partial: 0 };
+
+  /** Scores of one query row against one key block, folded into the running softmax. */
+  const visitBlock = (
+    bi: number,
+    hi: number,
+    qi: number,
+    kvBase: number,
+    kb: number,
+    masked: boolean,
+  ) => {
+    const qOff = (d.heads * bi + hi) * d.qLen * E + qi * E;
+    const kEnd = Math.min((kb + 1) * m.blockKv, d.kvLen);
+    let n = 0;
+    for (let ki = kb * m.blockKv; ki < kEnd; ki++) {
+      if (masked) {
+        counts.maskEvaluations++;
+        if (!maskAt(bi, hi, qi, ki)) continue;
+      }
+      const s = dot(q, qOff, k, (kvBase + ki) * E, E) * scale;
+      scores[n] = mod ? mod(bi, hi, qi, ki, s) : s;
+      valueRows[n++] = (kvBase + ki) * Ev;
+    }
+    counts.scoresComputed += n;
+    row.addBlock(scores, valueRows, n, v);
+  };
 
   for (let bi = 0; bi < d.batch; bi++) {
     for (let hi = 0; hi < d.heads; hi++) {
       // Grouped-query attention: query head hi reads k / v head floor(hi / group).
       const kvBase = (bi * d.kvHeads + Math.floor(hi / group)) * d.kvLen;
-      const qBase = (bi * d.heads + hi) * d.qLen;
+      const outBase = (bi * d.heads + hi) * d.qLen;
       for (let qb = 0; qb < m.numQBlocks; qb++) {
         const r = blockRow(m, bi, hi, qb);
-        const fullFrom = m.fullOffsets[r]!;
-        const fullTo = m.fullOffsets[r + 1]!;
-        const partFrom = m.partialOffsets[r]!;
-        const partTo = m.partialOffsets[r + 1]!;
-        fullVisited += fullTo - fullFrom;
-        partialVisited += partTo - partFrom;
+        const [fullFrom, fullTo] = [m.fullOffsets[r]!, m.fullOffsets[r + 1]!];
+        const [partFrom, partTo] = [m.partialOffsets[r]!, m.partialOffsets[r + 1]!];
+        counts.full += fullTo - fullFrom;
+        counts.partial += partTo - partFrom;
         const qEnd = Math.min((qb + 1) * m.blockQ, d.qLen);
         for (let qi = qb * m.blockQ; qi < qEnd; qi++) {
           row.reset();
-          const qOff = (qBase + qi) * E;
-          const visit = (from: number, to: number, indices: Int32Array, masked: boolean) => {
-            for (let j = from; j < to; j++) {
-              const kb = indices[j]!;
-              const kEnd = Math.min((kb + 1) * m.blockKv, d.kvLen);
-              for (let ki = kb * m.blockKv; ki < kEnd; ki++) {
-                if (masked) {
-                  maskEvaluations++;
-                  if (!maskAt(bi, hi, qi, ki)) continue;
-                }
-                scoresComputed++;
-                let s = dot(q, qOff, k, (kvBase + ki) * E, E) * scale;
-                if (mod) s = mod(bi, hi, qi, ki, s);
-                row.add(s, v, (kvBase + ki) * Ev);
-              }
-            }
-          };
-          visit(fullFrom, fullTo, m.fullIndices, false);
-          visit(partFrom, partTo, m.partialIndices, true);
-          row.writeTo(out, (qBase + qi) * Ev);
+          for (let j = fullFrom; j < fullTo; j++)
+            visitBlock(bi, hi, qi, kvBase, m.fullIndices[j]!, false);
+          for (let j = partFrom; j < partTo; j++)
+            visitBlock(bi, hi, qi, kvBase, m.partialIndices[j]!, true);
+          row.writeTo(out, (outBase + qi) * Ev);
         }
       }
     }
   }
   if (stats) {
-    stats.fullBlocksVisited += fullVisited;
-    stats.partialBlocksVisited += partialVisited;
-    stats.blocksVisited += fullVisited + partialVisited;
-    stats.maskEvaluations += maskEvaluations;
-    stats.scoresComputed += scoresComputed;
+    stats.fullBlocksVisited += counts.full;
+    stats.partialBlocksVisited += counts.partial;
+    stats.blocksVisited += counts.full + counts.partial;
+    stats.maskEvaluations += counts.maskEvaluations;
+    stats.scoresComputed += counts.scoresComputed;
   }
 }

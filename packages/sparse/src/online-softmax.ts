@@ -18,20 +18,31 @@ export class SoftmaxRow {
     this.acc.fill(0);
   }
 
-  /** Add one key with score `s` and its value row `values[offset .. offset + valueDim)`. */
-  add(s: number, values: ArrayLike<number>, offset: number): void {
-    // A score of -inf (e.g. from a score modifier) carries no weight.
-    if (s === -Infinity) return;
+  /**
+   * Add `n` keys at once: `scores[i]` with value row `values[rows[i] .. rows[i] + valueDim)`.
+   * One rescale per call (FlashAttention's per-block update) instead of one per key.
+   */
+  addBlock(scores: Float64Array, rows: Int32Array, n: number, values: ArrayLike<number>): void {
+    let blockMax = -Infinity;
+    for (let i = 0; i < n; i++) if (scores[i]! > blockMax) blockMax = scores[i]!;
+    // Scores of -inf (e.g. from a score modifier) carry no weight.
+    if (blockMax === -Infinity) return;
     const acc = this.acc;
-    if (s > this.max) {
-      const rescale = Math.exp(this.max - s);
+    const dim = acc.length;
+    if (blockMax > this.max) {
+      const rescale = Math.exp(this.max - blockMax);
       this.sum *= rescale;
-      for (let j = 0; j < acc.length; j++) acc[j]! *= rescale;
-      this.max = s;
+      for (let j = 0; j < dim; j++) acc[j]! *= rescale;
+      this.max = blockMax;
     }
-    const p = Math.exp(s - this.max);
-    this.sum += p;
-    for (let j = 0; j < acc.length; j++) acc[j]! += p * values[offset + j]!;
+    const m = this.max;
+    for (let i = 0; i < n; i++) {
+      const p = Math.exp(scores[i]! - m);
+      if (p === 0) continue;
+      this.sum += p;
+      const off = rows[i]!;
+      for (let j = 0; j < dim; j++) acc[j]! += p * values[off + j]!;
+    }
   }
 
   /** Write the normalised row; a row that saw no key gives zeros, never NaN. */

@@ -101,6 +101,8 @@ export class RollingKvCache {
     const group = d.heads / d.kvHeads;
     const out = new Float32Array(d.batch * d.heads * T * Ev);
     const row = new SoftmaxRow(Ev);
+    const scores = new Float64Array(W);
+    const valueRows = new Int32Array(W);
     for (let t = 0; t < T; t++) {
       const pos = this.#position + t;
       const slot = pos % W;
@@ -115,12 +117,14 @@ export class RollingKvCache {
           const cacheBase = (bi * d.kvHeads + Math.floor(hi / group)) * W;
           const qRow = (bi * d.heads + hi) * T + t;
           row.reset();
+          let n = 0;
           for (let p = Math.max(0, pos - W + 1); p <= pos; p++) {
             const at = cacheBase + (p % W);
-            let s = dot(qd, qRow * E, this.#keys, at * E, E) * scale;
-            if (mod) s = mod(bi, hi, pos, p, s);
-            row.add(s, this.#values, at * Ev);
+            const s = dot(qd, qRow * E, this.#keys, at * E, E) * scale;
+            scores[n] = mod ? mod(bi, hi, pos, p, s) : s;
+            valueRows[n++] = at * Ev;
           }
+          row.addBlock(scores, valueRows, n, this.#values);
           row.writeTo(out, qRow * Ev);
         }
       }
