@@ -1,5 +1,6 @@
 import { hasKernel } from '@qkv/tensor';
 import { registerAttentionKernels } from './attention.js';
+import { registerBlockSparseKernels } from './attention-block-sparse.js';
 import { registerElementwiseKernels } from './elementwise.js';
 import { registerLayoutKernels } from './layout.js';
 import { registerMatmulKernels } from './matmul.js';
@@ -17,4 +18,5 @@ export function registerWebGPUKernels(): void {
   registerNormKernels();
   registerAttentionKernels();
   registerRopeKernels();
+  registerBlockSparseKernels();
 }
