@@ -1,4 +1,10 @@
-import { type AttentionOptions, attention, attentionWeights, type Tensor } from '@qkv/tensor';
+import {
+  type AttentionOptions,
+  attention,
+  attentionWeights,
+  Random,
+  type Tensor,
+} from '@qkv/tensor';
 import { afterEach, expect } from 'vitest';
 import { compareWithCpu, type Tolerance } from '../testing/compare.js';
 import { gpuFixture } from '../testing/gpu-fixture.js';
@@ -203,4 +209,36 @@ gpu.test('attentionWeights: masks, causal, GQA, kvLength, float16', async () => 
   await weights(everything, 4);
   await weights({ q: [5, 3], k: [70, 3], v: [] }, 5);
   await weights({ q: [1, 2, 4, 6], k: [1, 2, 9, 6], v: [], dtype: 'float16' }, 6, F16);
+});
+
+gpu.test('random shapes, GQA, masks and causal alignments on both paths', async () => {
+  const rng = new Random(2026);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rng.nextFloat() * xs.length)]!;
+  const int = (lo: number, hi: number) => lo + Math.floor(rng.nextFloat() * (hi - lo + 1));
+  for (let run = 0; run < 6; run++) {
+    const kvHeads = int(1, 2);
+    const heads = kvHeads * int(1, 2);
+    const l = pick([1, 3, int(5, 70), int(60, 140)]);
+    const s = int(1, 90);
+    const kvLength = int(0, s);
+    const [e, ev] = pick([
+      [8, 8],
+      [5, 3],
+    ] as const);
+    const c: Case = {
+      q: [2, heads, l, e],
+      k: [2, kvHeads, s, e],
+      v: [2, kvHeads, s, ev],
+      ...(rng.nextFloat() < 0.5
+        ? { mask: { shape: [1, heads, l, kvLength], kind: 'bool', density: 0.8 } as Operand }
+        : {}),
+      options: {
+        enableGqa: true,
+        kvLength,
+        isCausal: rng.nextFloat() < 0.6,
+        causalAlignment: pick(['top-left', 'bottom-right'] as const),
+      },
+    };
+    await check(pick(['fused', 'decode', 'auto'] as const), c, 10 + run);
+  }
 });
