@@ -26,7 +26,9 @@ import { gpuStorage, registerGpuKernel } from './register.js';
  * fullOffsets | fullIndices | partialOffsets | partialIndices, located by parameter words.
  * The snippet's tables follow q, k, v and that buffer as read-only storage; its uniform
  * struct of `param`s is bound as read-only storage too (same layout for 4-byte scalars),
- * since this runtime binds every input as storage.
+ * since this runtime binds every input as storage. Bindings: q, k, v, the block buffer, one per
+ * table, one for the params struct, the output and the parameter words. The op's `stats`
+ * counters are filled by the CPU backend only; this kernel leaves them unchanged.
  */
 
 const WORDS = {
