@@ -169,6 +169,14 @@ export function registerBlockSparseKernels(): void {
     const size = d.batch * d.heads * d.qLen * d.valueDim;
     // Before any allocation: a mask without a WGSL form throws here.
     const snippet = maskSnippet(ctx.attrs);
+    const bindings = 6 + (snippet?.bindings.length ?? 0);
+    const limit = device.limits.maxStorageBuffersPerShaderStage;
+    if (bindings > limit) {
+      fail(
+        BLOCK_SPARSE_ATTENTION,
+        `the mask and score modifier read ${bindings - 6} buffers (tables and params), so the kernel needs ${bindings} storage buffers, over this device's maxStorageBuffersPerShaderStage of ${limit}`,
+      );
+    }
     const out = device.allocate('float32', size, BLOCK_SPARSE_ATTENTION);
     const rows = Math.min(FLASH_ROWS, m.blockQ);
     const splits = Math.ceil(m.blockQ / rows);
