@@ -258,8 +258,10 @@ export function rowScoringPrelude(plan: AttentionPlan, output: string): string {
     sharedQueryWgsl(plan.dims.headDim, ROW_WORKGROUP),
     COMBINE_WGSL,
     rowLayoutConstants(false),
-    workgroupReduceFn('reduce_max', 'f32', 'max_f32'),
-    workgroupReduceFn('reduce_add', 'f32', 'add_f32'),
+    // The workgroup-tree reduction: the subgroup variant needs subgroup builtins on the entry
+    // point, which the attention row kernels do not declare.
+    workgroupReduceFn('reduce_max', 'f32', 'max_f32', false),
+    workgroupReduceFn('reduce_add', 'f32', 'add_f32', false),
   ].join('\n');
 }
 
