@@ -117,3 +117,16 @@ it('asking for a missing feature names it', async () => {
     }),
   ).rejects.toThrow(/lacks required features: no-such-feature/);
 });
+
+it('Dawn toggles reach the device', async () => {
+  const device = await createWebGPUDevice({
+    ...adapterFromEnv(),
+    dawnToggles: { disable: ['timestamp_quantization'], enable: ['disable_robustness'] },
+  });
+  const x = tensor([1, -2], [2], { device });
+  const y = neg(x);
+  expect(Array.from(await y.data())).toEqual([-1, 2]);
+  x.dispose();
+  y.dispose();
+  device.destroy();
+});

@@ -70,8 +70,8 @@ function reductionShader(name: ReduceOpName, t: ValueType): RowShader {
   switch (name) {
     case 'sum':
     case 'mean': {
-      // Floats: Kahan-compensated partial sums, then a tree; a plain f32 running sum loses
-      // the low bits of long rows.
+      // Floats: blocked, compensated partial sums (BLOCKED_SUM), then a tree; a plain f32
+      // running sum loses the low bits of long rows.
       const total =
         t === 'f32'
           ? `${BLOCKED_SUM}\n  let total = reduce_add(acc - comp, lid);`
