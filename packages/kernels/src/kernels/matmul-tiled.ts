@@ -103,32 +103,45 @@ ${planWgsl(p.batchRank, 'wid.z')}
   let colBase = wid.x * ${tileSize}u;
   let tx = lid % 16u;
   let ty = lid / 16u;
-  var acc: array<array<f32, ${perThread}>, ${perThread}>;
-  var ra: array<f32, ${perThread}>;
-  var rb: array<f32, ${perThread}>;
+${unrolled(perThread, (i, j) => `  var acc${i}_${j} = 0.0;`)}
   for (var k0 = 0u; k0 < K; k0 += ${BK}u) {
 ${stageTile(operands[0], tileSize)}
 ${stageTile(operands[1], tileSize)}
     workgroupBarrier();
     for (var kk = 0u; kk < ${BK}u; kk++) {
-      for (var i = 0u; i < ${perThread}u; i++) { ra[i] = tileA[kk * ${tileSize}u + ty + 16u * i]; }
-      for (var j = 0u; j < ${perThread}u; j++) { rb[j] = tileB[kk * ${tileSize}u + tx + 16u * j]; }
-      for (var i = 0u; i < ${perThread}u; i++) {
-        for (var j = 0u; j < ${perThread}u; j++) { acc[i][j] = fma(ra[i], rb[j], acc[i][j]); }
-      }
+      let aBase = kk * ${tileSize}u + ty;
+      let bBase = kk * ${tileSize}u + tx;
+${unrolled(perThread, (i, j) => (j === 0 ? `      let a${i} = tileA[aBase + ${16 * i}u];` : ''))}
+${unrolled(perThread, (i, j) => (i === 0 ? `      let b${j} = tileB[bBase + ${16 * j}u];` : ''))}
+${unrolled(perThread, (i, j) => `      acc${i}_${j} = fma(a${i}, b${j}, acc${i}_${j});`)}
     }
     workgroupBarrier();
   }
   let outBase = wid.z * M * N;
-  for (var i = 0u; i < ${perThread}u; i++) {
-    let row = rowBase + ty + 16u * i;
-    if (row >= M) { break; }
-    for (var j = 0u; j < ${perThread}u; j++) {
-      let col = colBase + tx + 16u * j;
-      if (col < N) { out[outBase + row * N + col] = acc[i][j]; }
+${unrolled(perThread, (i, j) =>
+  [
+    j === 0 ? `  let row${i} = rowBase + ty + ${16 * i}u;` : '',
+    `  if (row${i} < M && colBase + tx + ${16 * j}u < N) { out[outBase + row${i} * N + colBase + tx + ${16 * j}u] = acc${i}_${j}; }`,
+  ]
+    .filter(Boolean)
+    .join('\n'),
+)}
+}`;
+}
+
+/**
+ * Straight-line WGSL for every (i, j) of a perThread x perThread block: accumulators as named
+ * scalars, so no compiler has to unroll loops to keep them in registers.
+ */
+function unrolled(perThread: number, line: (i: number, j: number) => string): string {
+  const lines: string[] = [];
+  for (let i = 0; i < perThread; i++) {
+    for (let j = 0; j < perThread; j++) {
+      const text = line(i, j);
+      if (text) lines.push(text);
     }
   }
-}`;
+  return lines.join('\n');
 }
 
 /** Whether the register-tiled kernel fits this device and is worth it for this shape. */
