@@ -1,6 +1,7 @@
 // @qkv/positional: every way of putting positions into attention.
 
 export { type AlibiBiasOptions, alibiBias, alibiSlopes } from './alibi.js';
+export { type HfRopeConfigJson, ropeOptionsFromHfConfig } from './hf-config.js';
 export {
   GPT2_POSITION_WEIGHT_NAMES,
   LearnedPositionalEmbedding,

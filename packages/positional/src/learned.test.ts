@@ -1,4 +1,4 @@
-import { QkvError, randn, tensor } from '@qkv/tensor';
+import { loadSafetensors, QkvError, randn, saveSafetensors, tensor } from '@qkv/tensor';
 import { describe, expect, it } from 'vitest';
 import { LearnedPositionalEmbedding } from './learned.js';
 import { expectNoLeaks } from './testing/leaks.js';
@@ -36,6 +36,17 @@ describe('LearnedPositionalEmbedding', () => {
     );
     expect([nested.numPositions, nested.dim]).toEqual([16, 4]);
     weight.dispose();
+  });
+
+  it('loads wpe from a safetensors file holding other tensors too (GPT-2 layout)', async () => {
+    const wpe = randn([8, 4], { seed: 5 });
+    const wte = randn([50, 4], { seed: 6 });
+    const bytes = await saveSafetensors({ 'wpe.weight': wpe, 'wte.weight': wte });
+    const file = loadSafetensors(bytes);
+    const module = LearnedPositionalEmbedding.fromStateDict(file.tensors);
+    const rows = module.forward({ length: 3, offset: 2 });
+    expect(Array.from(rows.dataSync())).toEqual(Array.from(wpe.dataSync().slice(8, 20)));
+    for (const t of [wpe, wte, rows, ...Object.values(file.tensors)]) t.dispose();
   });
 
   it('wrong names or shapes list what was expected', () => {

@@ -30,7 +30,11 @@ export interface DynamicRopeScaling {
 /** YaRN (Peng et al. 2023, arXiv:2309.00071), including DeepSeek's mscale variant. */
 export interface YarnRopeScaling {
   readonly type: 'yarn';
-  /** Scaling factor; defaults to maxPositionEmbeddings / originalMaxPositionEmbeddings. */
+  /**
+   * Scaling factor; defaults to maxPositionEmbeddings / originalMaxPositionEmbeddings. An
+   * explicit factor wins, as in transformers v5; some 4.x releases replaced it by that ratio
+   * whenever `original_max_position_embeddings` was set.
+   */
   readonly factor?: number;
   /** The pretrained context length (sets the correction range). */
   readonly originalMaxPositionEmbeddings: number;

@@ -1,5 +1,6 @@
 import {
   cpu,
+  type Device,
   QkvError,
   type RopeStyle,
   randn,
@@ -54,108 +55,135 @@ function reference(
   return out;
 }
 
-describe('rope op (CPU) against a float64 reference', () => {
-  const cases: {
-    shape: number[];
-    style: RopeStyle;
-    rotaryDim: number;
-    perBatch: boolean;
-    theta: number;
-    scaling: number;
-  }[] = [
-    { shape: [5, 8], style: 'half', rotaryDim: 8, perBatch: false, theta: 10000, scaling: 1 },
-    { shape: [2, 3, 7, 10], style: 'half', rotaryDim: 6, perBatch: false, theta: 500, scaling: 1 },
-    {
-      shape: [2, 3, 7, 10],
-      style: 'interleaved',
-      rotaryDim: 10,
-      perBatch: true,
-      theta: 1e4,
-      scaling: 1.2,
-    },
-    {
-      shape: [3, 11, 18],
-      style: 'interleaved',
-      rotaryDim: 4,
-      perBatch: true,
-      theta: 1e6,
-      scaling: 1,
-    },
-    { shape: [1, 2, 1, 2], style: 'half', rotaryDim: 2, perBatch: true, theta: 10, scaling: 0.5 },
-  ];
-  for (const [n, c] of cases.entries()) {
-    it(`case ${n}: ${c.style} [${c.shape.join(', ')}] rotaryDim ${c.rotaryDim}${c.perBatch ? ', per-batch ids' : ''}`, () => {
-      const seq = c.shape[c.shape.length - 2]!;
-      const ids = Array.from(
-        { length: (c.perBatch ? c.shape[0]! : 1) * seq },
-        (_, i) => (i * 7919 + n * 13) % 4099,
-      );
-      const x = randn(c.shape, { seed: 100 + n });
-      const { invFreq } = ropeInvFreq({ rotaryDim: c.rotaryDim, theta: c.theta });
-      const positions = tensor(Int32Array.from(ids), c.perBatch ? [c.shape[0]!, seq] : [seq]);
-      const freqs = tensor(Float32Array.from(invFreq), [invFreq.length]);
-      const out = rope(x, positions, freqs, {
-        style: c.style,
-        rotaryDim: c.rotaryDim,
-        attentionScaling: c.scaling,
-      });
-      const expected = reference(
-        x.dataSync() as Float32Array,
-        c.shape,
-        ids,
-        c.perBatch,
-        invFreq,
-        c.style,
-        c.rotaryDim,
-        c.scaling,
-      );
-      expect(out.shape).toEqual(c.shape);
-      expect(mismatches(out.dataSync(), expected, 1e-6, 1e-6)).toEqual([]);
-      for (const t of [x, positions, freqs, out]) t.dispose();
-    });
+/**
+ * Backends the op-level tests run on. WebGPU joins this list once `@qkv/kernels` registers
+ * its rope kernel (the tests read results with `await data()` so they run unchanged there).
+ */
+const BACKENDS: [string, () => Device][] = [['cpu', cpu]];
+
+const REFERENCE_CASES: {
+  shape: number[];
+  style: RopeStyle;
+  rotaryDim: number;
+  perBatch: boolean;
+  theta: number;
+  scaling: number;
+}[] = [
+  { shape: [5, 8], style: 'half', rotaryDim: 8, perBatch: false, theta: 10000, scaling: 1 },
+  { shape: [2, 3, 7, 10], style: 'half', rotaryDim: 6, perBatch: false, theta: 500, scaling: 1 },
+  {
+    shape: [2, 3, 7, 10],
+    style: 'interleaved',
+    rotaryDim: 10,
+    perBatch: true,
+    theta: 1e4,
+    scaling: 1.2,
+  },
+  {
+    shape: [3, 11, 18],
+    style: 'interleaved',
+    rotaryDim: 4,
+    perBatch: true,
+    theta: 1e6,
+    scaling: 1,
+  },
+  { shape: [1, 2, 1, 2], style: 'half', rotaryDim: 2, perBatch: true, theta: 10, scaling: 0.5 },
+];
+
+/** Run the rope op on `device` and read the result; every tensor made here is disposed. */
+async function runRope(
+  device: Device,
+  x: { data: Float32Array; shape: number[]; dtype?: 'float32' | 'float16' },
+  ids: { data: Int32Array; shape: number[] },
+  invFreq: Float32Array,
+  attrs: { style: RopeStyle; rotaryDim: number; attentionScaling: number },
+): Promise<Float32Array> {
+  const tensors = [
+    tensor(x.data, x.shape, { dtype: x.dtype ?? 'float32', device }),
+    tensor(ids.data, ids.shape, { dtype: 'int32', device }),
+    tensor(invFreq, [invFreq.length], { dtype: 'float32', device }),
+  ] as const;
+  const out = rope(tensors[0], tensors[1], tensors[2], attrs);
+  try {
+    expect([out.shape, out.dtype]).toEqual([x.shape, x.dtype ?? 'float32']);
+    return (await out.data()) as Float32Array;
+  } finally {
+    for (const t of [...tensors, out]) t.dispose();
   }
+}
 
-  it('float16 input rounds the result to half precision', () => {
-    const x = randn([4, 8], { seed: 7, dtype: 'float16' });
-    const out = applyRope(x, { positions: [0, 5, 9, 200] });
-    expect(out.dtype).toBe('float16');
-    const { invFreq } = ropeInvFreq({ rotaryDim: 8 });
-    const expected = reference(
-      x.dataSync() as Float32Array,
-      [4, 8],
-      [0, 5, 9, 200],
-      false,
-      invFreq,
-      'half',
-      8,
-      1,
-    );
-    expect(mismatches(out.dataSync(), expected, 1e-3, 1e-3)).toEqual([]);
-    x.dispose();
-    out.dispose();
-  });
-});
-
-describe('rope against PyTorch fixtures (rotate_half / rotate_every_two)', () => {
-  for (const [n, f] of fixtures.rope.entries()) {
-    const name = `case ${n}: ${f.style} [${f.shape.join(', ')}] ${f.config.scaling?.type ?? 'default'}`;
-    it(`${name}, PyTorch's float32 table through the op`, () => {
-      scope(() => {
-        const x = tensor(Float32Array.from(f.x), f.shape);
-        const positions = tensor(Int32Array.from(f.positions), f.positionsShape, {
-          dtype: 'int32',
-        });
-        const invFreq = tensor(Float32Array.from(f.invFreq), [f.invFreq.length]);
-        const out = rope(x, positions, invFreq, {
-          style: f.style,
-          rotaryDim: f.invFreq.length * 2,
-          attentionScaling: f.attentionScaling,
-        });
-        // Same float32 angles: only cos / sin and the float32 products differ.
-        expect(mismatches(out.dataSync(), f.out, 1e-6, 1e-5)).toEqual([]);
+for (const [backend, getDevice] of BACKENDS) {
+  describe(`rope op on ${backend} against a float64 reference`, () => {
+    for (const [n, c] of REFERENCE_CASES.entries()) {
+      it(`case ${n}: ${c.style} [${c.shape.join(', ')}] rotaryDim ${c.rotaryDim}${c.perBatch ? ', per-batch ids' : ''}`, async () => {
+        const seq = c.shape[c.shape.length - 2]!;
+        const ids = Array.from(
+          { length: (c.perBatch ? c.shape[0]! : 1) * seq },
+          (_, i) => (i * 7919 + n * 13) % 4099,
+        );
+        const host = randn(c.shape, { seed: 100 + n });
+        const x = host.dataSync() as Float32Array;
+        host.dispose();
+        const { invFreq } = ropeInvFreq({ rotaryDim: c.rotaryDim, theta: c.theta });
+        const out = await runRope(
+          getDevice(),
+          { data: x, shape: c.shape },
+          { data: Int32Array.from(ids), shape: c.perBatch ? [c.shape[0]!, seq] : [seq] },
+          Float32Array.from(invFreq),
+          { style: c.style, rotaryDim: c.rotaryDim, attentionScaling: c.scaling },
+        );
+        const expected = reference(
+          x,
+          c.shape,
+          ids,
+          c.perBatch,
+          invFreq,
+          c.style,
+          c.rotaryDim,
+          c.scaling,
+        );
+        expect(mismatches(out, expected, 1e-6, 1e-6)).toEqual([]);
       });
+    }
+
+    it('float16 input rounds the result to half precision', async () => {
+      const host = randn([4, 8], { seed: 7, dtype: 'float16' });
+      const x = host.dataSync() as Float32Array;
+      host.dispose();
+      const ids = [0, 5, 9, 200];
+      const { invFreq } = ropeInvFreq({ rotaryDim: 8 });
+      const out = await runRope(
+        getDevice(),
+        { data: x, shape: [4, 8], dtype: 'float16' },
+        { data: Int32Array.from(ids), shape: [4] },
+        Float32Array.from(invFreq),
+        { style: 'half', rotaryDim: 8, attentionScaling: 1 },
+      );
+      const expected = reference(x, [4, 8], ids, false, invFreq, 'half', 8, 1);
+      expect(mismatches(out, expected, 1e-3, 1e-3)).toEqual([]);
     });
-    it(`${name}, applyRope with its own float64-derived table`, () => {
+  });
+
+  describe(`rope op on ${backend} against PyTorch (rotate_half / rotate_every_two)`, () => {
+    for (const [n, f] of fixtures.rope.entries()) {
+      it(`case ${n}: ${f.style} [${f.shape.join(', ')}] ${f.config.scaling?.type ?? 'default'}, PyTorch's float32 table`, async () => {
+        const out = await runRope(
+          getDevice(),
+          { data: Float32Array.from(f.x), shape: f.shape },
+          { data: Int32Array.from(f.positions), shape: f.positionsShape },
+          Float32Array.from(f.invFreq),
+          { style: f.style, rotaryDim: f.invFreq.length * 2, attentionScaling: f.attentionScaling },
+        );
+        // Same float32 angles: only cos / sin and the float32 products differ.
+        expect(mismatches(out, f.out, 1e-6, 1e-5)).toEqual([]);
+      });
+    }
+  });
+}
+
+describe('applyRope against PyTorch with its own float64-derived tables', () => {
+  for (const [n, f] of fixtures.rope.entries()) {
+    it(`case ${n}: ${f.style} [${f.shape.join(', ')}] ${f.config.scaling?.type ?? 'default'}`, () => {
       scope(() => {
         const x = tensor(Float32Array.from(f.x), f.shape);
         const positions = tensor(Int32Array.from(f.positions), f.positionsShape, {
@@ -345,6 +373,10 @@ describe('RoPE errors', () => {
       (t) => applyRope(t, { positions: [0, 1] }),
       /2 positions do not fit x \[2, 3, 8\]: give 3 .* or 2 × 3/,
     );
+  });
+
+  it('a sequence length that is not a positive integer', () => {
+    expectError((t) => applyRope(t, { seqLen: 0 }), /seqLen must be a positive integer, got 0/);
   });
 
   it('odd or oversized rotary dims', () => {

@@ -74,6 +74,9 @@ export class RotaryEmbedding {
     const ids = resolvePositions(where, x, options);
     const needsLength = SEQ_DEPENDENT.has(this.config.scaling?.type ?? 'default');
     let seqLen = options.seqLen;
+    if (seqLen !== undefined && !(Number.isInteger(seqLen) && seqLen > 0)) {
+      fail(where, `seqLen must be a positive integer, got ${seqLen}`);
+    }
     if (needsLength && seqLen === undefined) {
       if (ids.max === undefined) {
         fail(
@@ -141,11 +144,7 @@ export function applyRope(x: Tensor, options: RotaryEmbeddingOptions & RopeApply
       : {}),
   });
   try {
-    return rotary.apply(x, {
-      ...(positions !== undefined ? { positions } : {}),
-      ...(offset !== undefined ? { offset } : {}),
-      ...(seqLen !== undefined ? { seqLen } : {}),
-    });
+    return rotary.apply(x, { positions, offset, seqLen });
   } finally {
     rotary.dispose();
   }

@@ -20,17 +20,26 @@ export function registerRopeKernels(): void {
     // With per-batch ids `[B, S]`, each batch entry spans rowsPerBatch rows of x.
     const perBatch = positions!.rank === 2;
     const rowsPerBatch = perBatch ? rows / positions!.shape[0]! : rows;
+    // cos / sin per position id, shared by every row (head) that uses the id.
+    const cos = new Float64Array(ids.length * half);
+    const sin = new Float64Array(ids.length * half);
+    for (let k = 0; k < ids.length; k++) {
+      const position = Math.fround(ids[k]!);
+      for (let i = 0; i < half; i++) {
+        const angle = Math.fround(position * freqs[i]!);
+        cos[k * half + i] = Math.cos(angle) * scaling;
+        sin[k * half + i] = Math.sin(angle) * scaling;
+      }
+    }
     // Pair (a, b) of frequency i sits at (i, i + half) or (2i, 2i + 1).
     const [aStep, bOffset] = attrs.style === 'half' ? [1, half] : [2, 1];
     for (let row = 0; row < rows; row++) {
       const s = row % seq;
-      const id = perBatch ? ids[Math.floor(row / rowsPerBatch) * seq + s]! : ids[s]!;
-      const position = Math.fround(id);
+      const table = (perBatch ? Math.floor(row / rowsPerBatch) * seq + s : s) * half;
       const base = row * dim;
       for (let i = 0; i < half; i++) {
-        const angle = Math.fround(position * freqs[i]!);
-        const c = Math.cos(angle) * scaling;
-        const sn = Math.sin(angle) * scaling;
+        const c = cos[table + i]!;
+        const sn = sin[table + i]!;
         const ia = base + i * aStep;
         const ib = ia + bOffset;
         const a = data[ia]!;
