@@ -130,3 +130,34 @@ it('Dawn toggles reach the device', async () => {
   y.dispose();
   device.destroy();
 });
+
+gpu.test(
+  'bytesInUse follows live storage and peakBytes keeps its high-water mark',
+  async (device) => {
+    device.flush();
+    const base = device.bytesInUse;
+    device.resetPeakBytes();
+    expect(device.peakBytes).toBe(base);
+    // 1000 float32 words round up to a 4 KiB bucket; 300 000 words (1.2 MB) to 1.25 MiB.
+    const small = zeros([1000], { device });
+    expect(device.bytesInUse).toBe(base + 4096);
+    const large = zeros([300_000], { device });
+    const largeBytes = 1.25 * 2 ** 20;
+    expect(device.bytesInUse).toBe(base + 4096 + largeBytes);
+    large.dispose();
+    device.flush();
+    expect(device.bytesInUse).toBe(base + 4096);
+    expect(device.peakBytes).toBe(base + 4096 + largeBytes);
+    // A reset starts from what is in use now; a reused buffer counts again.
+    device.resetPeakBytes();
+    expect(device.peakBytes).toBe(base + 4096);
+    const again = neg(small);
+    const total = sum(again);
+    await total.data();
+    expect(device.peakBytes).toBeGreaterThanOrEqual(base + 2 * 4096);
+    expect(device.peakBytes).toBeLessThan(base + 4096 + largeBytes);
+    for (const t of [small, again, total]) t.dispose();
+    device.flush();
+    expect(device.bytesInUse).toBe(base);
+  },
+);

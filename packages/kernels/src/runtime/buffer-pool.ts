@@ -7,6 +7,8 @@ export class BufferPool {
   readonly #free = new Map<number, GPUBuffer[]>();
   #pooledBytes = 0;
   #created = 0;
+  #inUseBytes = 0;
+  #peakBytes = 0;
 
   constructor(
     private readonly device: GPUDevice,
@@ -33,6 +35,8 @@ export class BufferPool {
     const size = this.bucketSize(bytes);
     const bucket = this.#free.get(size);
     const reused = bucket?.pop();
+    this.#inUseBytes += size;
+    this.#peakBytes = Math.max(this.#peakBytes, this.#inUseBytes);
     if (reused) {
       this.#pooledBytes -= size;
       return reused;
@@ -43,6 +47,7 @@ export class BufferPool {
 
   give(buffer: GPUBuffer): void {
     const size = buffer.size;
+    this.#inUseBytes -= size;
     let bucket = this.#free.get(size);
     if (!bucket) this.#free.set(size, (bucket = []));
     bucket.push(buffer);
@@ -57,6 +62,25 @@ export class BufferPool {
   /** Bytes held by free buffers waiting for reuse. */
   get pooledBytes(): number {
     return this.#pooledBytes;
+  }
+
+  /**
+   * Bytes of buffers handed out and not yet given back (whole buckets: what the GPU holds
+   * for them). Counts a released buffer until pending commands that may read it are
+   * submitted, since it cannot be reused before then.
+   */
+  get inUseBytes(): number {
+    return this.#inUseBytes;
+  }
+
+  /** The most `inUseBytes` has been since creation or the last `resetPeak()`. */
+  get peakBytes(): number {
+    return this.#peakBytes;
+  }
+
+  /** Start a new peak from the bytes in use now (as PyTorch's `reset_peak_memory_stats`). */
+  resetPeak(): void {
+    this.#peakBytes = this.#inUseBytes;
   }
 
   /** Destroy every free buffer. */

@@ -131,6 +131,29 @@ export class WebGPUDevice implements Device {
     return this.#pool.created;
   }
 
+  /**
+   * Bytes of storage buffers held by live tensors (and by released ones still referenced by
+   * unsubmitted commands), in whole pool buckets; as PyTorch's `torch.cuda.memory_allocated`.
+   * Free buffers kept by the pool for reuse are not counted.
+   */
+  get bytesInUse(): number {
+    return this.#pool.inUseBytes;
+  }
+
+  /**
+   * The highest `bytesInUse` since the device was made or `resetPeakBytes()` was last called
+   * (as `torch.cuda.max_memory_allocated`): a benchmark resets it, runs an op and reads the
+   * op's peak GPU memory, inputs included.
+   */
+  get peakBytes(): number {
+    return this.#pool.peakBytes;
+  }
+
+  /** Restart `peakBytes` from the bytes in use now. */
+  resetPeakBytes(): void {
+    this.#pool.resetPeak();
+  }
+
   liveBuffers(): number {
     return this.#live;
   }
