@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { attentionPath } from '@qkv/kernels';
 import { cpu, type Device, liveTensors } from '@qkv/tensor';
 import { describe, expect, it } from 'vitest';
 import { type CliIo, main } from './cli.js';
@@ -48,8 +49,11 @@ describe('qkv-bench run --quick', () => {
         expect(suite === 'softmax' ? m.mbPerSec : m.tflops).toBeGreaterThan(0);
       }
     }
-    // The printed table has a row per measurement and ratios for the peer rows.
-    const table = t.stdout.join('\n');
+    // The printed table has a row per measurement and ratios for the peer rows, then each
+    // line's log-log slope.
+    const [table, slopes] = t.stdout.join('\n').split('\n\n') as [string, string];
+    expect(slopes).toMatch(/^suite +line +x +points +log-log slope$/m);
+    expect(slopes).toMatch(/^attention +qkv D=64 causal +seqLen +2 +-?\d+\.\d\d$/m);
     expect(table.split('\n').filter((l) => l.includes('onnxruntime-node'))).toHaveLength(
       result.measurements.filter((m) => m.name === 'onnxruntime-node').length,
     );
@@ -71,7 +75,7 @@ describe('qkv-bench run --quick', () => {
 
   it('rejects unknown suites and devices by name', async () => {
     await expect(main(['--suite', 'nope'], io().io)).rejects.toThrow(
-      /unknown suite "nope" \(known: matmul, softmax/,
+      /unknown suite "nope" \(known: peak, matmul, softmax/,
     );
     await expect(main(['--device', 'tpu'], io().io)).rejects.toThrow(
       /--device must be cpu or webgpu/,
@@ -92,6 +96,35 @@ describe('qkv-bench run --quick', () => {
     expect(
       json.measurements.filter((m: { name: string }) => m.name === 'qkv').length,
     ).toBeGreaterThan(0);
+  });
+
+  it('times the decode suite on both WebGPU attention paths and records their peak GPU memory', async () => {
+    const out = join(dir, 'gpu-decode.json');
+    const code = await main(
+      ['--quick', '--device', 'webgpu', '--suite', 'peak,decode', '--out', out],
+      io().io,
+    );
+    expect(code).toBe(0);
+    const result = parseResult(readFileSync(out, 'utf8'));
+    expect(result.errors).toEqual([]);
+    const [peak] = result.measurements.filter((m) => m.suite === 'peak');
+    expect(peak).toMatchObject({ name: 'fma-chains', params: { backend: 'webgpu' } });
+    expect(peak!.tflops).toBeGreaterThan(0);
+    const decode = result.measurements.filter((m) => m.suite === 'decode');
+    const fused = decode.filter((m) => m.name === 'qkv fused');
+    expect(fused.map((m) => m.params)).toEqual(
+      decode.filter((m) => m.name === 'qkv decode').map((m) => m.params),
+    );
+    expect(new Set(fused.map((m) => m.params.kvHeads))).toEqual(new Set([8, 1]));
+    for (const m of decode) {
+      // At least Q, K, V and the output: K and V dominate, 2 · kvHeads · S · D floats.
+      const kv = 4 * 2 * Number(m.params.kvHeads) * Number(m.params.cached) * 128;
+      expect(m.peakBytes).toBeGreaterThanOrEqual(kv);
+      expect(m.peakBytes).toBeLessThan(16 * kv + (1 << 20));
+    }
+    // The forced paths are undone: a single query takes the decode path again.
+    expect(attentionPath({ queryLength: 1 })).toBe('decode');
+    expect(attentionPath({ queryLength: 64 })).toBe('fused');
   });
 
   it('records adapter info, features and limits of a WebGPU device and waits on it', async () => {

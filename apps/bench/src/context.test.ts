@@ -80,3 +80,56 @@ describe('measure', () => {
     expect(m.minMs).toBeGreaterThanOrEqual(10);
   });
 });
+
+describe('peak memory', () => {
+  /** A device's counters, driven by the test: `use(bytes)` allocates, `free(bytes)` releases. */
+  function fakeMemory(start: number) {
+    let inUse = start;
+    let peak = start;
+    const log: string[] = [];
+    return {
+      log,
+      use(bytes: number) {
+        inUse += bytes;
+        peak = Math.max(peak, inUse);
+      },
+      free(bytes: number) {
+        inUse -= bytes;
+      },
+      probe: {
+        bytesInUse: () => inUse,
+        peakBytes: () => peak,
+        resetPeak: () => {
+          log.push('reset');
+          peak = inUse;
+        },
+      },
+    };
+  }
+
+  it('records the high-water mark from before the warm-up to the last sample', async () => {
+    const memory = fakeMemory(1000);
+    memory.use(5000); // an earlier case's peak, gone before this one starts
+    memory.free(5000);
+    const ctx = createContext('s', DEFAULT_SETTINGS, silentProgress(), [], memory.probe);
+    let call = 0;
+    const m = await ctx.measure('qkv', {}, () => {
+      call++;
+      memory.use(100 * call);
+      memory.free(100 * call);
+    });
+    expect(memory.log).toEqual(['reset']);
+    expect(m.peakBytes).toBe(1000 + 100 * call);
+    expect(ctx.memory).toBe(memory.probe);
+  });
+
+  it('leaves it out where the device has no counters or the case opts out', async () => {
+    const plain = createContext('s', DEFAULT_SETTINGS, silentProgress(), []);
+    expect((await plain.measure('qkv', {}, () => {})).peakBytes).toBeUndefined();
+    const memory = fakeMemory(0);
+    const ctx = createContext('s', DEFAULT_SETTINGS, silentProgress(), [], memory.probe);
+    const m = await ctx.measure('peer', {}, () => memory.use(10), { trackMemory: false });
+    expect(m.peakBytes).toBeUndefined();
+    expect(memory.log).toEqual([]);
+  });
+});

@@ -1,7 +1,7 @@
-import { formatMs, formatParams, formatRate } from './format.js';
+import { formatBytes, formatMs, formatParams, formatRate } from './format.js';
 import type { ProgressSink } from './progress.js';
 import { mbPerSecOf, summarize, tflopsOf } from './stats.js';
-import type { Measurement, MeasureOptions, Params, SuiteContext } from './suite.js';
+import type { Measurement, MeasureOptions, MemoryProbe, Params, SuiteContext } from './suite.js';
 
 export interface RunnerSettings {
   quick: boolean;
@@ -58,15 +58,19 @@ export function createContext(
   settings: RunnerSettings,
   progress: ProgressSink,
   results: Measurement[],
+  memory?: MemoryProbe,
 ): SuiteContext {
   return {
     quick: settings.quick,
+    ...(memory ? { memory } : {}),
     log: (message) => progress.line(`  ${suite}: ${message}`),
     async measure(name, params, fn, options: MeasureOptions = {}) {
       const label = `${suite} ${name} ${formatParams(params)}`;
       const warmup = options.warmup ?? settings.warmup;
       const repeats = options.repeats ?? settings.repeats;
       const total = warmup + repeats;
+      const tracked = memory && options.trackMemory !== false ? memory : undefined;
+      tracked?.resetPeak();
       const started = performance.now();
       for (let i = 0; i < warmup; i++) {
         progress.update(label, i, total);
@@ -84,6 +88,7 @@ export function createContext(
       }
       const m = toMeasurement(suite, name, params, samplesMs, options);
       if (calls > 1) m.callsPerSample = calls;
+      if (tracked) m.peakBytes = tracked.peakBytes();
       results.push(m);
       progress.line(describeMeasurement(m));
       return m;
@@ -122,6 +127,7 @@ function describeMeasurement(m: Measurement): string {
     `median ${formatMs(m.medianMs)} ± ${formatMs(m.madMs)}`,
     `(min ${formatMs(m.minMs)}, ${m.samplesMs.length} samples)`,
     formatRate(m),
+    m.peakBytes === undefined ? '' : `peak ${formatBytes(m.peakBytes)}`,
   ]
     .join(' ')
     .trimEnd();

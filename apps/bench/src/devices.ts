@@ -1,4 +1,5 @@
 import { cpu, type Device, QkvError, type Tensor } from '@qkv/tensor';
+import type { AttentionPath, MemoryProbe } from './suite.js';
 
 export type DeviceKind = 'cpu' | 'webgpu';
 export const DEVICE_KINDS: readonly DeviceKind[] = ['cpu', 'webgpu'];
@@ -6,6 +7,8 @@ export const DEVICE_KINDS: readonly DeviceKind[] = ['cpu', 'webgpu'];
 /** What `@qkv/kernels` is expected to export; only the part the runner uses. */
 export interface KernelsModule {
   createWebGPUDevice(options?: Record<string, unknown>): Device | Promise<Device>;
+  /** Force the WebGPU attention path; returns the previous setting. */
+  setAttentionPath?(path: AttentionPath): string;
 }
 
 /** The device description written into a result file. */
@@ -24,6 +27,10 @@ export interface BenchDevice {
   info: DeviceInfo;
   /** Wait until the work that produced `t` has finished, so a timed call includes it. */
   settle(t: Tensor): Promise<void>;
+  /** Memory counters, when the device keeps them (`WebGPUDevice.peakBytes`). */
+  memory?: MemoryProbe;
+  /** `@qkv/kernels`' `setAttentionPath`, on WebGPU. */
+  setAttentionPath?: (path: AttentionPath) => string;
 }
 
 export interface DeviceOptions {
@@ -80,7 +87,37 @@ export async function openDevice(
   }
   const kernels = options.kernels ?? (await loadKernels());
   const device = await kernels.createWebGPUDevice(options.webgpu ?? {});
-  return { kind, device, info: describeGpu(device), settle: (t) => settleGpu(device, t) };
+  const bench: BenchDevice = {
+    kind,
+    device,
+    info: describeGpu(device),
+    settle: (t) => settleGpu(device, t),
+  };
+  const memory = memoryProbe(device);
+  if (memory) bench.memory = memory;
+  const setPath = kernels.setAttentionPath;
+  if (typeof setPath === 'function') bench.setAttentionPath = (path) => setPath(path);
+  return bench;
+}
+
+/** What `WebGPUDevice` offers for memory accounting, read without depending on its type. */
+interface MemoryCounting {
+  readonly bytesInUse: number;
+  readonly peakBytes: number;
+  resetPeakBytes(): void;
+}
+
+/** The device's memory counters, when it has them (an older `@qkv/kernels` does not). */
+export function memoryProbe(device: Device): MemoryProbe | undefined {
+  const counting = device as Device & Partial<MemoryCounting>;
+  if (typeof counting.peakBytes !== 'number' || typeof counting.resetPeakBytes !== 'function') {
+    return undefined;
+  }
+  return {
+    bytesInUse: () => counting.bytesInUse ?? 0,
+    peakBytes: () => counting.peakBytes ?? 0,
+    resetPeak: () => counting.resetPeakBytes?.(),
+  };
 }
 
 /** Minimal shape of a WebGPU device handle, to describe it without depending on its types. */

@@ -33,3 +33,15 @@ export function formatRate(m: Measurement): string {
   if (m.mbPerSec !== undefined) return `${formatNumber(m.mbPerSec)} MB/s`;
   return '';
 }
+
+/** `512 B`, `4.00 KiB`, `1.25 MiB`, `2.00 GiB`: binary units, three significant digits. */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (Math.abs(value) >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${value} B` : `${value.toPrecision(3)} ${units[unit]}`;
+}

@@ -92,6 +92,7 @@ const measurement = object({
   x: optStr,
   series: optStr,
   config: recordOf(['string', 'number', 'boolean'], true),
+  peakBytes: optNum,
 });
 
 const resultCheck = object({

@@ -27,9 +27,10 @@ export async function runSuites(options: {
   const tensorsBefore = liveTensors();
   for (const suite of suites) {
     const ctx = {
-      ...createContext(suite.name, settings, progress, measurements),
+      ...createContext(suite.name, settings, progress, measurements, bench.memory),
       device: bench.device,
       settle: bench.settle,
+      ...(bench.setAttentionPath ? { setAttentionPath: bench.setAttentionPath } : {}),
     };
     try {
       await suite.run(ctx);

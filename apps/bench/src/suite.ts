@@ -27,6 +27,11 @@ export interface MeasureOptions {
    * beside the result but not used to match peers, which compare on `params` alone.
    */
   config?: Params;
+  /**
+   * Record the device's peak memory over the case (default true where the device reports
+   * it); off for work that does not run on that device, such as a CPU peer in a GPU run.
+   */
+  trackMemory?: boolean;
 }
 
 export interface Measurement {
@@ -50,6 +55,18 @@ export interface Measurement {
   x?: string;
   series?: string;
   config?: Params;
+  /**
+   * Highest device memory in use, in bytes, from just before the warm-up to the last sample
+   * (inputs already on the device included), where the device reports it (WebGPU).
+   */
+  peakBytes?: number;
+}
+
+/** A device's memory counters (`WebGPUDevice.bytesInUse` / `peakBytes` / `resetPeakBytes`). */
+export interface MemoryProbe {
+  bytesInUse(): number;
+  peakBytes(): number;
+  resetPeak(): void;
 }
 
 export interface SuiteContext {
@@ -68,7 +85,17 @@ export interface SuiteContext {
   readonly device?: Device;
   /** Wait until the work that produced `t` has finished, so a timed call includes it. */
   settle?(t: Tensor): Promise<void>;
+  /** The device's memory counters, where it has them (WebGPU). */
+  readonly memory?: MemoryProbe;
+  /**
+   * Force the attention path of `@qkv/kernels` (WebGPU only; `auto` restores the default);
+   * returns the previous setting.
+   */
+  readonly setAttentionPath?: (path: AttentionPath) => string;
 }
+
+/** The WebGPU attention paths of `@qkv/kernels`' `setAttentionPath`. */
+export type AttentionPath = 'auto' | 'fused' | 'decode';
 
 export interface Suite {
   readonly name: string;

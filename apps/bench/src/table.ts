@@ -1,5 +1,6 @@
 import { compareRuns, groupByCase, QKV, timeOverQkv } from './compare.js';
-import { formatMs, formatNumber, formatParams, formatRate } from './format.js';
+import { formatBytes, formatMs, formatNumber, formatParams, formatRate } from './format.js';
+import { seriesSlopes } from './slope.js';
 import type { Measurement } from './suite.js';
 
 /** Fixed-width text table: header row, then rows, columns padded to their widest cell. */
@@ -29,11 +30,30 @@ export function summaryTable(measurements: readonly Measurement[]): string {
         `± ${formatMs(m.madMs)}`,
         formatMs(m.minMs),
         formatRate(m),
+        m.peakBytes === undefined ? '' : formatBytes(m.peakBytes),
         ratio === undefined || m.name === QKV ? '' : `${formatNumber(ratio)}x`,
       ]);
     }
   }
-  return textTable(['case', 'name', 'median', 'MAD', 'min', 'rate', 'time/qkv'], rows);
+  const table = textTable(
+    ['case', 'name', 'median', 'MAD', 'min', 'rate', 'peak mem', 'time/qkv'],
+    rows,
+  );
+  const slopes = slopeTable(measurements);
+  return slopes ? `${table}\n\n${slopes}` : table;
+}
+
+/**
+ * Each line's least-squares slope of log(time) against log(x): about 2 where the cost is
+ * quadratic in x, 1 where linear. Empty when no line has two sizes.
+ */
+export function slopeTable(measurements: readonly Measurement[]): string {
+  const slopes = seriesSlopes(measurements);
+  if (slopes.length === 0) return '';
+  return textTable(
+    ['suite', 'line', 'x', 'points', 'log-log slope'],
+    slopes.map((s) => [s.suite, s.line, s.xParam, String(s.points), s.slope.toFixed(2)]),
+  );
 }
 
 /** Median time of each case in `after` as a multiple of the same case in `before`. */

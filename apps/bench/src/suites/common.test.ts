@@ -40,7 +40,10 @@ describe('suite helpers', () => {
     );
     expect(() => assertClose('t', [Number.NaN], [1], { atol: 1, rtol: 1 })).toThrow(/element 0/);
     expect(() => assertClose('t', [1], [1, 2], { atol: 1, rtol: 1 })).toThrow(
-      /1 values, the peer 2/,
+      /qkv gave 1 values, onnxruntime-node 2/,
     );
+    expect(() =>
+      assertClose('d', [1, 3], [1, 2], { atol: 0, rtol: 0 }, ['the decode path', 'the fused path']),
+    ).toThrow(/d: the decode path and the fused path disagree at element 1: 3 vs 2/);
   });
 });

@@ -27,6 +27,15 @@ export function isSoftwareDevice(device: Device): boolean {
   return device.backend === 'cpu' || /swiftshader|llvmpipe|lavapipe|software/i.test(device.name);
 }
 
+/**
+ * The largest storage binding the device allows (`maxStorageBufferBindingSize` on WebGPU);
+ * unbounded on the CPU.
+ */
+export function maxBindingBytes(device: Device): number {
+  const limits = (device as Device & { limits?: { maxStorageBufferBindingSize?: number } }).limits;
+  return limits?.maxStorageBufferBindingSize ?? Number.POSITIVE_INFINITY;
+}
+
 /** Sizes for the device at hand: hardware GPUs get larger problems than CPU-bound devices. */
 export function sizesFor(
   ctx: SuiteContext,
@@ -77,6 +86,7 @@ export async function measureWithPeer(
     await ctx.measure(ORT_PACKAGE, c.params, () => graph.run(), {
       ...c.options,
       config: { threads: ort.threads, version: ort.version },
+      trackMemory: false,
     });
   } finally {
     await graph.release();
@@ -88,16 +98,19 @@ export function assertClose(
   actual: ArrayLike<number>,
   expected: ArrayLike<number>,
   { atol, rtol }: { atol: number; rtol: number },
+  names: [string, string] = ['qkv', ORT_PACKAGE],
 ): void {
   if (actual.length !== expected.length) {
-    throw new QkvError(`${where}: qkv gave ${actual.length} values, the peer ${expected.length}`);
+    throw new QkvError(
+      `${where}: ${names[0]} gave ${actual.length} values, ${names[1]} ${expected.length}`,
+    );
   }
   for (let i = 0; i < actual.length; i++) {
     const a = actual[i]!;
     const e = expected[i]!;
     if (!(Math.abs(a - e) <= atol + rtol * Math.abs(e))) {
       throw new QkvError(
-        `${where}: qkv and ${ORT_PACKAGE} disagree at element ${i}: ${a} vs ${e} (atol ${atol}, rtol ${rtol})`,
+        `${where}: ${names[0]} and ${names[1]} disagree at element ${i}: ${a} vs ${e} (atol ${atol}, rtol ${rtol})`,
       );
     }
   }

@@ -1,6 +1,8 @@
 import type { Suite } from '../suite.js';
 import { attentionSuite } from './attention.js';
+import { decodeSuite } from './decode.js';
 import { matmulSuite } from './matmul.js';
+import { peakSuite } from './peak.js';
 import { positionalSuite } from './positional.js';
 import { softmaxSuite } from './softmax.js';
 import { sparseSuite } from './sparse.js';
@@ -10,9 +12,11 @@ import { sparseSuite } from './sparse.js';
  * DEFAULT_SUITES.
  */
 export const SUITES: readonly Suite[] = [
+  peakSuite,
   matmulSuite,
   softmaxSuite,
   attentionSuite,
+  decodeSuite,
   positionalSuite,
   sparseSuite,
 ];

@@ -1,4 +1,5 @@
 import {
+  type BlockMask,
   bigBird,
   blockDensity,
   blockSparseAttention,
@@ -10,14 +11,17 @@ import {
   slidingWindow,
   sparseTransformerStrided,
 } from '@qkv/sparse';
-import { randn, type Tensor } from '@qkv/tensor';
+import type { Tensor } from '@qkv/tensor';
 import type { Measurement, Suite, SuiteContext } from '../suite.js';
+import { contextDevice, isSoftwareDevice, normalData, upload } from './common.js';
 
 /**
- * CPU time of block-sparse attention against sequence length N: causal (dense, ~N^2 / 2
- * attended pairs) against sliding-window, Longformer, BigBird and strided patterns, whose
- * work grows linearly (or as N sqrt N for strided). The slope of log(time) against log(N)
- * is logged per pattern: about 2 for quadratic, about 1 for linear.
+ * Block-sparse attention against sequence length N on the run's device: causal (dense,
+ * ~N^2 / 2 attended pairs) against sliding-window, Longformer, BigBird and strided patterns,
+ * whose work grows linearly (or as N sqrt N for strided). The summary table and the
+ * dashboard fit each line's log-log slope: about 2 for quadratic, about 1 for linear. On
+ * hardware GPUs the suite also times a causal sliding window of W = 1024 at N = 16384 against
+ * causal (FlexAttention on an H200 takes 0.198x the causal time) and logs the ratio.
  */
 
 const HEAD_DIM = 64;
@@ -41,79 +45,139 @@ const PATTERNS: Pattern[] = [
   { name: 'strided-sqrtN', mask: (n) => sparseTransformerStrided(Math.round(Math.sqrt(n))) },
 ];
 
-/** Least-squares slope of log(ms) against log(n). */
-function logLogSlope(points: { n: number; ms: number }[]): number {
-  const xs = points.map((p) => Math.log(p.n));
-  const ys = points.map((p) => Math.log(p.ms));
-  const mx = xs.reduce((a, c) => a + c, 0) / xs.length;
-  const my = ys.reduce((a, c) => a + c, 0) / ys.length;
-  let num = 0;
-  let den = 0;
-  xs.forEach((x, i) => {
-    num += (x - mx) * (ys[i]! - my);
-    den += (x - mx) ** 2;
-  });
-  return num / den;
+function blockMaskBytes(mask: BlockMask): number {
+  return [
+    mask.fullCounts,
+    mask.fullOffsets,
+    mask.fullIndices,
+    mask.partialCounts,
+    mask.partialOffsets,
+    mask.partialIndices,
+  ].reduce((a, t) => a + t.byteLength, 0);
 }
 
-async function measurePattern(ctx: SuiteContext, pattern: Pattern, sizes: number[]): Promise<void> {
-  const points: { n: number; ms: number }[] = [];
-  for (const n of sizes) {
-    const q = randn([1, 1, n, HEAD_DIM], { seed: 1 });
-    const k = randn([1, 1, n, HEAD_DIM], { seed: 2 });
-    const v = randn([1, 1, n, HEAD_DIM], { seed: 3 });
-    const mask = createBlockMask(pattern.mask(n), { qLen: n, kvLen: n, blockSize: BLOCK });
-    const maskBytes = [
-      mask.fullCounts,
-      mask.fullOffsets,
-      mask.fullIndices,
-      mask.partialCounts,
-      mask.partialOffsets,
-      mask.partialIndices,
-    ].reduce((a, t) => a + t.byteLength, 0);
-    const params = {
-      backend: 'cpu',
-      pattern: pattern.name,
-      n,
-      headDim: HEAD_DIM,
-      blockSize: BLOCK,
-      density: Number(blockDensity(mask).toFixed(4)),
-      blockMaskBytes: maskBytes,
-    };
+/**
+ * Query-key pairs in the blocks the kernel visits (full and partial, edge blocks clipped):
+ * the work of a GPU kernel that computes whole blocks, and an upper bound on attended pairs.
+ */
+function visitedPairs(mask: BlockMask): number {
+  const rows = (qb: number) => Math.min(mask.blockQ, mask.qLen - qb * mask.blockQ);
+  const cols = (kb: number) => Math.min(mask.blockKv, mask.kvLen - kb * mask.blockKv);
+  let pairs = 0;
+  for (let r = 0; r < mask.numQBlocks * mask.batch * mask.heads; r++) {
+    const h = rows(r % mask.numQBlocks);
+    for (const [offsets, indices] of [
+      [mask.fullOffsets, mask.fullIndices],
+      [mask.partialOffsets, mask.partialIndices],
+    ] as const) {
+      for (let i = offsets[r]!; i < offsets[r + 1]!; i++) pairs += h * cols(indices[i]!);
+    }
+  }
+  return pairs;
+}
+
+interface SparseCase {
+  heads: number;
+  n: number;
+  seed: number;
+}
+
+/** Time one pattern at one N; returns qkv's measurement. */
+async function measureCase(
+  ctx: SuiteContext,
+  pattern: Pattern,
+  { heads, n, seed }: SparseCase,
+): Promise<Measurement> {
+  const device = contextDevice(ctx);
+  const shape = [1, heads, n, HEAD_DIM];
+  const size = heads * n * HEAD_DIM;
+  const [q, k, v] = [0, 1, 2].map((j) => upload(ctx, normalData(size, seed + j), shape)) as [
+    Tensor,
+    Tensor,
+    Tensor,
+  ];
+  const mask = createBlockMask(pattern.mask(n), { qLen: n, kvLen: n, blockSize: BLOCK });
+  const params = {
+    backend: device.backend,
+    pattern: pattern.name,
+    heads,
+    n,
+    headDim: HEAD_DIM,
+    blockSize: BLOCK,
+  };
+  const config = {
+    density: Number(blockDensity(mask).toFixed(4)),
+    blockMaskBytes: blockMaskBytes(mask),
+  };
+  let pairs: number;
+  if (device.backend === 'cpu') {
     // One counted run gives the attended pairs: 4 E flops each (q·k and p·v, multiply-adds).
     const stats = emptyStats();
-    let out: Tensor | undefined = blockSparseAttention(q, k, v, mask, { stats });
-    const m: Measurement = await ctx.measure(
+    blockSparseAttention(q, k, v, mask, { stats }).dispose();
+    pairs = stats.scoresComputed;
+  } else {
+    // The GPU kernel does not count; it computes every pair of the blocks it visits.
+    pairs = heads * visitedPairs(mask);
+  }
+  const settle = ctx.settle ?? (async () => {});
+  try {
+    const m = await ctx.measure(
       'qkv',
       params,
-      () => {
-        out?.dispose();
-        out = blockSparseAttention(q, k, v, mask);
+      async () => {
+        const out = blockSparseAttention(q, k, v, mask);
+        await settle(out);
+        out.dispose();
       },
       {
-        flops: 4 * HEAD_DIM * stats.scoresComputed,
-        ...(ctx.quick ? { repeats: 2, warmup: 1 } : { repeats: 3, warmup: 1 }),
+        flops: 4 * HEAD_DIM * pairs,
+        x: 'n',
+        series: pattern.name,
+        config: { ...config, flopsFrom: device.backend === 'cpu' ? 'attended' : 'visited' },
+        ...(isSoftwareDevice(device) ? { repeats: ctx.quick ? 2 : 3, warmup: 1 } : {}),
       },
     );
-    await ctx.measure('qkv-block-mask-build', { ...params }, () =>
-      createBlockMask(pattern.mask(n), { qLen: n, kvLen: n, blockSize: BLOCK }),
+    await ctx.measure(
+      'qkv-block-mask-build',
+      params,
+      () => createBlockMask(pattern.mask(n), { qLen: n, kvLen: n, blockSize: BLOCK }),
+      { x: 'n', series: pattern.name, config, trackMemory: false },
     );
-    points.push({ n, ms: m.medianMs });
-    for (const t of [q, k, v, out]) t?.dispose();
+    return m;
+  } finally {
+    for (const t of [q, k, v]) t.dispose();
   }
-  if (points.length >= 2) {
-    ctx.log(
-      `sparse: ${pattern.name}: log-log slope of time against N = ${logLogSlope(points).toFixed(2)}`,
-    );
-  }
+}
+
+/** FlexAttention's headline case: a causal window of 1024 keys at N = 16384, against causal. */
+async function windowAgainstCausal(ctx: SuiteContext, heads: number): Promise<void> {
+  const n = 16384;
+  const window: Pattern = {
+    name: 'sliding-window-1024',
+    mask: () => slidingWindow(1024),
+  };
+  const dense = await measureCase(ctx, PATTERNS[0]!, { heads, n, seed: 9000 });
+  const sparse = await measureCase(ctx, window, { heads, n, seed: 9000 });
+  ctx.log(
+    `sparse: causal sliding window W=1024 at N=${n}, ${heads} heads: ${(sparse.medianMs / dense.medianMs).toFixed(3)}x the causal time`,
+  );
 }
 
 export const sparseSuite: Suite = {
   name: 'sparse',
   description:
-    'Block-sparse attention on the CPU: time against N for causal vs sliding-window, Longformer, BigBird and strided masks (log-log slope)',
+    'Block-sparse attention: time against N for causal vs sliding-window, Longformer, BigBird and strided masks (log-log slope)',
   async run(ctx) {
-    const sizes = ctx.quick ? [128, 256] : [512, 1024, 2048, 4096];
-    for (const pattern of PATTERNS) await measurePattern(ctx, pattern, sizes);
+    const software = isSoftwareDevice(contextDevice(ctx));
+    const sizes = ctx.quick
+      ? [128, 256]
+      : software
+        ? [512, 1024, 2048, 4096]
+        : [1024, 2048, 4096, 8192, 16384];
+    const heads = software ? 1 : 16;
+    for (const [i, pattern] of PATTERNS.entries()) {
+      for (const n of sizes) await measureCase(ctx, pattern, { heads, n, seed: 10 * i });
+    }
+    if (!ctx.quick && !software) await windowAgainstCausal(ctx, heads);
   },
 };
