@@ -88,7 +88,7 @@ export function drawSuite(parent: HTMLElement, view: SuiteView): number {
     type: 'line',
     data: {
       datasets: view.series.map((s) => ({
-        label: s.label,
+        label: s.slope === undefined ? s.label : `${s.label} · slope ${s.slope.toFixed(2)}`,
         data: s.points.map((p) => ({ x: p.x, y: p.medianMs })),
         ...lineStyle(s, names, lines),
       })),
@@ -132,6 +132,27 @@ export function drawSuite(parent: HTMLElement, view: SuiteView): number {
     });
   }
 
+  const withMemory = view.series.filter((s) => s.points.some((p) => p.peakBytes !== undefined));
+  if (withMemory.length > 0) {
+    draw(`${view.suite}: peak memory`, {
+      type: 'line',
+      data: {
+        datasets: withMemory.map((s) => ({
+          label: s.label,
+          data: s.points.map((p) => ({ x: p.x, y: (p.peakBytes ?? Number.NaN) / 2 ** 20 })),
+          ...lineStyle(s, names, lines),
+        })),
+      },
+      options: {
+        ...common(`${view.suite}: peak device memory vs ${view.xParam} (log-log)`),
+        scales: {
+          x: { type: 'logarithmic', title: { display: true, text: view.xParam } },
+          y: { type: 'logarithmic', title: { display: true, text: 'MiB (inputs included)' } },
+        },
+      },
+    });
+  }
+
   if (view.peerRatios.length > 0)
     draw(
       `${view.suite}: peers`,
@@ -145,12 +166,17 @@ export function drawSuite(parent: HTMLElement, view: SuiteView): number {
   return drawn;
 }
 
-/** Flat grey lines at each run's best TFLOP/s, across the x range of the chart. */
+/**
+ * Flat grey lines at each run's peak TFLOP/s across the x range of the chart: the `peak`
+ * suite's measurement, or the run's best where it has none.
+ */
 function peakLines(view: SuiteView) {
   const xs = view.series.flatMap((s) => s.points.map((p) => p.x));
   const [lo, hi] = [Math.min(...xs), Math.max(...xs)];
   return view.peaks.map((peak) => ({
-    label: `best in run ${peak.run + 1}: ${peak.what}`,
+    label: peak.measured
+      ? `measured peak, run ${peak.run + 1}: ${peak.what}`
+      : `best in run ${peak.run + 1} (no peak suite): ${peak.what}`,
     data: [
       { x: lo, y: peak.tflops },
       { x: hi, y: peak.tflops },

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toMeasurement } from '../context.js';
 import { parseResult } from '../result.js';
 import { dashboardHtml } from './build.js';
 
@@ -75,7 +76,9 @@ describe('dashboard page in headless Chromium', () => {
     for (const share of inked) expect(share).toBeGreaterThan(0.01);
     const datasets = async (label: string) =>
       JSON.parse((await page.getAttribute(`canvas[aria-label="${label}"]`, 'data-datasets'))!);
-    expect(await datasets('matmul: median time vs n')).toEqual([
+    // Each line's legend carries its fitted log-log slope.
+    const timeLines: string[] = await datasets('matmul: median time vs n');
+    expect(timeLines.map((l) => l.replace(/ · slope -?\d+\.\d\d$/, ''))).toEqual([
       'qkv square (cpu-run-a)',
       'onnxruntime-node square (cpu-run-a)',
       'qkv heads=8 k=64 (cpu-run-a)',
@@ -85,6 +88,7 @@ describe('dashboard page in headless Chromium', () => {
       'qkv heads=8 k=64 (cpu-run-b)',
       'onnxruntime-node heads=8 k=64 (cpu-run-b)',
     ]);
+    for (const line of timeLines) expect(line).toMatch(/ · slope -?\d+\.\d\d$/);
     const rates: string[] = await datasets('matmul: TFLOP/s');
     expect(rates.filter((l) => l.startsWith('best in run'))).toHaveLength(2);
     expect(await datasets('softmax: peers')).toEqual([
@@ -97,6 +101,34 @@ describe('dashboard page in headless Chromium', () => {
     await page.setInputFiles('#files', samples[0]!);
     await page.waitForFunction(() => document.querySelectorAll('.run').length === 3);
     expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it("draws peak memory and the peak suite's measured peak when a run has them", async () => {
+    // A sample run given what a WebGPU run adds: peak memory per case and a `peak` suite.
+    const result = parseResult(readFileSync(samples[0]!, 'utf8'), samples[0]);
+    result.measurements = result.measurements.filter((m) => m.suite === 'attention');
+    for (const m of result.measurements) {
+      if (m.name.startsWith('qkv')) m.peakBytes = 1024 * Number(m.params.seqLen);
+    }
+    result.measurements.push(
+      toMeasurement('peak', 'fma-chains', { backend: 'cpu', threads: 1 }, [1], { flops: 2e9 }),
+    );
+    writeFileSync(`${artifacts}memory.html`, await dashboardHtml([result]));
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    const problems: string[] = [];
+    page.on('pageerror', (e) => problems.push(e.message));
+    await page.goto(pathToFileURL(`${artifacts}memory.html`).href);
+    await page.waitForSelector('body[data-ready="true"]');
+    expect(problems).toEqual([]);
+    const datasets = async (label: string): Promise<string[]> =>
+      JSON.parse((await page.getAttribute(`canvas[aria-label="${label}"]`, 'data-datasets'))!);
+    const memory = await datasets('attention: peak memory');
+    expect(memory.length).toBeGreaterThanOrEqual(2);
+    expect(memory.every((l) => !l.includes('onnxruntime-node'))).toBe(true);
+    expect(
+      (await datasets('attention: TFLOP/s')).filter((l) => l.startsWith('measured peak')),
+    ).toEqual(['measured peak, run 1: peak fma-chains backend=cpu threads=1']);
     await page.close();
   });
 

@@ -1,5 +1,5 @@
 import type { KernelsModule } from '../devices.js';
-import { formatMs, formatParams, formatRate } from '../format.js';
+import { formatBytes, formatMs, formatParams, formatRate } from '../format.js';
 import { type BenchResult, parseResult } from '../result.js';
 import { drawSuite } from './charts.js';
 import { livePanel } from './live.js';
@@ -69,7 +69,7 @@ function environmentBlock(r: BenchResult, index: number): HTMLElement {
 function measurementTable(suite: string): HTMLTableElement {
   const table = el('table');
   const head = el('tr');
-  for (const h of ['run', 'case', 'name', 'median', 'MAD', 'min', 'samples', 'rate'])
+  for (const h of ['run', 'case', 'name', 'median', 'MAD', 'min', 'samples', 'rate', 'peak mem'])
     head.append(el('th', h));
   table.append(head);
   results.forEach((r, run) => {
@@ -84,6 +84,7 @@ function measurementTable(suite: string): HTMLTableElement {
         formatMs(m.minMs),
         String(m.samplesMs.length),
         formatRate(m),
+        m.peakBytes === undefined ? '' : formatBytes(m.peakBytes),
       ]) {
         row.append(el('td', cell));
       }

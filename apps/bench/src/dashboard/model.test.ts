@@ -76,6 +76,26 @@ describe('dashboard model', () => {
     r.measurements.push(toMeasurement('other', 'peer', { n: 2 }, [1], { flops: 5e9 }));
     r.measurements.push(toMeasurement('other', 'qkv', { n: 2 }, [1], { flops: 1e9 }));
     const view = suiteView([r, run('b', 1)], 'matmul');
-    expect(view.peaks).toEqual([{ run: 0, tflops: 5, what: 'other peer n=2' }]);
+    expect(view.peaks).toEqual([{ run: 0, tflops: 5, what: 'other peer n=2', measured: false }]);
+  });
+
+  it("takes the peak suite's measurement as the run's peak, below the best op if need be", () => {
+    const r = run('a', 1);
+    r.measurements.push(toMeasurement('other', 'qkv', { n: 2 }, [1], { flops: 5e9 }));
+    r.measurements.push(
+      toMeasurement('peak', 'fma-chains', { backend: 'cpu' }, [1], { flops: 3e9 }),
+    );
+    expect(suiteView([r], 'matmul').peaks).toEqual([
+      { run: 0, tflops: 3, what: 'peak fma-chains backend=cpu', measured: true },
+    ]);
+  });
+
+  it('fits a log-log slope per line and carries peak memory', () => {
+    const r = run('a', 1);
+    r.measurements[0]!.peakBytes = 4096;
+    const view = suiteView([r], 'matmul');
+    // run() makes time proportional to n.
+    for (const s of view.series) expect(s.slope).toBeCloseTo(1, 10);
+    expect(view.series[0]!.points[0]!.peakBytes).toBe(4096);
   });
 });

@@ -1,6 +1,7 @@
 import { compareRuns, groupByCase, QKV, timeOverQkv } from '../compare.js';
 import { formatParams } from '../format.js';
 import type { BenchResult } from '../result.js';
+import { logLogSlope } from '../slope.js';
 import type { Measurement, Params } from '../suite.js';
 
 /** Chart-ready data, computed from result files without touching the DOM. */
@@ -11,6 +12,7 @@ export interface Point {
   madMs: number;
   tflops?: number;
   mbPerSec?: number;
+  peakBytes?: number;
 }
 
 export interface Series {
@@ -21,6 +23,8 @@ export interface Series {
   name: string;
   run: number;
   points: Point[];
+  /** Least-squares slope of log(time) against log(x), with two or more sizes. */
+  slope?: number;
 }
 
 export interface SuiteView {
@@ -32,22 +36,33 @@ export interface SuiteView {
   /** Later runs against the first: after / before median time, per case and name. */
   runRatios: { run: number; name: string; caseLabel: string; ratio: number }[];
   /**
-   * Per run, the highest TFLOP/s any measurement reached on that run's device (every suite,
-   * qkv or peer): the practical peak the suite's TFLOP/s are read against.
+   * Per run, the device's peak TFLOP/s the suite's TFLOP/s are read against: what the `peak`
+   * suite measured (`measured: true`), else, in runs without it, the best any measurement of
+   * the run reached (every suite, qkv or peer).
    */
-  peaks: { run: number; tflops: number; what: string }[];
+  peaks: { run: number; tflops: number; what: string; measured: boolean }[];
+}
+
+/** The suite whose measurements are the device's measured peak (see `suites/peak.ts`). */
+export const PEAK_SUITE = 'peak';
+
+function fastest(measurements: readonly Measurement[]): Measurement | undefined {
+  let best: Measurement | undefined;
+  for (const m of measurements) {
+    if (m.tflops !== undefined && (!best || m.tflops > best.tflops!)) best = m;
+  }
+  return best;
 }
 
 export function peakOf(result: BenchResult, run: number): SuiteView['peaks'][number] | undefined {
-  let best: Measurement | undefined;
-  for (const m of result.measurements) {
-    if (m.tflops !== undefined && (!best || m.tflops > best.tflops!)) best = m;
-  }
+  const measured = fastest(result.measurements.filter((m) => m.suite === PEAK_SUITE));
+  const best = measured ?? fastest(result.measurements);
   return (
     best && {
       run,
       tflops: best.tflops!,
       what: `${best.suite} ${best.name} ${formatParams(best.params)}`,
+      measured: measured !== undefined,
     }
   );
 }
@@ -107,10 +122,15 @@ export function suiteView(results: readonly BenchResult[], suite: string): Suite
       const point: Point = { x, medianMs: m.medianMs, madMs: m.madMs };
       if (m.tflops !== undefined) point.tflops = m.tflops;
       if (m.mbPerSec !== undefined) point.mbPerSec = m.mbPerSec;
+      if (m.peakBytes !== undefined) point.peakBytes = m.peakBytes;
       series.get(label)!.points.push(point);
     }
   });
-  for (const s of series.values()) s.points.sort((a, b) => a.x - b.x);
+  for (const s of series.values()) {
+    s.points.sort((a, b) => a.x - b.x);
+    const slope = logLogSlope(s.points.map((p) => ({ x: p.x, ms: p.medianMs })));
+    if (slope !== undefined) s.slope = slope;
+  }
 
   const peerRatios: SuiteView['peerRatios'] = [];
   perRun.forEach((measurements, run) => {
