@@ -17,7 +17,7 @@ describe('single-file bundle', () => {
     const out = join(dir, 'r.json');
     execFileSync(
       process.execPath,
-      [join(dir, 'bench.mjs'), '--quick', '--suite', 'softmax', '--out', out],
+      [join(dir, 'bench.mjs'), '--quick', '--suite', 'softmax,peak,decode', '--out', out],
       {
         cwd: dir,
         stdio: 'pipe',
@@ -26,6 +26,12 @@ describe('single-file bundle', () => {
     const result = parseResult(readFileSync(out, 'utf8'));
     expect(result.environment.packages['@qkv/tensor']).toBe('0.1.0');
     expect(result.environment.git?.commit).toMatch(/^[0-9a-f]{40}$/);
-    expect(result.measurements.filter((m) => m.name === 'qkv')).toHaveLength(2);
+    expect(result.errors).toEqual([]);
+    const qkv = (suite: string) =>
+      result.measurements.filter((m) => m.suite === suite && m.name === 'qkv');
+    expect(qkv('softmax')).toHaveLength(2);
+    // The suites added later travel in the bundle too.
+    expect(qkv('decode')).toHaveLength(4);
+    expect(result.measurements.filter((m) => m.suite === 'peak')).toHaveLength(1);
   });
 });
