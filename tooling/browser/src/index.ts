@@ -1,5 +1,6 @@
 // @qkv/browser: headless Chromium for qkv's browser tests.
 
+export type { Browser, Page } from 'playwright-core';
 export {
   BASE_FLAGS,
   chromiumExecutable,

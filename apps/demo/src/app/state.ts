@@ -1,0 +1,63 @@
+import type { LayerResult } from '../model/layer.js';
+import type { ShownToken } from '../model/tokens.js';
+import type { Projections } from '../model/weights.js';
+
+export const VIEWS = ['tokens', 'search', 'heads', 'masks'] as const;
+export type ViewName = (typeof VIEWS)[number];
+
+export const VIEW_TITLES: Record<ViewName, string> = {
+  tokens: 'Tokens',
+  search: 'Q·K·V as a search',
+  heads: 'Heads',
+  masks: 'Masks & cost',
+};
+
+export interface Settings {
+  text: string;
+  /** Second sequence for cross-attention (keys and values come from it). */
+  crossText: string;
+  encoding: string;
+  mode: 'self' | 'cross';
+  numHeads: number;
+  dModel: number;
+  seed: number;
+  causal: boolean;
+  view: ViewName;
+  /** Query token picked in the search view. */
+  token: number;
+  head: number;
+}
+
+export const DEFAULT_SETTINGS: Settings = {
+  text: "The trophy didn't fit in the suitcase because it was too big",
+  crossText: "Le trophée n'entrait pas dans la valise",
+  encoding: 'words',
+  mode: 'self',
+  numHeads: 4,
+  dModel: 32,
+  seed: 7,
+  causal: false,
+  view: 'tokens',
+  token: 8,
+  head: 0,
+};
+
+/** What the views draw, recomputed when the text or the model settings change. */
+export interface Analysis {
+  tokens: ShownToken[];
+  /** Key / value side tokens: the same as `tokens` for self-attention. */
+  keyTokens: ShownToken[];
+  layer: LayerResult;
+  projections: Projections;
+}
+
+/** How attention is timed and where: WebGPU (through @qkv/kernels) or the CPU. */
+export interface DeviceInfo {
+  webgpu: boolean;
+  /** One line for the page, e.g. "WebGPU: SwiftShader" or "CPU (WebGPU absent)". */
+  label: string;
+}
+
+export function tokenLabels(tokens: readonly ShownToken[]): string[] {
+  return tokens.map((t, i) => `${i}:${t.text}`);
+}

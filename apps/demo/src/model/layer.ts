@@ -1,0 +1,70 @@
+import { linear, permute, QkvError, scope, type Tensor, tensor } from '@qkv/tensor';
+import { attend } from './attend.js';
+import { type MatrixStack, toStack } from './matrix.js';
+import type { Projections } from './weights.js';
+
+export interface LayerInput {
+  /** Query-side token vectors `[L, d]`. */
+  x: Tensor;
+  /** Key / value side `[S, d]`: the same as x for self-attention, a second input for cross. */
+  memory: Tensor;
+  projections: Projections;
+  numHeads: number;
+  /** Token i attends only to keys j <= i (top-left aligned, as PyTorch's is_causal). */
+  causal: boolean;
+}
+
+/** Everything one multi-head attention layer computes, per head, read back to the host. */
+export interface LayerResult {
+  numHeads: number;
+  headDim: number;
+  /** Per head: queries `[L, dh]`, keys `[S, dh]`, values `[S, dh]`. */
+  queries: MatrixStack;
+  keys: MatrixStack;
+  values: MatrixStack;
+  /** Per head: scaled scores Q·Kᵀ/√dh `[L, S]` (masked entries are -Infinity). */
+  scores: MatrixStack;
+  /** Per head: softmax of the scores `[L, S]`, rows sum to 1. */
+  weights: MatrixStack;
+  /** Per head: weights·V `[L, dh]`. */
+  outputs: MatrixStack;
+}
+
+/**
+ * Multi-head attention, one visible step at a time (Vaswani et al. 2017, §3.2.2): project
+ * with Wq, Wk, Wv, split the width into `numHeads` heads of dh = d / numHeads, and per head
+ * softmax(Q·Kᵀ/√dh)·V. The output projection is left out: the page shows heads, not a model.
+ */
+export function attentionLayer(input: LayerInput): LayerResult {
+  const { x, memory, projections, numHeads, causal } = input;
+  const d = projections.dModel;
+  if (!Number.isInteger(numHeads) || numHeads < 1 || d % numHeads !== 0) {
+    throw new QkvError(`attentionLayer: ${numHeads} heads do not divide d_model = ${d}`);
+  }
+  const headDim = d / numHeads;
+  const [L, S] = [x.shape[0]!, memory.shape[0]!];
+  return scope(() => {
+    // [n, d] -> [h, n, dh]
+    const heads = (t: Tensor, n: number) => permute(t.reshape([n, numHeads, headDim]), [1, 0, 2]);
+    const q = heads(linear(x, projections.wq), L);
+    const k = heads(linear(memory, projections.wk), S);
+    const v = heads(linear(memory, projections.wv), S);
+    const allowed = causal
+      ? tensor(
+          Array.from({ length: L * S }, (_, f) => Math.floor(f / S) >= f % S),
+          [L, S],
+        )
+      : undefined;
+    const { scores, weights, output } = attend(q, k, v, allowed);
+    return {
+      numHeads,
+      headDim,
+      queries: toStack(q),
+      keys: toStack(k),
+      values: toStack(v),
+      scores: toStack(scores),
+      weights: toStack(weights),
+      outputs: toStack(output),
+    };
+  });
+}

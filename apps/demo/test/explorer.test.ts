@@ -1,0 +1,191 @@
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  type Browser,
+  launchBrowser,
+  type Page,
+  type StaticServer,
+  saveScreenshot,
+  serveStatic,
+} from '@qkv/browser';
+import { softmax, tensor } from '@qkv/tensor';
+import { build } from 'vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { analyse } from '../src/app/analyse.js';
+import { DEFAULT_SETTINGS, type Settings } from '../src/app/state.js';
+import { PATTERN_NAMES, pairShare, patternMask } from '../src/model/masks.js';
+import { stackAt } from '../src/model/matrix.js';
+import { tokenize } from '../src/model/tokens.js';
+import { disposeProjections, randomProjections } from '../src/model/weights.js';
+import { expectAllClose } from './close.js';
+
+// The built explorer in headless Chromium, once with WebGPU on SwiftShader and once with
+// WebGPU disabled. Values on the page are read back from data-value attributes and checked
+// against the library computing the same thing in Node.
+
+const appDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const SENTENCE = 'The animal did not cross the street because it was too tired';
+
+let site: StaticServer;
+
+beforeAll(async () => {
+  await build({ root: appDir, configFile: resolve(appDir, 'vite.config.ts'), logLevel: 'error' });
+  site = await serveStatic(resolve(appDir, 'dist'));
+}, 120_000);
+
+afterAll(async () => {
+  await site?.close();
+});
+
+/** The layer the page should show for these settings, computed in Node. */
+async function expected(change: Partial<Settings>) {
+  const settings = { ...DEFAULT_SETTINGS, ...change };
+  const projections = randomProjections(settings.dModel, settings.seed);
+  try {
+    return await analyse(settings, projections);
+  } finally {
+    disposeProjections(projections);
+  }
+}
+
+async function values(page: Page, selector: string): Promise<number[]> {
+  return page.$$eval(selector, (els) => els.map((e) => Number(e.getAttribute('data-value'))));
+}
+
+async function openView(page: Page, view: string): Promise<void> {
+  await page.click(`nav button[data-view="${view}"]`);
+  await page.waitForSelector(`main[data-ready="${view}"]`);
+}
+
+for (const webgpu of [true, false]) {
+  describe(`explorer with WebGPU ${webgpu ? 'on SwiftShader' : 'disabled'}`, () => {
+    let browser: Browser;
+    let page: Page;
+    const problems: string[] = [];
+    const shot = (name: string) =>
+      saveScreenshot(page, appDir, `${webgpu ? 'webgpu' : 'cpu'}-${name}`);
+
+    beforeAll(async () => {
+      browser = await launchBrowser({ webgpu });
+      page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+      page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+      page.on('console', (m) => {
+        if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+      });
+      await page.goto(site.url);
+      await page.waitForSelector('main[data-ready="tokens"]');
+    }, 60_000);
+
+    afterAll(async () => {
+      await browser?.close();
+    });
+
+    it('says whether WebGPU is there', async () => {
+      const badge = page.locator('[data-testid="device"]');
+      expect(await badge.getAttribute('data-webgpu')).toBe(String(webgpu));
+      expect(await badge.textContent()).toMatch(webgpu ? /^WebGPU: / : /No WebGPU.*CPU/);
+    });
+
+    it('tokenizes a typed sentence with the ids and offsets of the library', async () => {
+      await page.fill('#sentence', SENTENCE);
+      await page.press('#sentence', 'Enter');
+      await page.waitForSelector('main[data-ready="tokens"]');
+      const want = await tokenize(SENTENCE, DEFAULT_SETTINGS.encoding);
+      await page.waitForFunction(
+        (n) => document.querySelectorAll('[data-testid="token-table"] tr[data-id]').length === n,
+        want.length,
+      );
+      const rows = await page.$$eval('[data-testid="token-table"] tr[data-id]', (trs) =>
+        trs.map((tr) =>
+          ['data-id', 'data-start', 'data-end'].map((a) => Number(tr.getAttribute(a))),
+        ),
+      );
+      expect(rows).toEqual(want.map((t) => [t.id, t.start, t.end]));
+      await shot('tokens');
+    });
+
+    it('shows one query searching the keys: scores and softmax match the library', async () => {
+      await openView(page, 'search');
+      await page.click('button.tok-button[data-token="7"]');
+      await page.waitForSelector('[data-testid="search-table"][data-query="7"]');
+      const scores = await values(page, '[data-testid="search-table"] td.score');
+      const weights = await values(page, '[data-testid="search-table"] td.weight');
+      const want = await expected({ text: SENTENCE });
+      const head = stackAt(want.layer.scores, 0);
+      expect(scores).toHaveLength(want.keyTokens.length);
+      expectAllClose(scores, head.data.subarray(7 * head.cols, 8 * head.cols), 'scores of query 7');
+      const ref = softmax(tensor(scores));
+      const refWeights = ref.dataSync();
+      ref.dispose();
+      expectAllClose(weights, refWeights, 'softmax of the shown scores');
+      await shot('search');
+    });
+
+    it('draws a heatmap per head with the caveat, for self- and cross-attention', async () => {
+      await openView(page, 'heads');
+      expect(await page.locator('[data-testid="caveat"]').textContent()).toMatch(
+        /approximation, not an explanation/,
+      );
+      const want = await expected({ text: SENTENCE });
+      for (let k = 0; k < want.layer.numHeads; k++) {
+        const shown = await values(page, `svg[data-name="weights-head-${k}"] rect`);
+        const ref = stackAt(want.layer.weights, k).data;
+        expect(shown).toHaveLength(ref.length);
+        expectAllClose(shown, ref, `head ${k} weights`);
+      }
+      await shot('heads-self');
+      await page.check('[data-testid="mode-cross"]');
+      await page.waitForSelector('#cross-text');
+      const cross = await expected({ text: SENTENCE, mode: 'cross' });
+      const map = page.locator('svg[data-name="weights-head-0"]');
+      expect(Number(await map.getAttribute('data-cols'))).toBe(cross.keyTokens.length);
+      const shown = await values(page, 'svg[data-name="weights-head-0"] rect');
+      const ref = stackAt(cross.layer.weights, 0).data;
+      expectAllClose(shown, ref, 'cross-attention head 0 weights');
+      await shot('heads-cross');
+      await page.check('[data-testid="mode-self"]');
+      await page.waitForSelector('main[data-ready="heads"]');
+    });
+
+    it('draws every mask with its share of pairs and times attention on the right device', async () => {
+      await openView(page, 'masks');
+      for (const name of PATTERN_NAMES) {
+        const share = Number(
+          await page.locator(`figure[data-pattern="${name}"]`).getAttribute('data-share'),
+        );
+        expect(share).toBeCloseTo(
+          pairShare(patternMask(name, 24, { seed: DEFAULT_SETTINGS.seed })),
+          12,
+        );
+      }
+      const status = page.locator('[data-testid="timing-status"]');
+      await page.waitForSelector('[data-testid="timing-status"][data-done]', { timeout: 60_000 });
+      expect(await status.getAttribute('class')).not.toContain('error');
+      expect(await status.textContent()).toMatch(/^Measured on /);
+      const times = await page.$$eval('[data-testid="timing-table"] td[data-ms]', (tds) =>
+        tds.map((td) => Number(td.getAttribute('data-ms'))),
+      );
+      expect(times.length).toBeGreaterThan(0);
+      for (const t of times) expect(t).toBeGreaterThan(0);
+      await shot('masks');
+    });
+
+    it('shows an error panel, not a blank page, when the input is unusable', async () => {
+      await openView(page, 'tokens');
+      await page.fill('#sentence', '   ');
+      await page.press('#sentence', 'Enter');
+      const panel = page.locator('[data-testid="errors"]');
+      await panel.waitFor({ state: 'visible' });
+      expect(await panel.textContent()).toMatch(/no tokens/);
+      expect(await page.locator('nav button').count()).toBeGreaterThan(0);
+      await shot('error');
+      await page.fill('#sentence', SENTENCE);
+      await page.press('#sentence', 'Enter');
+      await panel.waitFor({ state: 'hidden' });
+    });
+
+    it('logged no script errors beyond the one provoked', () => {
+      expect(problems.filter((p) => !/no tokens/.test(p))).toEqual([]);
+    });
+  });
+}
