@@ -1,4 +1,6 @@
-import { dirname, resolve } from 'node:path';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   type Browser,
@@ -8,7 +10,7 @@ import {
   saveScreenshot,
   serveStatic,
 } from '@qkv/browser';
-import { softmax, tensor } from '@qkv/tensor';
+import { randn, saveSafetensors, softmax, tensor } from '@qkv/tensor';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyse } from '../src/app/analyse.js';
@@ -16,7 +18,12 @@ import { DEFAULT_SETTINGS, type Settings } from '../src/app/state.js';
 import { PATTERN_NAMES, pairShare, patternMask } from '../src/model/masks.js';
 import { stackAt } from '../src/model/matrix.js';
 import { tokenize } from '../src/model/tokens.js';
-import { disposeProjections, randomProjections } from '../src/model/weights.js';
+import {
+  disposeProjections,
+  type Projections,
+  projectionsFromSafetensors,
+  randomProjections,
+} from '../src/model/weights.js';
 import { expectAllClose } from './close.js';
 
 // The built explorer in headless Chromium, once with WebGPU on SwiftShader and once with
@@ -38,9 +45,9 @@ afterAll(async () => {
 });
 
 /** The layer the page should show for these settings, computed in Node. */
-async function expected(change: Partial<Settings>) {
+async function expected(change: Partial<Settings>, weights?: () => Projections) {
   const settings = { ...DEFAULT_SETTINGS, ...change };
-  const projections = randomProjections(settings.dModel, settings.seed);
+  const projections = weights ? weights() : randomProjections(settings.dModel, settings.seed);
   try {
     return await analyse(settings, projections);
   } finally {
@@ -182,6 +189,30 @@ for (const webgpu of [true, false]) {
       await page.fill('#sentence', SENTENCE);
       await page.press('#sentence', 'Enter');
       await panel.waitFor({ state: 'hidden' });
+    });
+
+    it('loads q/k/v weights from a safetensors file and shows their attention', async () => {
+      const w = randn([48, 16], { seed: 99, std: 0.3 });
+      const bytes = await saveSafetensors({ in_proj_weight: w });
+      w.dispose();
+      const file = join(mkdtempSync(join(tmpdir(), 'qkv-demo-')), 'mha.safetensors');
+      writeFileSync(file, bytes);
+      await openView(page, 'heads');
+      await page.setInputFiles('#weights-file', file);
+      await page.waitForFunction(() =>
+        document.querySelector('[data-testid="weights"]')?.textContent?.includes('mha.safetensors'),
+      );
+      await page.waitForSelector('main[data-ready="heads"]');
+      const want = await expected({ text: SENTENCE, dModel: 16 }, () =>
+        projectionsFromSafetensors(bytes, 'mha.safetensors'),
+      );
+      const shown = await values(page, 'svg[data-name="weights-head-1"] rect');
+      expectAllClose(shown, stackAt(want.layer.weights, 1).data, 'head 1 with loaded weights');
+      await shot('heads-loaded-weights');
+      await page.click('text=seeded random');
+      await page.waitForFunction(() =>
+        document.querySelector('[data-testid="weights"]')?.textContent?.includes('seeded random'),
+      );
     });
 
     it('logged no script errors beyond the one provoked', () => {

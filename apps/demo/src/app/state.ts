@@ -26,6 +26,8 @@ export interface Settings {
   /** Query token picked in the search view. */
   token: number;
   head: number;
+  /** RoPE dimension pair shown in the positions view. */
+  pair: number;
 }
 
 export const DEFAULT_SETTINGS: Settings = {
@@ -40,6 +42,7 @@ export const DEFAULT_SETTINGS: Settings = {
   view: 'tokens',
   token: 8,
   head: 0,
+  pair: 2,
 };
 
 /** What the views draw, recomputed when the text or the model settings change. */
