@@ -41,7 +41,7 @@ if (existsSync(webgpuEnv)) {
 
 switch (task) {
   case 'test':
-    pnpmRun('turbo', 'run', 'test', '--concurrency=1', ...extraArgs);
+    pnpmRun('turbo', 'run', 'test', '--concurrency=1', '--continue', ...extraArgs);
     break;
   case 'start':
     pnpmRun('turbo', 'run', 'build', '--filter=@qkv/demo^...', '--output-logs=errors-only');

@@ -3,6 +3,8 @@
  * `ctx.measure`, which owns warm-up, repeats, statistics and the JSON record, so every suite
  * reports the same way and peers measured in the same run can be compared as ratios.
  */
+import type { Device, Tensor } from '@qkv/tensor';
+
 export type Params = Record<string, string | number | boolean>;
 
 export interface MeasureOptions {
@@ -13,6 +15,18 @@ export interface MeasureOptions {
   /** Override the runner's warm-up and repeat counts for this case. */
   warmup?: number;
   repeats?: number;
+  /** The numeric param the dashboard plots on its x axis (e.g. `n`, `seqLen`). */
+  x?: string;
+  /**
+   * The line this case belongs to on the dashboard (e.g. `square`, `heads=8 k=64`); without
+   * it the params other than `x` name the line.
+   */
+  series?: string;
+  /**
+   * Settings of what ran that are not part of the case (e.g. a peer's thread count): shown
+   * beside the result but not used to match peers, which compare on `params` alone.
+   */
+  config?: Params;
 }
 
 export interface Measurement {
@@ -30,6 +44,10 @@ export interface Measurement {
   /** Derived from the median when flops / bytes were given. */
   tflops?: number;
   mbPerSec?: number;
+  /** Copied from `MeasureOptions`. */
+  x?: string;
+  series?: string;
+  config?: Params;
 }
 
 export interface SuiteContext {
@@ -44,6 +62,10 @@ export interface SuiteContext {
   ): Promise<Measurement>;
   /** Progress and notes for the terminal. */
   log(message: string): void;
+  /** The qkv device chosen with `--device`; suites that run qkv ops use it (CPU if absent). */
+  readonly device?: Device;
+  /** Wait until the work that produced `t` has finished, so a timed call includes it. */
+  settle?(t: Tensor): Promise<void>;
 }
 
 export interface Suite {

@@ -33,11 +33,13 @@ export {
 } from './dtype.js';
 export { QkvError } from './errors.js';
 export { keep, liveTensors, scope } from './lifetime.js';
+export * from './ops/attention.js';
 export * from './ops/elementwise.js';
 export * from './ops/layout.js';
 export * from './ops/matmul.js';
 export * from './ops/norm.js';
 export * from './ops/reduce.js';
+export * from './ops/rope.js';
 export { manualSeed, Random } from './random.js';
 export {
   commonDevice,

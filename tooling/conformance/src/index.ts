@@ -1,5 +1,6 @@
 // The op conformance suite: written once against the public op API of @qkv/tensor and run
 // by every backend (`describeConformance(backend, makeDevice, ALL_GROUPS, options)`).
+import { attentionCases } from './cases/attention.js';
 import { creationCases } from './cases/creation.js';
 import { elementwiseCases } from './cases/elementwise.js';
 import { layoutCases } from './cases/layout.js';
@@ -29,5 +30,6 @@ export const ALL_GROUPS: Record<string, CaseGroup> = {
   matmul: matmulCases,
   layout: layoutCases,
   norm: normCases,
+  attention: attentionCases,
   'PyTorch fixtures': torchFixtureCases,
 };

@@ -4,11 +4,13 @@ import { allocateTypedArray, type DType, roundToFloat16, type TypedArray } from 
 import { type KernelContext, registerKernel } from '../registry.js';
 import { sizeOf } from '../shape.js';
 import type { Tensor } from '../tensor.js';
+import { registerAttentionKernels } from './attention.js';
 import { registerElementwiseKernels } from './elementwise.js';
 import { registerLayoutKernels } from './layout.js';
 import { registerMatmulKernels } from './matmul.js';
 import { registerNormKernels } from './norm.js';
 import { registerReduceKernels } from './reduce.js';
+import { registerRopeKernels } from './rope.js';
 
 /**
  * The CPU reference backend. Storage is a plain typed array (float16 values are kept in a
@@ -53,6 +55,8 @@ export function cpu(): Device {
     registerMatmulKernels();
     registerLayoutKernels();
     registerNormKernels();
+    registerAttentionKernels();
+    registerRopeKernels();
     cpuDevice = new CpuDevice();
   }
   return cpuDevice;

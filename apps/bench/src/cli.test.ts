@@ -1,0 +1,128 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cpu, type Device, liveTensors } from '@qkv/tensor';
+import { describe, expect, it } from 'vitest';
+import { type CliIo, main } from './cli.js';
+import { silentProgress } from './progress.js';
+import { parseResult, resultProblems } from './result.js';
+
+function io(extra: Partial<CliIo> = {}) {
+  const stdout: string[] = [];
+  const progress = silentProgress();
+  return { io: { stdout: (t: string) => stdout.push(t), progress, ...extra }, stdout, progress };
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'qkv-bench-'));
+
+describe('qkv-bench run --quick', () => {
+  it('measures qkv and onnxruntime-node on every case and writes a valid result', async () => {
+    const out = join(dir, 'quick.json');
+    const before = liveTensors();
+    const t = io();
+    const code = await main(['run', '--quick', '--suite', 'matmul,softmax', '--out', out], t.io);
+    expect(code).toBe(0);
+    expect(liveTensors()).toBe(before);
+
+    const json = JSON.parse(readFileSync(out, 'utf8'));
+    expect(resultProblems(json)).toEqual([]);
+    const result = parseResult(JSON.stringify(json));
+    expect(result.options).toMatchObject({
+      quick: true,
+      device: 'cpu',
+      suites: ['matmul', 'softmax'],
+    });
+    expect(result.environment.node).toBe(process.version);
+    expect(result.environment.packages['@qkv/tensor']).toBe('0.1.0');
+    expect(result.environment.packages['onnxruntime-node']).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(result.environment.git?.commit).toMatch(/^[0-9a-f]{40}$/);
+    expect(result.environment.device).toMatchObject({ kind: 'cpu', backend: 'cpu' });
+    expect(result.errors).toEqual([]);
+
+    for (const suite of ['matmul', 'softmax']) {
+      const ms = result.measurements.filter((m) => m.suite === suite);
+      const qkv = ms.filter((m) => m.name === 'qkv');
+      const ort = ms.filter((m) => m.name === 'onnxruntime-node');
+      expect(qkv.length).toBeGreaterThanOrEqual(2);
+      expect(ort.map((m) => m.params)).toEqual(qkv.map((m) => m.params));
+      for (const m of ms) {
+        expect(m.samplesMs.length).toBeGreaterThanOrEqual(2);
+        expect(m.medianMs).toBeGreaterThan(0);
+        expect(suite === 'matmul' ? m.tflops : m.mbPerSec).toBeGreaterThan(0);
+      }
+    }
+    // The printed table has a row per measurement and ratios for the peer rows.
+    const table = t.stdout.join('\n');
+    expect(table.split('\n').filter((l) => l.includes('onnxruntime-node'))).toHaveLength(
+      result.measurements.length / 2,
+    );
+    expect(table).toMatch(/onnxruntime-node .* \d[\d.]*x$/m);
+  });
+
+  it('prints the change against an earlier run with --compare', async () => {
+    const first = join(dir, 'first.json');
+    await main(['--quick', '--suite', 'softmax', '--out', first], io().io);
+    const t = io();
+    await main(['--quick', '--suite', 'softmax', '--compare', first], t.io);
+    expect(t.stdout.join('\n')).toMatch(/against first:\n.*after\/before/);
+    expect(t.stdout.join('\n')).toMatch(/softmax rows=7 cols=7 +qkv .*x$/m);
+  });
+
+  it('rejects unknown suites and devices by name', async () => {
+    await expect(main(['--suite', 'nope'], io().io)).rejects.toThrow(
+      /unknown suite "nope" \(known: matmul, softmax/,
+    );
+    await expect(main(['--device', 'tpu'], io().io)).rejects.toThrow(
+      /--device must be cpu or webgpu/,
+    );
+  });
+
+  it('explains how to get the WebGPU backend when @qkv/kernels is missing', async () => {
+    await expect(main(['--quick', '--device', 'webgpu'], io().io)).rejects.toThrow(
+      /cannot load @qkv\/kernels .*createWebGPUDevice.*--device cpu/s,
+    );
+  });
+
+  it('records adapter info, features and limits of a WebGPU device and waits on it', async () => {
+    // A stand-in device that computes with the CPU kernels but carries WebGPU handles.
+    let syncs = 0;
+    const base = cpu();
+    const fake: Device & Record<string, unknown> = {
+      ...base,
+      upload: base.upload.bind(base),
+      read: base.read.bind(base),
+      readSync: base.readSync?.bind(base),
+      release: base.release.bind(base),
+      liveBuffers: base.liveBuffers.bind(base),
+      name: 'webgpu (Test Adapter)',
+      gpuDevice: {
+        features: new Set(['timestamp-query', 'subgroups']),
+        limits: { maxComputeInvocationsPerWorkgroup: 256, maxBufferSize: 1 << 28 },
+        adapterInfo: { vendor: 'test', architecture: 'none', description: 'Test Adapter' },
+      },
+      sync: async () => {
+        syncs++;
+      },
+    };
+    const out = join(dir, 'fake-gpu.json');
+    const kernels = { createWebGPUDevice: () => fake };
+    const code = await main(
+      ['--quick', '--device', 'webgpu', '--suite', 'softmax', '--out', out],
+      io({ kernels }).io,
+    );
+    expect(code).toBe(0);
+    const result = parseResult(readFileSync(out, 'utf8'));
+    expect(result.environment.device).toEqual({
+      kind: 'webgpu',
+      name: 'webgpu (Test Adapter)',
+      backend: 'cpu',
+      adapter: { vendor: 'test', architecture: 'none', description: 'Test Adapter' },
+      features: ['subgroups', 'timestamp-query'],
+      limits: { maxComputeInvocationsPerWorkgroup: 256, maxBufferSize: 1 << 28 },
+    });
+    const qkvCalls = result.measurements
+      .filter((m) => m.name === 'qkv')
+      .reduce((n, m) => n + m.samplesMs.length + result.options.warmup, 0);
+    expect(syncs).toBe(qkvCalls);
+  });
+});

@@ -1,0 +1,104 @@
+import { formatMs, formatParams, formatRate } from './format.js';
+import type { ProgressSink } from './progress.js';
+import { mbPerSecOf, summarize, tflopsOf } from './stats.js';
+import type { Measurement, MeasureOptions, Params, SuiteContext } from './suite.js';
+
+export interface RunnerSettings {
+  quick: boolean;
+  /** Untimed calls before sampling (JIT, pipeline compilation, buffer pools). */
+  warmup: number;
+  repeats: number;
+  /**
+   * Stop sampling a case once this much time has been spent on it, as long as `minRepeats`
+   * samples exist: slow cases (a large CPU matmul) still finish in bounded time.
+   */
+  budgetMs: number;
+  minRepeats: number;
+}
+
+export const DEFAULT_SETTINGS: RunnerSettings = {
+  quick: false,
+  warmup: 2,
+  repeats: 10,
+  budgetMs: 10_000,
+  minRepeats: 3,
+};
+
+export const QUICK_SETTINGS: RunnerSettings = {
+  quick: true,
+  warmup: 1,
+  repeats: 3,
+  budgetMs: 2_000,
+  minRepeats: 2,
+};
+
+/** The `SuiteContext` one suite runs with; measurements land in `results`. */
+export function createContext(
+  suite: string,
+  settings: RunnerSettings,
+  progress: ProgressSink,
+  results: Measurement[],
+): SuiteContext {
+  return {
+    quick: settings.quick,
+    log: (message) => progress.line(`  ${suite}: ${message}`),
+    async measure(name, params, fn, options: MeasureOptions = {}) {
+      const label = `${suite} ${name} ${formatParams(params)}`;
+      const warmup = options.warmup ?? settings.warmup;
+      const repeats = options.repeats ?? settings.repeats;
+      const total = warmup + repeats;
+      const started = performance.now();
+      for (let i = 0; i < warmup; i++) {
+        progress.update(label, i, total);
+        await fn();
+      }
+      const samplesMs: number[] = [];
+      for (let i = 0; i < repeats; i++) {
+        progress.update(label, warmup + i, total);
+        const t0 = performance.now();
+        await fn();
+        samplesMs.push(performance.now() - t0);
+        const spent = performance.now() - started;
+        if (samplesMs.length >= settings.minRepeats && spent > settings.budgetMs) break;
+      }
+      const m = toMeasurement(suite, name, params, samplesMs, options);
+      results.push(m);
+      progress.line(describeMeasurement(m));
+      return m;
+    },
+  };
+}
+
+export function toMeasurement(
+  suite: string,
+  name: string,
+  params: Params,
+  samplesMs: number[],
+  options: MeasureOptions = {},
+): Measurement {
+  const stats = summarize(samplesMs);
+  const m: Measurement = { suite, name, params, samplesMs, ...stats };
+  if (options.flops !== undefined) {
+    m.flops = options.flops;
+    m.tflops = tflopsOf(options.flops, stats.medianMs);
+  }
+  if (options.bytes !== undefined) {
+    m.bytes = options.bytes;
+    m.mbPerSec = mbPerSecOf(options.bytes, stats.medianMs);
+  }
+  if (options.x !== undefined) m.x = options.x;
+  if (options.series !== undefined) m.series = options.series;
+  if (options.config !== undefined) m.config = options.config;
+  return m;
+}
+
+function describeMeasurement(m: Measurement): string {
+  return [
+    `${m.suite} ${m.name} ${formatParams(m.params)}:`,
+    `median ${formatMs(m.medianMs)} ± ${formatMs(m.madMs)}`,
+    `(min ${formatMs(m.minMs)}, ${m.samplesMs.length} samples)`,
+    formatRate(m),
+  ]
+    .join(' ')
+    .trimEnd();
+}

@@ -1,0 +1,117 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { chromium } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseResult } from '../result.js';
+import { dashboardHtml } from './build.js';
+
+const app = new URL('../../', import.meta.url);
+const samples = ['cpu-run-a.json', 'cpu-run-b.json'].map((f) =>
+  fileURLToPath(new URL(`samples/${f}`, app)),
+);
+const artifacts = fileURLToPath(new URL('artifacts/', app));
+
+// Flags for headless Chromium as root on a machine without a GPU or network.
+const FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+
+/** QKV_CHROMIUM when set (e.g. Debian's /usr/bin/chromium), else @sparticuz/chromium's. */
+async function chromiumPath(): Promise<string> {
+  if (process.env.QKV_CHROMIUM) return process.env.QKV_CHROMIUM;
+  const { default: sparticuz } = await import('@sparticuz/chromium');
+  return sparticuz.executablePath();
+}
+
+describe('dashboard page in headless Chromium', () => {
+  let browser: Awaited<ReturnType<typeof chromium.launch>>;
+  beforeAll(async () => {
+    browser = await chromium.launch({ executablePath: await chromiumPath(), args: FLAGS });
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it('draws the committed sample runs side by side and keeps a screenshot', async () => {
+    const results = samples.map((path) => parseResult(readFileSync(path, 'utf8'), path));
+    mkdirSync(artifacts, { recursive: true });
+    const page_ = `${artifacts}dashboard.html`;
+    writeFileSync(page_, await dashboardHtml(results));
+
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    const problems: string[] = [];
+    page.on('pageerror', (e) => problems.push(e.message));
+    page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') problems.push(m.text());
+    });
+    await page.goto(pathToFileURL(page_).href);
+    await page.waitForSelector('body[data-ready="true"]', { timeout: 30_000 });
+    expect(problems).toEqual([]);
+
+    // Per suite: time (log-log), throughput, peers over qkv, run b over run a.
+    expect(await page.getAttribute('body', 'data-charts')).toBe('8');
+    expect(await page.locator('section.suite h2').allTextContents()).toEqual(['matmul', 'softmax']);
+    expect(await page.locator('.run h3').allTextContents()).toEqual([
+      'Run 1: cpu-run-a',
+      'Run 2: cpu-run-b',
+    ]);
+    // Every canvas has drawn something beyond a blank background.
+    const inked = await page.$$eval('canvas', (canvases) =>
+      canvases.map((c) => {
+        const { data } = c.getContext('2d')!.getImageData(0, 0, c.width, c.height);
+        let n = 0;
+        for (let i = 3; i < data.length; i += 4) if (data[i]! > 0) n++;
+        return n / (c.width * c.height);
+      }),
+    );
+    expect(inked).toHaveLength(8);
+    for (const share of inked) expect(share).toBeGreaterThan(0.01);
+    const datasets = async (label: string) =>
+      JSON.parse((await page.getAttribute(`canvas[aria-label="${label}"]`, 'data-datasets'))!);
+    expect(await datasets('matmul: median time vs n')).toEqual([
+      'qkv square (cpu-run-a)',
+      'onnxruntime-node square (cpu-run-a)',
+      'qkv heads=8 k=64 (cpu-run-a)',
+      'onnxruntime-node heads=8 k=64 (cpu-run-a)',
+      'qkv square (cpu-run-b)',
+      'onnxruntime-node square (cpu-run-b)',
+      'qkv heads=8 k=64 (cpu-run-b)',
+      'onnxruntime-node heads=8 k=64 (cpu-run-b)',
+    ]);
+    const rates: string[] = await datasets('matmul: TFLOP/s');
+    expect(rates.filter((l) => l.startsWith('best in run'))).toHaveLength(2);
+    expect(await datasets('softmax: peers')).toEqual([
+      'onnxruntime-node',
+      'onnxruntime-node (run 2)',
+    ]);
+    await page.screenshot({ path: `${artifacts}dashboard.png`, fullPage: true });
+
+    // A third result opened with the file picker joins the comparison.
+    await page.setInputFiles('#files', samples[0]!);
+    await page.waitForFunction(() => document.querySelectorAll('.run').length === 3);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('shows why a file that is not a result was refused', async () => {
+    const page = await browser.newPage();
+    writeFileSync(`${artifacts}empty.html`, await dashboardHtml([]));
+    await page.goto(pathToFileURL(`${artifacts}empty.html`).href);
+    await page.waitForSelector('body[data-ready="true"]');
+    await page.setInputFiles('#files', {
+      name: 'other.json',
+      mimeType: 'application/json',
+      buffer: Buffer.from('{"hello": 1}'),
+    });
+    await expect(page.locator('#errors .error').textContent()).resolves.toMatch(
+      /other.json: invalid result file/,
+    );
+    await page.close();
+  });
+});

@@ -1,0 +1,28 @@
+import type { Suite } from '../suite.js';
+import { matmulSuite } from './matmul.js';
+import { softmaxSuite } from './softmax.js';
+
+/**
+ * Every suite the CLI knows, in the order a full run takes them. `npm run bench` runs
+ * DEFAULT_SUITES.
+ */
+export const SUITES: readonly Suite[] = [
+  matmulSuite,
+  softmaxSuite,
+  // Suites from other packages are added here, one import and one entry each:
+  //   tokenizer  (./tokenizer.js, tokenizerSuite): encode / decode MB/s against tiktoken peers
+  //   positional (./positional.js, positionalSuite): RoPE throughput
+];
+
+export const DEFAULT_SUITES: readonly string[] = SUITES.map((s) => s.name);
+
+export function findSuites(names: readonly string[]): Suite[] {
+  return names.map((name) => {
+    const suite = SUITES.find((s) => s.name === name);
+    if (!suite) {
+      const known = SUITES.map((s) => s.name).join(', ');
+      throw new Error(`bench: unknown suite "${name}" (known: ${known})`);
+    }
+    return suite;
+  });
+}

@@ -1,0 +1,51 @@
+import { type NormAttrs, sizeOf } from '@qkv/tensor';
+import { COMBINE_WGSL, ROW_WORKGROUP, workgroupReduceFn } from '../wgsl/row-reduce.js';
+import { param } from '../wgsl/shader.js';
+import { operand, registerGpuKernel } from './register.js';
+import { runRowKernel } from './row-kernel.js';
+
+/**
+ * layerNorm: `(x - mean) / sqrt(biased variance + eps) * weight + bias`; rmsNorm:
+ * `x / sqrt(mean(x²) + eps) * weight`. One workgroup per row of `width` contiguous elements;
+ * the variance is a second pass over the row (more accurate than E[x²] - E[x]²).
+ */
+function normBody(op: 'layerNorm' | 'rmsNorm', attrs: NormAttrs): string {
+  const loop = (statement: string) =>
+    `  for (var j = lid; j < width; j += ${ROW_WORKGROUP}u) { let v = load_x0(start + j); ${statement} }`;
+  const weight = attrs.hasWeight ? ' * load_x1(j)' : '';
+  const bias = attrs.hasBias ? ` + load_x${attrs.hasWeight ? 2 : 1}(j)` : '';
+  const mean =
+    op === 'layerNorm'
+      ? `  var partial = 0.0;\n${loop('partial += v;')}\n  let mean = reduce_add(partial, lid) / f32(width);`
+      : '  let mean = 0.0;';
+  return `  let width = ${param(0)};
+  let eps = bitcast<f32>(${param(1)});
+  let start = row * width;
+${mean}
+  var squares = 0.0;
+${loop('squares += (v - mean) * (v - mean);')}
+  let inverse = 1.0 / sqrt(reduce_add(squares, lid) / f32(width) + eps);
+  if (!active) { return; }
+${loop(`store_out(start + j, (v - mean) * inverse${weight}${bias});`)}`;
+}
+
+export function registerNormKernels(): void {
+  for (const op of ['layerNorm', 'rmsNorm'] as const) {
+    registerGpuKernel<NormAttrs>(op, ({ inputs, attrs }, device) => {
+      const x = inputs[0]!;
+      const width = sizeOf(x.shape.slice(x.rank - attrs.normalizedDims));
+      const eps = new Uint32Array(new Float32Array([attrs.eps]).buffer)[0]!;
+      const storage = runRowKernel(device, {
+        key: `${op}:w${Number(attrs.hasWeight)}b${Number(attrs.hasBias)}`,
+        inputs: inputs.map(operand),
+        outDType: x.dtype,
+        outSize: x.size,
+        rows: width === 0 ? 0 : x.size / width,
+        params: [width, eps],
+        helpers: [COMBINE_WGSL, workgroupReduceFn('reduce_add', 'f32', 'add_f32')].join('\n'),
+        body: normBody(op, attrs),
+      });
+      return [storage];
+    });
+  }
+}

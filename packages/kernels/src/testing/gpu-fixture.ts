@@ -1,0 +1,68 @@
+import { liveTensors } from '@qkv/tensor';
+import { expect, it } from 'vitest';
+import { createWebGPUDevice, type WebGPUDeviceOptions } from '../create-device.js';
+import type { WebGPUDevice } from '../runtime/webgpu-device.js';
+
+/** `QKV_REQUIRE_GPU=1` (CI) turns a missing adapter into failing tests instead of skips. */
+const required = () => process.env.QKV_REQUIRE_GPU === '1';
+
+export interface GpuFixture {
+  /** The shared device, or undefined when no adapter was found. */
+  readonly device: WebGPUDevice | undefined;
+  /**
+   * A test on the device, inside a `validation` error scope (anything it catches fails the
+   * test), that must leave as many live buffers and tensors as it found.
+   */
+  test(name: string, fn: (device: WebGPUDevice) => Promise<void> | void, timeout?: number): void;
+}
+
+const devices = new Map<string, Promise<WebGPUDevice>>();
+
+/** One device per options per test file (module instance). */
+export async function gpuFixture(options: WebGPUDeviceOptions = {}): Promise<GpuFixture> {
+  const key = JSON.stringify(options);
+  let pending = devices.get(key);
+  if (!pending) devices.set(key, (pending = createWebGPUDevice(options)));
+  let device: WebGPUDevice | undefined;
+  let reason: Error | undefined;
+  try {
+    device = await pending;
+  } catch (error) {
+    reason = error as Error;
+  }
+  return {
+    device,
+    test(name, fn, timeout) {
+      if (!device) {
+        if (required()) {
+          it(name, () => {
+            throw new Error(`QKV_REQUIRE_GPU=1 but no WebGPU device: ${reason?.message}`);
+          });
+        } else it.skip(`${name} (no WebGPU adapter: ${reason?.message})`, () => {});
+        return;
+      }
+      const d = device;
+      it(
+        name,
+        async () => {
+          const buffers = d.liveBuffers();
+          const tensors = liveTensors();
+          d.gpu.pushErrorScope('validation');
+          let failure: unknown;
+          try {
+            await fn(d);
+            await d.sync();
+          } catch (error) {
+            failure = error;
+          }
+          const scoped = await d.gpu.popErrorScope();
+          if (failure) throw failure;
+          expect(scoped?.message, 'WebGPU validation error').toBeUndefined();
+          expect(liveTensors(), 'live tensors after the test').toBe(tensors);
+          expect(d.liveBuffers(), 'live buffers after the test').toBe(buffers);
+        },
+        timeout,
+      );
+    },
+  };
+}
