@@ -10,6 +10,7 @@ import {
   saveScreenshot,
   serveStatic,
 } from '@qkv/browser';
+import { alibiBias, ropeInvFreq } from '@qkv/positional';
 import { randn, saveSafetensors, softmax, tensor } from '@qkv/tensor';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -175,6 +176,30 @@ for (const webgpu of [true, false]) {
       expect(times.length).toBeGreaterThan(0);
       for (const t of times) expect(t).toBeGreaterThan(0);
       await shot('masks');
+    });
+
+    it('shows positions: sinusoidal table, RoPE pair, ALiBi bias and score vs distance', async () => {
+      await openView(page, 'positions');
+      const theta = Number(
+        await page.locator('[data-testid="rope-theta"]').getAttribute('data-value'),
+      );
+      expect(theta).toBeCloseTo(ropeInvFreq({ headDim: 32 }).invFreq[DEFAULT_SETTINGS.pair]!, 12);
+      await page.locator('#rope-pair').fill('5');
+      await page.locator('#rope-pair').dispatchEvent('change');
+      await page.waitForFunction(
+        (want) =>
+          Number(
+            document.querySelector('[data-testid="rope-theta"]')?.getAttribute('data-value'),
+          ) === want,
+        ropeInvFreq({ headDim: 32 }).invFreq[5]!,
+      );
+      const bias = alibiBias(DEFAULT_SETTINGS.numHeads, 16, 16);
+      const head0 = bias.dataSync().slice(0, 16 * 16);
+      bias.dispose();
+      expectAllClose(await values(page, 'svg[data-name="alibi"] rect'), head0, 'ALiBi head 0');
+      expect(await page.locator('svg[data-name="sinusoidal"] rect').count()).toBe(48 * 32);
+      expect(await page.locator('svg[data-name="distance"] circle').count()).toBe(4 * 41);
+      await shot('positions');
     });
 
     it('shows an error panel, not a blank page, when the input is unusable', async () => {

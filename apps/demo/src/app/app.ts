@@ -9,6 +9,7 @@ import { clearErrors, showError } from '../ui/error-panel.js';
 import type { View, ViewContext } from '../views/context.js';
 import { headsView } from '../views/heads-view.js';
 import { masksView } from '../views/masks-view.js';
+import { positionsView } from '../views/positions-view.js';
 import { searchView } from '../views/search-view.js';
 import { tokensView } from '../views/tokens-view.js';
 import { analyse } from './analyse.js';
@@ -27,6 +28,7 @@ const RENDERERS: Record<ViewName, View> = {
   search: searchView,
   heads: headsView,
   masks: masksView,
+  positions: positionsView,
 };
 
 export interface AppElements {

@@ -2,7 +2,7 @@ import type { LayerResult } from '../model/layer.js';
 import type { ShownToken } from '../model/tokens.js';
 import type { Projections } from '../model/weights.js';
 
-export const VIEWS = ['tokens', 'search', 'heads', 'masks'] as const;
+export const VIEWS = ['tokens', 'search', 'heads', 'masks', 'positions'] as const;
 export type ViewName = (typeof VIEWS)[number];
 
 export const VIEW_TITLES: Record<ViewName, string> = {
@@ -10,6 +10,7 @@ export const VIEW_TITLES: Record<ViewName, string> = {
   search: 'Q·K·V as a search',
   heads: 'Heads',
   masks: 'Masks & cost',
+  positions: 'Positions',
 };
 
 export interface Settings {
