@@ -204,7 +204,7 @@ for (const webgpu of [true, false]) {
 
     it('shows an error panel, not a blank page, when the input is unusable', async () => {
       await openView(page, 'tokens');
-      await page.fill('#sentence', '   ');
+      await page.fill('#sentence', '');
       await page.press('#sentence', 'Enter');
       const panel = page.locator('[data-testid="errors"]');
       await panel.waitFor({ state: 'visible' });
