@@ -6,13 +6,14 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseResult } from './result.js';
 
-const script = fileURLToPath(new URL('../scripts/bundle.mjs', import.meta.url));
+const script = fileURLToPath(new URL('./build/bundle.ts', import.meta.url));
+const tsx = fileURLToPath(new URL('../node_modules/tsx/dist/cli.mjs', import.meta.url));
 
 describe('single-file bundle', () => {
   it('runs outside the workspace and records versions and commit baked in at bundle time', () => {
     // A directory with no node_modules above it, like the GPU machine's.
     const dir = mkdtempSync(join(tmpdir(), 'qkv-bundle-'));
-    execFileSync(process.execPath, [script, join(dir, 'bench.mjs')], { stdio: 'pipe' });
+    execFileSync(process.execPath, [tsx, script, join(dir, 'bench.mjs')], { stdio: 'pipe' });
     const out = join(dir, 'r.json');
     execFileSync(
       process.execPath,

@@ -16,22 +16,19 @@ function io(extra: Partial<CliIo> = {}) {
 const dir = mkdtempSync(join(tmpdir(), 'qkv-bench-'));
 
 describe('qkv-bench run --quick', () => {
-  it('measures qkv and onnxruntime-node on every case and writes a valid result', async () => {
+  it('measures qkv and onnxruntime-node on every case (after checking they agree) and writes a valid result', async () => {
     const out = join(dir, 'quick.json');
     const before = liveTensors();
     const t = io();
-    const code = await main(['run', '--quick', '--suite', 'matmul,softmax', '--out', out], t.io);
+    const suites = ['matmul', 'softmax', 'attention'];
+    const code = await main(['run', '--quick', '--suite', suites.join(), '--out', out], t.io);
     expect(code).toBe(0);
     expect(liveTensors()).toBe(before);
 
     const json = JSON.parse(readFileSync(out, 'utf8'));
     expect(resultProblems(json)).toEqual([]);
     const result = parseResult(JSON.stringify(json));
-    expect(result.options).toMatchObject({
-      quick: true,
-      device: 'cpu',
-      suites: ['matmul', 'softmax'],
-    });
+    expect(result.options).toMatchObject({ quick: true, device: 'cpu', suites });
     expect(result.environment.node).toBe(process.version);
     expect(result.environment.packages['@qkv/tensor']).toBe('0.1.0');
     expect(result.environment.packages['onnxruntime-node']).toMatch(/^\d+\.\d+\.\d+$/);
@@ -39,7 +36,7 @@ describe('qkv-bench run --quick', () => {
     expect(result.environment.device).toMatchObject({ kind: 'cpu', backend: 'cpu' });
     expect(result.errors).toEqual([]);
 
-    for (const suite of ['matmul', 'softmax']) {
+    for (const suite of suites) {
       const ms = result.measurements.filter((m) => m.suite === suite);
       const qkv = ms.filter((m) => m.name === 'qkv');
       const ort = ms.filter((m) => m.name === 'onnxruntime-node');
@@ -48,13 +45,17 @@ describe('qkv-bench run --quick', () => {
       for (const m of ms) {
         expect(m.samplesMs.length).toBeGreaterThanOrEqual(2);
         expect(m.medianMs).toBeGreaterThan(0);
-        expect(suite === 'matmul' ? m.tflops : m.mbPerSec).toBeGreaterThan(0);
+        expect(suite === 'softmax' ? m.mbPerSec : m.tflops).toBeGreaterThan(0);
       }
     }
     // The printed table has a row per measurement and ratios for the peer rows.
     const table = t.stdout.join('\n');
     expect(table.split('\n').filter((l) => l.includes('onnxruntime-node'))).toHaveLength(
-      result.measurements.length / 2,
+      result.measurements.filter((m) => m.name === 'onnxruntime-node').length,
+    );
+    // Attention also times the materialised form next to the fused op.
+    expect(result.measurements.filter((m) => m.name === 'qkv materialised').length).toBe(
+      result.measurements.filter((m) => m.suite === 'attention' && m.name === 'qkv').length,
     );
     expect(table).toMatch(/onnxruntime-node .* \d[\d.]*x$/m);
   });
@@ -77,10 +78,20 @@ describe('qkv-bench run --quick', () => {
     );
   });
 
-  it('explains how to get the WebGPU backend when @qkv/kernels is missing', async () => {
-    await expect(main(['--quick', '--device', 'webgpu'], io().io)).rejects.toThrow(
-      /cannot load @qkv\/kernels .*createWebGPUDevice.*--device cpu/s,
+  it('runs a suite on the WebGPU backend and records the adapter', async () => {
+    const out = join(dir, 'gpu.json');
+    const code = await main(
+      ['--quick', '--device', 'webgpu', '--suite', 'softmax', '--out', out],
+      io().io,
     );
+    expect(code).toBe(0);
+    const json = JSON.parse(readFileSync(out, 'utf8'));
+    expect(resultProblems(json)).toEqual([]);
+    expect(json.environment.device).toMatchObject({ kind: 'webgpu', backend: 'webgpu' });
+    expect(json.errors).toEqual([]);
+    expect(
+      json.measurements.filter((m: { name: string }) => m.name === 'qkv').length,
+    ).toBeGreaterThan(0);
   });
 
   it('records adapter info, features and limits of a WebGPU device and waits on it', async () => {

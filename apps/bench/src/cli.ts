@@ -1,13 +1,12 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { liveTensors } from '@qkv/tensor';
-import { createContext, DEFAULT_SETTINGS, QUICK_SETTINGS, type RunnerSettings } from './context.js';
+import { DEFAULT_SETTINGS, QUICK_SETTINGS, type RunnerSettings } from './context.js';
 import { DEVICE_KINDS, type DeviceKind, type KernelsModule, openDevice } from './devices.js';
 import { collectEnvironment } from './environment.js';
 import { type ProgressSink, terminalProgress } from './progress.js';
-import { type BenchResult, parseResult, RESULT_FORMAT, RESULT_VERSION } from './result.js';
-import type { Measurement } from './suite.js';
+import { type BenchResult, parseResult } from './result.js';
+import { runSuites } from './run-suites.js';
 import { DEFAULT_SUITES, findSuites, SUITES } from './suites/index.js';
 import { runComparisonTable, summaryTable } from './table.js';
 
@@ -61,7 +60,7 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
   }
 }
 
-function positiveInt(name: string, value: string | undefined, fallback: number): number {
+function nonNegativeInt(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0)
@@ -92,8 +91,8 @@ async function runCommand(argv: string[], io: CliIo): Promise<number> {
   const base = values.quick ? QUICK_SETTINGS : DEFAULT_SETTINGS;
   const settings: RunnerSettings = {
     ...base,
-    warmup: positiveInt('warmup', values.warmup, base.warmup),
-    repeats: Math.max(1, positiveInt('repeats', values.repeats, base.repeats)),
+    warmup: nonNegativeInt('warmup', values.warmup, base.warmup),
+    repeats: Math.max(1, nonNegativeInt('repeats', values.repeats, base.repeats)),
   };
   const suites = findSuites(
     values.suite ? values.suite.split(',').map((s) => s.trim()) : DEFAULT_SUITES,
@@ -104,45 +103,15 @@ async function runCommand(argv: string[], io: CliIo): Promise<number> {
     ...(io.kernels ? { kernels: io.kernels } : {}),
     webgpu: values['webgpu-backend'] ? { backend: values['webgpu-backend'] } : {},
   });
-  io.progress.line(
-    `qkv-bench: ${suites.map((s) => s.name).join(', ')} on ${bench.info.name}${settings.quick ? ' (quick)' : ''}`,
-  );
-  const measurements: Measurement[] = [];
-  const errors: BenchResult['errors'] = [];
-  const tensorsBefore = liveTensors();
-  for (const suite of suites) {
-    const ctx = {
-      ...createContext(suite.name, settings, io.progress, measurements),
-      device: bench.device,
-      settle: bench.settle,
-    };
-    try {
-      await suite.run(ctx);
-    } catch (error) {
-      const message = (error as Error).message;
-      errors.push({ suite: suite.name, message });
-      io.progress.line(`${suite.name}: FAILED: ${message}`);
-    }
-  }
-  const leaked = liveTensors() - tensorsBefore;
-  if (leaked > 0) io.progress.line(`qkv-bench: warning: ${leaked} tensors were not disposed`);
-
-  const result: BenchResult = {
-    format: RESULT_FORMAT,
-    version: RESULT_VERSION,
+  const result = await runSuites({
     name: values.name ?? (values.out ? basename(values.out, '.json') : 'run'),
-    createdAt: new Date().toISOString(),
-    options: {
-      quick: settings.quick,
-      device: kind,
-      suites: suites.map((s) => s.name),
-      warmup: settings.warmup,
-      repeats: settings.repeats,
-    },
-    environment: collectEnvironment(bench.info),
-    measurements,
-    errors,
-  };
+    suites,
+    settings,
+    bench,
+    progress: io.progress,
+    environment: (b) => collectEnvironment(b.info),
+  });
+  const { measurements, errors } = result;
   io.stdout(summaryTable(measurements));
   if (before)
     io.stdout(
@@ -194,4 +163,9 @@ export async function runProcess(io: CliIo = defaultIo()): Promise<void> {
     console.error(error instanceof Error ? error.message : error);
     process.exitCode = 2;
   }
+}
+
+/** Entry of the single-file bundle, which passes the bundled WebGPU backend when it has one. */
+export async function runWithKernels(kernels?: KernelsModule): Promise<void> {
+  await runProcess(kernels ? { ...defaultIo(), kernels } : defaultIo());
 }

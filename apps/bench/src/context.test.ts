@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { createContext, DEFAULT_SETTINGS } from './context.js';
+import { describe, expect, it, vi } from 'vitest';
+import { createContext, DEFAULT_SETTINGS, toMeasurement } from './context.js';
 import { silentProgress } from './progress.js';
 import type { Measurement } from './suite.js';
 
@@ -39,6 +39,34 @@ describe('measure', () => {
     const m = await ctx.measure('slow', {}, () => new Promise((r) => setTimeout(r, 15)));
     expect(m.samplesMs).toHaveLength(3);
     expect(m.medianMs).toBeGreaterThanOrEqual(10);
+  });
+
+  it('times batches of calls when asked, for coarse clocks, and records the mean per call', async () => {
+    // A clock that moves only when the measured function runs: 0.5 ms per call.
+    let clock = 0;
+    const now = vi.spyOn(performance, 'now').mockImplementation(() => clock);
+    try {
+      const settings = { ...DEFAULT_SETTINGS, warmup: 0, repeats: 3, minSampleMs: 4 };
+      const ctx = createContext('s', settings, silentProgress(), []);
+      let calls = 0;
+      const m = await ctx.measure('tiny', {}, () => {
+        calls++;
+        clock += 0.5;
+      });
+      // Calibration tries 1, 2, 4 and 8 calls; 8 reach 4 ms.
+      expect(m.callsPerSample).toBe(8);
+      expect(calls).toBe(1 + 2 + 4 + 8 + 3 * 8);
+      expect(m.samplesMs).toEqual([0.5, 0.5, 0.5]);
+    } finally {
+      now.mockRestore();
+    }
+  });
+
+  it('gives no rate when the clock could not see the call', () => {
+    const m = toMeasurement('s', 'x', {}, [0, 0, 0], { flops: 10, bytes: 10 });
+    expect(m.tflops).toBeUndefined();
+    expect(m.mbPerSec).toBeUndefined();
+    expect(m.flops).toBe(10);
   });
 
   it('awaits asynchronous work inside the timed region', async () => {

@@ -14,6 +14,12 @@ export interface RunnerSettings {
    */
   budgetMs: number;
   minRepeats: number;
+  /**
+   * When above 0, each sample repeats the call until it lasts this long and records the mean
+   * per call: browsers coarsen `performance.now()` to 0.1 ms or more, too coarse for a
+   * single small call.
+   */
+  minSampleMs: number;
 }
 
 export const DEFAULT_SETTINGS: RunnerSettings = {
@@ -22,6 +28,7 @@ export const DEFAULT_SETTINGS: RunnerSettings = {
   repeats: 10,
   budgetMs: 10_000,
   minRepeats: 3,
+  minSampleMs: 0,
 };
 
 export const QUICK_SETTINGS: RunnerSettings = {
@@ -30,7 +37,20 @@ export const QUICK_SETTINGS: RunnerSettings = {
   repeats: 3,
   budgetMs: 2_000,
   minRepeats: 2,
+  minSampleMs: 0,
 };
+
+/** Calls per sample so one sample lasts at least `minMs` (doubling from one call). */
+async function callsPerSample(fn: () => unknown, minMs: number): Promise<number> {
+  if (minMs <= 0) return 1;
+  // 2^20 calls bound the search when a call is too quick for the clock to see.
+  for (let calls = 1; calls < 1 << 20; calls *= 2) {
+    const t0 = performance.now();
+    for (let i = 0; i < calls; i++) await fn();
+    if (performance.now() - t0 >= minMs) return calls;
+  }
+  return 1 << 20;
+}
 
 /** The `SuiteContext` one suite runs with; measurements land in `results`. */
 export function createContext(
@@ -52,16 +72,18 @@ export function createContext(
         progress.update(label, i, total);
         await fn();
       }
+      const calls = await callsPerSample(fn, settings.minSampleMs);
       const samplesMs: number[] = [];
       for (let i = 0; i < repeats; i++) {
         progress.update(label, warmup + i, total);
         const t0 = performance.now();
-        await fn();
-        samplesMs.push(performance.now() - t0);
+        for (let c = 0; c < calls; c++) await fn();
+        samplesMs.push((performance.now() - t0) / calls);
         const spent = performance.now() - started;
         if (samplesMs.length >= settings.minRepeats && spent > settings.budgetMs) break;
       }
       const m = toMeasurement(suite, name, params, samplesMs, options);
+      if (calls > 1) m.callsPerSample = calls;
       results.push(m);
       progress.line(describeMeasurement(m));
       return m;
@@ -78,13 +100,15 @@ export function toMeasurement(
 ): Measurement {
   const stats = summarize(samplesMs);
   const m: Measurement = { suite, name, params, samplesMs, ...stats };
+  // A median of 0 (a clock too coarse for the call) gives no rate rather than Infinity.
+  const timed = stats.medianMs > 0;
   if (options.flops !== undefined) {
     m.flops = options.flops;
-    m.tflops = tflopsOf(options.flops, stats.medianMs);
+    if (timed) m.tflops = tflopsOf(options.flops, stats.medianMs);
   }
   if (options.bytes !== undefined) {
     m.bytes = options.bytes;
-    m.mbPerSec = mbPerSecOf(options.bytes, stats.medianMs);
+    if (timed) m.mbPerSec = mbPerSecOf(options.bytes, stats.medianMs);
   }
   if (options.x !== undefined) m.x = options.x;
   if (options.series !== undefined) m.series = options.series;

@@ -2,10 +2,15 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { bakedBuildInfo } from './build-info.js';
 import type { DeviceInfo } from './devices.js';
 
 export interface Environment {
+  /** Node's version; empty for a run in a browser, which fills `browser` instead. */
   node: string;
+  /** The browser's user agent, for runs made from the dashboard page. */
+  browser?: string;
   platform: string;
   arch: string;
   osRelease: string;
@@ -16,12 +21,6 @@ export interface Environment {
   git: { commit: string; dirty: boolean } | null;
   device: DeviceInfo;
 }
-
-/**
- * Facts baked into the single-file bundle by `scripts/bundle.mjs`, where neither
- * node_modules nor the git checkout exist at run time.
- */
-declare const QKV_BENCH_BUILD: { packages: Record<string, string>; git: Environment['git'] };
 
 export const REPORTED_PACKAGES = [
   '@qkv/tensor',
@@ -36,7 +35,7 @@ export const REPORTED_PACKAGES = [
 ];
 
 export function collectEnvironment(device: DeviceInfo): Environment {
-  const bundled = typeof QKV_BENCH_BUILD === 'undefined' ? undefined : QKV_BENCH_BUILD;
+  const bundled = bakedBuildInfo();
   const cpus = os.cpus();
   return {
     node: process.version,
@@ -65,12 +64,11 @@ export function installedVersions(names: readonly string[]): Record<string, stri
 function packageVersion(require: NodeRequire, name: string): string | undefined {
   try {
     // Some packages do not export ./package.json: find it beside the resolved entry instead.
-    const entry = require.resolve(name);
-    let dir = entry;
+    let dir = require.resolve(name);
     for (let i = 0; i < 6; i++) {
-      dir = dir.slice(0, dir.lastIndexOf('/'));
+      dir = dirname(dir);
       try {
-        const pkg = JSON.parse(readFileSync(`${dir}/package.json`, 'utf8'));
+        const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
         if (pkg.name === name) return pkg.version;
       } catch {}
     }

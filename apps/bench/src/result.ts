@@ -88,6 +88,7 @@ const measurement = object({
   bytes: optNum,
   tflops: optNum,
   mbPerSec: optNum,
+  callsPerSample: optNum,
   x: optStr,
   series: optStr,
   config: recordOf(['string', 'number', 'boolean'], true),

@@ -44,6 +44,8 @@ export interface Measurement {
   /** Derived from the median when flops / bytes were given. */
   tflops?: number;
   mbPerSec?: number;
+  /** Calls timed together per sample (each sample is their mean), when more than one. */
+  callsPerSample?: number;
   /** Copied from `MeasureOptions`. */
   x?: string;
   series?: string;

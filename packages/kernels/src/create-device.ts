@@ -34,6 +34,13 @@ export interface WebGPUDeviceOptions {
   gpu?: GPU;
   /** Dispatches encoded before pending work is submitted unasked (default 64). */
   batchSize?: number;
+  /** Poison kernel outputs before each kernel runs (tests; see `WebGPUDeviceSettings`). */
+  poison?: boolean;
+}
+
+/** Node's `process.platform`, read without assuming Node's types (the package builds for browsers). */
+function platform(): string | undefined {
+  return (globalThis as { process?: { platform?: string } }).process?.platform;
 }
 
 type DawnModule = { create(flags: string[]): GPU };
@@ -46,9 +53,7 @@ async function findGPU(options: WebGPUDeviceOptions): Promise<GPU> {
   if (nav?.gpu && !options.dawnBackend && !options.dawnToggles) return nav.gpu;
   const flags: string[] = [];
   if (options.dawnBackend) flags.push(`backend=${options.dawnBackend}`);
-  else if (typeof process !== 'undefined' && process.platform === 'linux') {
-    flags.push('backend=vulkan');
-  }
+  else if (platform() === 'linux') flags.push('backend=vulkan');
   const { enable = [], disable = [] } = options.dawnToggles ?? {};
   if (enable.length > 0) flags.push(`enable-dawn-features=${enable.join(',')}`);
   if (disable.length > 0) flags.push(`disable-dawn-features=${disable.join(',')}`);
@@ -110,9 +115,12 @@ export async function createWebGPUDevice(options: WebGPUDeviceOptions = {}): Pro
   const description = [info?.vendor, info?.architecture, info?.description]
     .filter(Boolean)
     .join(' ');
-  const settings = { name: `webgpu (${description || 'adapter'})` };
-  return new WebGPUDevice(
-    gpuDevice,
-    options.batchSize === undefined ? settings : { ...settings, batchSize: options.batchSize },
-  );
+  const languageFeatures = (gpu as { wgslLanguageFeatures?: ReadonlySet<string> })
+    .wgslLanguageFeatures;
+  return new WebGPUDevice(gpuDevice, {
+    subgroupReductions: languageFeatures?.has('subgroup_id') ?? false,
+    name: `webgpu (${description || 'adapter'})`,
+    poison: options.poison ?? false,
+    ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
+  });
 }

@@ -1,13 +1,30 @@
-import { fileURLToPath } from 'node:url';
+import {
+  APP_DIR,
+  buildInfo,
+  entryWithKernels,
+  workspaceEntries,
+  workspaceSource,
+} from '../build/workspace.js';
 import type { BenchResult } from '../result.js';
 
-const ENTRY = fileURLToPath(new URL('./main.ts', import.meta.url));
-
-/** The page script with Chart.js, bundled for the browser. */
+/**
+ * The page script with Chart.js, the suites and the qkv packages (from source), bundled for
+ * the browser.
+ */
 export async function dashboardScript(): Promise<string> {
+  // Imported when called: the single-file CLI leaves esbuild out and never builds a page.
   const { build } = await import('esbuild');
+  const hasKernels = Boolean(workspaceEntries()['@qkv/kernels']);
   const out = await build({
-    entryPoints: [ENTRY],
+    stdin: {
+      contents: entryWithKernels('./src/dashboard/main.ts', 'startDashboard', hasKernels),
+      resolveDir: APP_DIR,
+      loader: 'ts',
+      sourcefile: 'dashboard-entry.ts',
+    },
+    plugins: [workspaceSource()],
+    define: { QKV_BENCH_BUILD: JSON.stringify(buildInfo()) },
+    // Node-only peers (onnxruntime-node) are imported by a computed name and stay out.
     bundle: true,
     write: false,
     format: 'iife',
@@ -37,6 +54,9 @@ table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
 td, th { padding: .15rem .6rem; border-bottom: 1px solid #eee; text-align: right; }
 td:nth-child(2), td:nth-child(3) { text-align: left; }
 .error { color: #b00020; }
+#live { margin-top: 2rem; border-top: 1px solid #ccc; }
+#live fieldset { display: inline; border: 0; padding: 0; margin-right: 1rem; }
+#live-log { background: #f6f6f6; max-height: 16rem; overflow: auto; padding: .5rem; }
 `;
 
 /** A self-contained page (no network, opens from file://) drawing `results`. */
@@ -56,6 +76,7 @@ export async function dashboardHtml(results: readonly BenchResult[]): Promise<st
 <input id="files" type="file" accept=".json,application/json" multiple></p>
 <div id="errors"></div>
 <div id="app"></div>
+<section id="live"></section>
 <script type="application/json" id="qkv-bench-data">${scriptSafeJson(results)}</script>
 <script>${script.replace(/<\/script/gi, '<\\/script')}</script>
 </body>

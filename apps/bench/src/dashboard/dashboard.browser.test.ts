@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -55,8 +55,9 @@ describe('dashboard page in headless Chromium', () => {
     expect(problems).toEqual([]);
 
     // Per suite: time (log-log), throughput, peers over qkv, run b over run a.
-    expect(await page.getAttribute('body', 'data-charts')).toBe('8');
-    expect(await page.locator('section.suite h2').allTextContents()).toEqual(['matmul', 'softmax']);
+    const suites = ['matmul', 'softmax', 'attention'];
+    expect(await page.getAttribute('body', 'data-charts')).toBe(String(4 * suites.length));
+    expect(await page.locator('section.suite h2').allTextContents()).toEqual(suites);
     expect(await page.locator('.run h3').allTextContents()).toEqual([
       'Run 1: cpu-run-a',
       'Run 2: cpu-run-b',
@@ -70,7 +71,7 @@ describe('dashboard page in headless Chromium', () => {
         return n / (c.width * c.height);
       }),
     );
-    expect(inked).toHaveLength(8);
+    expect(inked).toHaveLength(4 * suites.length);
     for (const share of inked) expect(share).toBeGreaterThan(0.01);
     const datasets = async (label: string) =>
       JSON.parse((await page.getAttribute(`canvas[aria-label="${label}"]`, 'data-datasets'))!);
@@ -96,6 +97,43 @@ describe('dashboard page in headless Chromium', () => {
     await page.setInputFiles('#files', samples[0]!);
     await page.waitForFunction(() => document.querySelectorAll('.run').length === 3);
     expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('runs a suite live in the page and adds it as a run', async () => {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    const problems: string[] = [];
+    page.on('pageerror', (e) => problems.push(e.message));
+    writeFileSync(`${artifacts}live.html`, await dashboardHtml([]));
+    await page.goto(pathToFileURL(`${artifacts}live.html`).href);
+    await page.waitForSelector('body[data-ready="true"]');
+    // Without packages/kernels in the build, WebGPU cannot be chosen.
+    expect(await page.locator('#live option[value="webgpu"]').isDisabled()).toBe(
+      !existsSync(fileURLToPath(new URL('../../packages/kernels/src/index.ts', app))),
+    );
+    for (const box of await page.locator('#live input[name="suite"]').all()) {
+      if ((await box.getAttribute('value')) !== 'softmax') await box.uncheck();
+    }
+    await page.click('#live button[type="submit"]');
+    await page.waitForSelector('#live-download a', { timeout: 60_000 });
+    expect(await page.locator('.run h3').allTextContents()).toEqual(['Run 1: browser-1']);
+    expect(await page.locator('section.suite h2').allTextContents()).toEqual(['softmax']);
+    const log = await page.locator('#live-log').textContent();
+    expect(log).toMatch(/softmax qkv rows=7 cols=7: median/);
+    expect(log).toMatch(/peer onnxruntime-node skipped/);
+    // The downloadable record is a valid result file made in the browser.
+    const json = await page.evaluate(async () => {
+      const link = document.querySelector<HTMLAnchorElement>('#live-download a')!;
+      return (await fetch(link.href)).text();
+    });
+    const result = parseResult(json, 'browser-1.json');
+    expect(result.environment.browser).toMatch(/Chrome/);
+    expect(result.measurements.map((m) => [m.name, m.params.cols])).toEqual([
+      ['qkv', 7],
+      ['qkv', 65],
+    ]);
+    expect(problems).toEqual([]);
+    await page.screenshot({ path: `${artifacts}live.png`, fullPage: true });
     await page.close();
   });
 

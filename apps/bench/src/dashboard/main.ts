@@ -1,6 +1,8 @@
+import type { KernelsModule } from '../devices.js';
 import { formatMs, formatParams, formatRate } from '../format.js';
 import { type BenchResult, parseResult } from '../result.js';
 import { drawSuite } from './charts.js';
+import { livePanel } from './live.js';
 import { suiteNames, suiteView } from './model.js';
 
 /**
@@ -23,7 +25,9 @@ function environmentBlock(r: BenchResult, index: number): HTMLElement {
   const facts: [string, string][] = [
     ['date', r.createdAt],
     ['device', `${env.device.name} (${env.device.kind})`],
-    ['node', `${env.node} on ${env.platform}/${env.arch}`],
+    env.browser
+      ? ['browser', `${env.browser} (${env.platform})`]
+      : ['node', `${env.node} on ${env.platform}/${env.arch}`],
     ['cpu', `${env.cpu.model} × ${env.cpu.cores}`],
     [
       'git',
@@ -116,28 +120,42 @@ function showError(message: string): void {
   document.getElementById('errors')!.append(el('p', message, 'error'));
 }
 
-const embedded = document.getElementById('qkv-bench-data')?.textContent;
-if (embedded) {
-  const parsed: unknown = JSON.parse(embedded);
-  for (const item of Array.isArray(parsed) ? parsed : [parsed]) {
-    try {
-      results.push(parseResult(JSON.stringify(item), 'embedded result'));
-    } catch (error) {
-      showError((error as Error).message);
+/** Entry of the page script; `kernels` is the bundled WebGPU backend when the build has one. */
+export function startDashboard(kernels?: KernelsModule): void {
+  const embedded = document.getElementById('qkv-bench-data')?.textContent;
+  if (embedded) {
+    const parsed: unknown = JSON.parse(embedded);
+    for (const item of Array.isArray(parsed) ? parsed : [parsed]) {
+      try {
+        results.push(parseResult(JSON.stringify(item), 'embedded result'));
+      } catch (error) {
+        showError((error as Error).message);
+      }
     }
   }
-}
 
-document.getElementById('files')?.addEventListener('change', async (event) => {
-  const input = event.target as HTMLInputElement;
-  for (const file of Array.from(input.files ?? [])) {
-    try {
-      results.push(parseResult(await file.text(), file.name));
-    } catch (error) {
-      showError((error as Error).message);
+  document.getElementById('files')?.addEventListener('change', async (event) => {
+    const input = event.target as HTMLInputElement;
+    for (const file of Array.from(input.files ?? [])) {
+      try {
+        results.push(parseResult(await file.text(), file.name));
+      } catch (error) {
+        showError((error as Error).message);
+      }
     }
+    render();
+  });
+
+  const live = document.getElementById('live');
+  if (live) {
+    livePanel(
+      live,
+      (result) => {
+        results.push(result);
+        render();
+      },
+      kernels,
+    );
   }
   render();
-});
-
-render();
+}

@@ -1,5 +1,7 @@
 import type { Suite } from '../suite.js';
+import { attentionSuite } from './attention.js';
 import { matmulSuite } from './matmul.js';
+import { positionalSuite } from './positional.js';
 import { softmaxSuite } from './softmax.js';
 
 /**
@@ -9,9 +11,8 @@ import { softmaxSuite } from './softmax.js';
 export const SUITES: readonly Suite[] = [
   matmulSuite,
   softmaxSuite,
-  // Suites from other packages are added here, one import and one entry each:
-  //   tokenizer  (./tokenizer.js, tokenizerSuite): encode / decode MB/s against tiktoken peers
-  //   positional (./positional.js, positionalSuite): RoPE throughput
+  attentionSuite,
+  positionalSuite,
 ];
 
 export const DEFAULT_SUITES: readonly string[] = SUITES.map((s) => s.name);

@@ -24,8 +24,8 @@ export const UNARY_WGSL: Record<UnaryOpName, Formula1> = {
   log: (x) => `log(${x})`,
   sqrt: (x) => `sqrt(${x})`,
   rsqrt: (x) => `1.0 / sqrt(${x})`,
-  sin: (x) => `sin(${x})`,
-  cos: (x) => `cos(${x})`,
+  sin: (x) => `qkv_sincos(${x}).x`,
+  cos: (x) => `qkv_sincos(${x}).y`,
   tanh: (x) => `qkv_tanh(${x})`,
   sigmoid: (x) => `1.0 / (1.0 + exp(-${x}))`,
   // NaN stays NaN, as on the CPU.
@@ -57,7 +57,8 @@ export const BINARY_WGSL: Record<BinaryOpName, Formula2> = {
   maximum: nanAware('max'),
   minimum: nanAware('min'),
   equal: (a, b) => `u32(${a} == ${b})`,
-  notEqual: (a, b) => `u32(${a} != ${b})`,
+  // Not `a != b`: some drivers compile it as an ordered compare, false when either is NaN.
+  notEqual: (a, b) => `u32(!(${a} == ${b}))`,
   less: (a, b) => `u32(${a} < ${b})`,
   lessEqual: (a, b) => `u32(${a} <= ${b})`,
   greater: (a, b) => `u32(${a} > ${b})`,
@@ -119,7 +120,10 @@ function registerElementwise(
 export function registerElementwiseKernels(): void {
   for (const name of UNARY_OPS) {
     const f = UNARY_WGSL[name];
-    registerElementwise(name, ([x], t) => f(x!, t));
+    // NaN in, NaN out, whatever the builtins do with it (as every CPU formula does).
+    registerElementwise(name, ([x], t) =>
+      t === 'f32' ? `select(${f(x!, t)}, ${x}, is_nan(${x}))` : f(x!, t),
+    );
   }
   for (const name of BINARY_OPS) {
     const f = BINARY_WGSL[name];

@@ -86,7 +86,8 @@ function concatPass(
 function castExpression(from: DType, to: DType): string {
   const v = 'v';
   if (from === to) return v;
-  if (to === 'bool') return valueType(from) === 'f32' ? `u32(${v} != 0.0)` : `u32(${v} != 0)`;
+  // !(v == 0) rather than v != 0: some drivers compile != as an ordered compare, false for NaN.
+  if (to === 'bool') return valueType(from) === 'f32' ? `u32(!(${v} == 0.0))` : `u32(${v} != 0)`;
   if (from === 'bool') return `${valueType(to)}(${v})`;
   const fromType = valueType(from);
   switch (to) {

@@ -12,6 +12,17 @@ import {
 const WORKGROUP = 64;
 
 /**
+ * float32 -> float16 bits. pack2x16float is undefined outside f16's finite range, so NaN and
+ * values that round past the largest half (65504; 65520 rounds up) are encoded by hand.
+ */
+const F16_BITS_WGSL = /* wgsl */ `
+fn f16_bits(v: f32) -> u32 {
+  if (is_nan(v)) { return 0x7e00u; }
+  if (abs(v) >= 65520.0) { return select(0x7c00u, 0xfc00u, v < 0.0); }
+  return pack2x16float(vec2f(v, 0.0)) & 0xffffu;
+}`;
+
+/**
  * A kernel that computes each output element from its linear index: elementwise ops, cast,
  * permute, slice, concat, gather. The kernel supplies the body of
  * `fn value(i: u32) -> <output value type>`; this file owns the bindings, the launch and the
@@ -43,12 +54,13 @@ export function mapShader(
   if (first >= n) { return; }
   var second = 0.0;
   if (first + 1u < n) { second = value(first + 1u); }
-  ${out.name}[t] = pack2x16float(vec2f(value(first), second));`
+  ${out.name}[t] = f16_bits(value(first)) | (f16_bits(second) << 16u);`
       : `  if (t >= n) { return; }
   ${out.name}[t] = value(t);`;
   return [
     declareBindings(inputs, [out]),
     COMMON_WGSL,
+    out.dtype === 'float16' ? F16_BITS_WGSL : '',
     loadFns(inputs),
     helpers,
     `fn value(i: u32) -> ${v} {\n${body}\n}`,

@@ -1,5 +1,5 @@
 import { type NormAttrs, sizeOf } from '@qkv/tensor';
-import { COMBINE_WGSL, ROW_WORKGROUP, workgroupReduceFn } from '../wgsl/row-reduce.js';
+import { COMBINE_WGSL, workgroupReduceFn } from '../wgsl/row-reduce.js';
 import { param } from '../wgsl/shader.js';
 import { operand, registerGpuKernel } from './register.js';
 import { runRowKernel } from './row-kernel.js';
@@ -11,7 +11,7 @@ import { runRowKernel } from './row-kernel.js';
  */
 function normBody(op: 'layerNorm' | 'rmsNorm', attrs: NormAttrs): string {
   const loop = (statement: string) =>
-    `  for (var j = lid; j < width; j += ${ROW_WORKGROUP}u) { let v = load_x0(start + j); ${statement} }`;
+    `  for (var j = lid; j < width; j += ROW_STRIDE) { let v = load_x0(start + j); ${statement} }`;
   const weight = attrs.hasWeight ? ' * load_x1(j)' : '';
   const bias = attrs.hasBias ? ` + load_x${attrs.hasWeight ? 2 : 1}(j)` : '';
   const mean =
@@ -25,7 +25,7 @@ ${mean}
   var squares = 0.0;
 ${loop('squares += (v - mean) * (v - mean);')}
   let inverse = 1.0 / sqrt(reduce_add(squares, lid) / f32(width) + eps);
-  if (!active) { return; }
+  if (!in_range) { return; }
 ${loop(`store_out(start + j, (v - mean) * inverse${weight}${bias});`)}`;
 }
 
@@ -40,9 +40,11 @@ export function registerNormKernels(): void {
         inputs: inputs.map(operand),
         outDType: x.dtype,
         outSize: x.size,
+        rowLength: width,
         rows: width === 0 ? 0 : x.size / width,
         params: [width, eps],
-        helpers: [COMBINE_WGSL, workgroupReduceFn('reduce_add', 'f32', 'add_f32')].join('\n'),
+        helpers: (subgroups) =>
+          [COMBINE_WGSL, workgroupReduceFn('reduce_add', 'f32', 'add_f32', subgroups)].join('\n'),
         body: normBody(op, attrs),
       });
       return [storage];

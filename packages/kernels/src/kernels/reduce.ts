@@ -19,7 +19,10 @@ import { runRowKernel } from './row-kernel.js';
 
 /** A strided loop over this invocation's share of the row. */
 const forRow = (statement: string) =>
-  `  for (var j = lid; j < length; j += ${ROW_WORKGROUP}u) { let v = load_x0(start + j * stride); ${statement} }`;
+  `  for (var j = lid; j < length; j += ROW_STRIDE) { let v = load_x0(start + j * stride); ${statement} }`;
+
+/** One step of Kahan summation of `v` into `acc`, with the lost low bits kept in `comp`. */
+const KAHAN_STEP = 'let y = v - comp; let next = acc + y; comp = (next - acc) - y; acc = next;';
 
 /** Extremes of each value type: the identities of max and min. */
 function extremes(t: ValueType): { lowest: string; highest: string } {
@@ -28,33 +31,47 @@ function extremes(t: ValueType): { lowest: string; highest: string } {
   return { lowest: '0u', highest: '0xffffffffu' };
 }
 
-/** Helpers and body of one reduction; `store_out(row, ...)` only from active workgroups. */
-function reductionShader(name: ReduceOpName, t: ValueType): { helpers: string; body: string } {
+/** Helpers and body of one reduction; `store_out(row, ...)` only from in_range workgroups. */
+interface RowShader {
+  readonly helpers: (subgroups: boolean) => string;
+  readonly body: string;
+}
+
+function reductionShader(name: ReduceOpName, t: ValueType): RowShader {
   const { lowest, highest } = extremes(t);
   const combine = (f: string) => (t === 'f32' ? `${f}_f32` : f);
   const add = t === 'f32' ? 'add_f32' : `add_${t}`;
   const helpers = [
     COMBINE_WGSL,
     t === 'f32' ? '' : `fn add_${t}(a: ${t}, b: ${t}) -> ${t} { return a + b; }`,
-    workgroupReduceFn('reduce_add', t, add),
-    workgroupReduceFn('reduce_max', t, combine('max')),
-    workgroupReduceFn('reduce_min', t, combine('min')),
   ];
-  const store = (v: string) => `  if (active && lid == 0u) { store_out(row, ${v}); }`;
+  const reducers = (subgroups: boolean) =>
+    [
+      ...helpers,
+      workgroupReduceFn('reduce_add', t, add, subgroups),
+      workgroupReduceFn('reduce_max', t, combine('max'), subgroups),
+      workgroupReduceFn('reduce_min', t, combine('min'), subgroups),
+    ].join('\n');
+  const store = (v: string) => `  if (in_range && lid == 0u) { store_out(row, ${v}); }`;
   switch (name) {
     case 'sum':
     case 'mean': {
-      const total = `var acc = ${t}(0);\n${forRow('acc += v;')}\n  let total = reduce_add(acc, lid);`;
+      // Floats: Kahan-compensated partial sums, then a tree; a plain f32 running sum loses
+      // the low bits of long rows.
+      const total =
+        t === 'f32'
+          ? `var acc = 0.0;\n  var comp = 0.0;\n${forRow(KAHAN_STEP)}\n  let total = reduce_add(acc - comp, lid);`
+          : `var acc = ${t}(0);\n${forRow('acc += v;')}\n  let total = reduce_add(acc, lid);`;
       // An empty mean is 0 / 0 = NaN, as in PyTorch.
       const value = name === 'sum' ? 'total' : 'select(total / f32(length), nan(), length == 0u)';
-      return { helpers: helpers.join('\n'), body: `${ROW_LOCATION}\n  ${total}\n${store(value)}` };
+      return { helpers: reducers, body: `${ROW_LOCATION}\n  ${total}\n${store(value)}` };
     }
     case 'max':
     case 'min': {
       const init = name === 'max' ? lowest : highest;
       const f = combine(name);
       return {
-        helpers: helpers.join('\n'),
+        helpers: reducers,
         body: `${ROW_LOCATION}\n  var acc = ${init};\n${forRow(`acc = ${f}(acc, v);`)}\n  let total = reduce_${name}(acc, lid);\n${store('total')}`,
       };
     }
@@ -62,7 +79,7 @@ function reductionShader(name: ReduceOpName, t: ValueType): { helpers: string; b
       // log Σ exp(x) = m + log Σ exp(x - m); a non-finite maximum (or an empty row's -inf)
       // is the answer itself.
       return {
-        helpers: helpers.join('\n'),
+        helpers: reducers,
         body: `${ROW_LOCATION}
   var best = neg_inf();
 ${forRow('best = max_f32(best, v);')}
@@ -75,7 +92,7 @@ ${forRow('acc += exp(v - m);')}
 ${store('select(m, m + log(total), is_finite(m))')}`,
       };
     case 'argmax':
-      return { helpers: argmaxHelpers(t), body: argmaxBody(t) };
+      return { helpers: () => argmaxHelpers(t), body: argmaxBody(t) };
   }
 }
 
@@ -104,21 +121,24 @@ function argmaxBody(t: ValueType): string {
   return `${ROW_LOCATION}
   var best = ${t}(0);
   var best_index = 0xffffffffu;
-  for (var j = lid; j < length; j += ${ROW_WORKGROUP}u) {
+  for (var j = lid; j < length; j += ROW_STRIDE) {
     let v = load_x0(start + j * stride);
     if (arg_better(best, best_index, v, j)) { best = v; best_index = j; }
   }
-  arg_values[lid] = best;
-  arg_indices[lid] = best_index;
-  workgroupBarrier();
-  for (var s = ${ROW_WORKGROUP / 2}u; s > 0u; s = s >> 1u) {
-    if (lid < s && arg_better(arg_values[lid], arg_indices[lid], arg_values[lid + s], arg_indices[lid + s])) {
-      arg_values[lid] = arg_values[lid + s];
-      arg_indices[lid] = arg_indices[lid + s];
-    }
+  if (!SERIAL) {
+    arg_values[lid] = best;
+    arg_indices[lid] = best_index;
     workgroupBarrier();
+    for (var s = ${ROW_WORKGROUP / 2}u; s > 0u; s = s >> 1u) {
+      if (lid < s && arg_better(arg_values[lid], arg_indices[lid], arg_values[lid + s], arg_indices[lid + s])) {
+        arg_values[lid] = arg_values[lid + s];
+        arg_indices[lid] = arg_indices[lid + s];
+      }
+      workgroupBarrier();
+    }
+    best_index = arg_indices[0];
   }
-  if (active && lid == 0u) { store_out(row, i32(arg_indices[0])); }`;
+  if (in_range && lid == 0u) { store_out(row, i32(best_index)); }`;
 }
 
 /** `[rows, length, inner]` of a reduction over `axis`. */
@@ -137,8 +157,8 @@ ${forRow('best = max_f32(best, v);')}
   var acc = 0.0;
 ${forRow('acc += exp(v - m);')}
   let total = reduce_add(acc, lid);
-  if (!active) { return; }
-  for (var j = lid; j < length; j += ${ROW_WORKGROUP}u) {
+  if (!in_range) { return; }
+  for (var j = lid; j < length; j += ROW_STRIDE) {
     let v = load_x0(start + j * stride);
     // A fully masked row (maximum -inf) gives zeros (log-softmax: -inf), never 0 / 0.
     var r = ${write};
@@ -155,10 +175,11 @@ function runReduction(
   axis: number,
   outDType: Tensor['dtype'],
   outSize: number,
-  shader: { helpers: string; body: string },
+  shader: RowShader,
 ) {
   const { rows, params } = rowParams(x, axis);
   return runRowKernel(device, {
+    rowLength: params[0]!,
     key: name,
     inputs: [operand(x)],
     outDType,
@@ -183,11 +204,12 @@ export function registerReduceKernels(): void {
     registerGpuKernel<SoftmaxAttrs>(name, ({ inputs, attrs }, device) => {
       const x = inputs[0]!;
       const shader = {
-        helpers: [
-          COMBINE_WGSL,
-          workgroupReduceFn('reduce_add', 'f32', 'add_f32'),
-          workgroupReduceFn('reduce_max', 'f32', 'max_f32'),
-        ].join('\n'),
+        helpers: (subgroups: boolean) =>
+          [
+            COMBINE_WGSL,
+            workgroupReduceFn('reduce_add', 'f32', 'add_f32', subgroups),
+            workgroupReduceFn('reduce_max', 'f32', 'max_f32', subgroups),
+          ].join('\n'),
         body: softmaxBody(log),
       };
       return [runReduction(device, name, x, attrs.axis, x.dtype, x.size, shader)];

@@ -6,6 +6,7 @@
 export class BufferPool {
   readonly #free = new Map<number, GPUBuffer[]>();
   #pooledBytes = 0;
+  #created = 0;
 
   constructor(
     private readonly device: GPUDevice,
@@ -36,6 +37,7 @@ export class BufferPool {
       this.#pooledBytes -= size;
       return reused;
     }
+    this.#created++;
     return this.device.createBuffer({ size, usage: this.usage });
   }
 
@@ -45,6 +47,11 @@ export class BufferPool {
     if (!bucket) this.#free.set(size, (bucket = []));
     bucket.push(buffer);
     this.#pooledBytes += size;
+  }
+
+  /** GPUBuffers created so far (reuse keeps this flat across repeated work). */
+  get created(): number {
+    return this.#created;
   }
 
   /** Bytes held by free buffers waiting for reuse. */

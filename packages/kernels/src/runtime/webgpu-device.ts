@@ -1,4 +1,4 @@
-import type { Device, DType, TypedArray } from '@qkv/tensor';
+import { type Device, type DType, debugFlags, type TypedArray } from '@qkv/tensor';
 import { BufferPool } from './buffer-pool.js';
 import { fail } from './fail.js';
 import { BufferUsage, MapMode } from './gpu-constants.js';
@@ -32,7 +32,21 @@ export interface WebGPUDeviceSettings {
   /** Dispatches encoded before the pending commands are submitted without being asked. */
   readonly batchSize?: number;
   readonly name?: string;
+  /**
+   * Reduce rows with subgroup operations (needs `subgroups` enabled and WGSL's `subgroup_id`
+   * builtin); otherwise a workgroup-memory tree.
+   */
+  readonly subgroupReductions?: boolean;
+  /**
+   * Fill every kernel output with a NaN pattern before the kernel runs, and reject bool
+   * words that are neither 0 nor 1 on read, so an element a kernel forgets to write fails a
+   * test instead of passing by luck. For tests; it costs a queue write per output.
+   */
+  readonly poison?: boolean;
 }
+
+/** float32 NaN, and float16 NaN in both halves. */
+const POISON_WORD = 0x7fc07fc0;
 
 const STORAGE_USAGE = BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST;
 const PARAM_ARENA_BYTES = 64 * 1024;
@@ -53,7 +67,10 @@ export class WebGPUDevice implements Device {
   readonly hasF16: boolean;
   /** `subgroups` is enabled on this device. */
   readonly hasSubgroups: boolean;
+  /** Row reductions use subgroup operations. */
+  readonly subgroupReductions: boolean;
   readonly batchSize: number;
+  readonly poison: boolean;
   readonly #pool: BufferPool;
   readonly #deferred: GPUBuffer[] = [];
   readonly #arena: GPUBuffer;
@@ -73,8 +90,10 @@ export class WebGPUDevice implements Device {
     this.gpu = gpu;
     this.name = settings.name ?? 'webgpu';
     this.batchSize = settings.batchSize ?? 64;
+    this.poison = settings.poison ?? false;
     this.hasF16 = gpu.features.has('shader-f16');
     this.hasSubgroups = gpu.features.has('subgroups');
+    this.subgroupReductions = this.hasSubgroups && (settings.subgroupReductions ?? false);
     this.#alignment = gpu.limits.minStorageBufferOffsetAlignment;
     this.#pool = new BufferPool(gpu, STORAGE_USAGE, gpu.limits.maxStorageBufferBindingSize);
     this.#arena = gpu.createBuffer({
@@ -83,6 +102,9 @@ export class WebGPUDevice implements Device {
       usage: BufferUsage.STORAGE | BufferUsage.COPY_DST,
     });
     gpu.onuncapturederror = (event) => {
+      // Objects made from an invalid one report again ("invalid due to a previous error");
+      // the first error names the cause, the echoes would only fail later, unrelated ops.
+      if (/due to a previous error/.test(event.error.message)) return;
       this.#error ??= new Error(event.error.message);
     };
     void gpu.lost.then((info) => {
@@ -104,6 +126,11 @@ export class WebGPUDevice implements Device {
     return this.#dispatches;
   }
 
+  /** Storage GPUBuffers created so far; the pool keeps it flat across repeated work. */
+  get buffersCreated(): number {
+    return this.#pool.created;
+  }
+
   liveBuffers(): number {
     return this.#live;
   }
@@ -119,7 +146,12 @@ export class WebGPUDevice implements Device {
   }
 
   /** Fresh storage for `size` elements of `dtype`; its contents are undefined. */
-  allocate(dtype: DType, size: number, where = 'allocate'): GpuStorage {
+  allocate(
+    dtype: DType,
+    size: number,
+    where = 'allocate',
+    poison = this.poison || debugFlags.poisonOutputs,
+  ): GpuStorage {
     const bytes = storageBytes(dtype, size);
     const limit = this.gpu.limits.maxStorageBufferBindingSize;
     if (bytes > limit) {
@@ -129,12 +161,17 @@ export class WebGPUDevice implements Device {
       );
     }
     this.#live++;
-    return new GpuStorage(this.#pool.acquire(Math.max(bytes, 4)), bytes);
+    const storage = new GpuStorage(this.#pool.acquire(Math.max(bytes, 4)), bytes);
+    // Pooled buffers are never referenced by pending commands, so this write cannot race.
+    if (poison && bytes > 0) {
+      this.gpu.queue.writeBuffer(storage.buffer, 0, new Uint32Array(bytes / 4).fill(POISON_WORD));
+    }
+    return storage;
   }
 
   upload(data: TypedArray, dtype: DType): GpuStorage {
     this.check('upload');
-    const storage = this.allocate(dtype, data.length, 'upload');
+    const storage = this.allocate(dtype, data.length, 'upload', false);
     const words = toStorageWords(data, dtype);
     if (words.byteLength > 0) {
       this.gpu.queue.writeBuffer(storage.buffer, 0, words.buffer, words.byteOffset, storage.bytes);
@@ -157,7 +194,12 @@ export class WebGPUDevice implements Device {
       this.flush();
       await staging.mapAsync(MapMode.READ);
       this.check('data');
-      return fromStorageWords(staging.getMappedRange().slice(0), dtype, size);
+      const words = staging.getMappedRange().slice(0);
+      if ((this.poison || debugFlags.poisonOutputs) && dtype === 'bool') {
+        const bad = new Uint32Array(words).findIndex((w) => w > 1);
+        if (bad >= 0) fail('data', `bool element ${bad} was never written (poison pattern found)`);
+      }
+      return fromStorageWords(words, dtype, size);
     } catch (error) {
       this.check('data');
       throw error;

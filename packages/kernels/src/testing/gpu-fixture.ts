@@ -19,7 +19,9 @@ export interface GpuFixture {
 const devices = new Map<string, Promise<WebGPUDevice>>();
 
 /** One device per options per test file (module instance). */
-export async function gpuFixture(options: WebGPUDeviceOptions = {}): Promise<GpuFixture> {
+export async function gpuFixture(
+  options: WebGPUDeviceOptions = { poison: true },
+): Promise<GpuFixture> {
   const key = JSON.stringify(options);
   let pending = devices.get(key);
   if (!pending) devices.set(key, (pending = createWebGPUDevice(options)));
@@ -56,8 +58,10 @@ export async function gpuFixture(options: WebGPUDeviceOptions = {}): Promise<Gpu
             failure = error;
           }
           const scoped = await d.gpu.popErrorScope();
+          // A validation error explains a failure better than the wrong numbers it causes.
+          if (scoped)
+            throw new Error(`WebGPU validation error: ${scoped.message}`, { cause: failure });
           if (failure) throw failure;
-          expect(scoped?.message, 'WebGPU validation error').toBeUndefined();
           expect(liveTensors(), 'live tensors after the test').toBe(tensors);
           expect(d.liveBuffers(), 'live buffers after the test').toBe(buffers);
         },

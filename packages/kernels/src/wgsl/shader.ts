@@ -64,10 +64,10 @@ export function storeFn(b: Binding): string {
 }
 
 /** Entry point with a 1-D workgroup; `group` is the linear workgroup id (see `grid`). */
-export function entryPoint(workgroupSize: number, body: string): string {
+export function entryPoint(workgroupSize: number, body: string, extraParams = ''): string {
   return `@compute @workgroup_size(${workgroupSize})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
+        @builtin(local_invocation_index) lid: u32${extraParams ? `, ${extraParams}` : ''}) {
   let group = wid.x + wid.y * nwg.x;
 ${body}
 }`;

@@ -80,6 +80,10 @@ class RowScorer {
     const slope = this.#slopes ? this.#slopes[h]! : 0;
     const mask = this.#boolMask;
     const maskRow = mask ? mask.batchOffsets[b]! + h * mask.headStride + i * mask.rowStride : 0;
+    // Locals, not private fields, in the hot loops.
+    const qData = this.#q;
+    const kData = this.#k;
+    const additive = this.#additive;
     let max = Number.NEGATIVE_INFINITY;
     for (let j = 0; j < dims.kvLength; j++) {
       if ((isCausal && j > position) || (mask && !mask.data[maskRow + j * mask.colStride])) {
@@ -88,10 +92,10 @@ class RowScorer {
       }
       let dot = 0;
       const kRow = kBase + j * e;
-      for (let p = 0; p < e; p++) dot += this.#q[qBase + p]! * this.#k[kRow + p]!;
+      for (let p = 0; p < e; p++) dot += qData[qBase + p]! * kData[kRow + p]!;
       let s = dot * scale;
       if (softcap > 0) s = softcap * Math.tanh(s / softcap);
-      for (const a of this.#additive) {
+      for (const a of additive) {
         s += a.data[a.batchOffsets[b]! + h * a.headStride + i * a.rowStride + j * a.colStride]!;
       }
       if (slope !== 0) s -= slope * Math.abs(position - j);

@@ -1,0 +1,118 @@
+import { add, arange, neg, sum, tensor, zeros } from '@qkv/tensor';
+import { expect, it } from 'vitest';
+import { createWebGPUDevice } from './create-device.js';
+import { pipelineCount } from './runtime/pipeline-cache.js';
+import { compareWithCpu, cpuRandn } from './testing/compare.js';
+import { gpuFixture } from './testing/gpu-fixture.js';
+
+const gpu = await gpuFixture();
+
+gpu.test('ops are batched: one submit per read, not per op', async (device) => {
+  const x = tensor([1, 2, 3], [3], { device });
+  device.flush();
+  const before = device.submitCount;
+  let y = add(x, 1);
+  for (let i = 0; i < 9; i++) {
+    const next = add(y, 1);
+    y.dispose();
+    y = next;
+  }
+  expect(device.submitCount).toBe(before);
+  expect(Array.from(await y.data())).toEqual([11, 12, 13]);
+  expect(device.submitCount).toBe(before + 1);
+  x.dispose();
+  y.dispose();
+});
+
+it('a full batch is submitted without waiting for a read', async () => {
+  const device = await createWebGPUDevice({ batchSize: 4 });
+  const x = tensor([1, 2], [2], { device });
+  const outs = Array.from({ length: 10 }, () => neg(x));
+  expect(device.submitCount).toBe(2);
+  expect(Array.from(await outs[9]!.data())).toEqual([-1, -2]);
+  expect(device.submitCount).toBe(3);
+  for (const t of [x, ...outs]) t.dispose();
+  expect(device.liveBuffers()).toBe(0);
+  device.destroy();
+});
+
+gpu.test('released buffers are reused and pipelines are cached by key', async (device) => {
+  const x = tensor([1, 2, 3, 4], [4], { device });
+  const step = async () => {
+    const y = neg(x);
+    await y.data();
+    y.dispose();
+  };
+  await step();
+  const created = device.buffersCreated;
+  const pipelines = pipelineCount(device.gpu);
+  for (let i = 0; i < 3; i++) await step();
+  expect(device.buffersCreated).toBe(created);
+  expect(pipelineCount(device.gpu)).toBe(pipelines);
+  // Another size of the same rank reuses the pipeline.
+  const z = tensor([1, 2, 3, 4, 5, 6, 7], [7], { device });
+  const w = neg(z);
+  expect(pipelineCount(device.gpu)).toBe(pipelines);
+  for (const t of [x, z, w]) t.dispose();
+});
+
+gpu.test(
+  'dispatches past maxComputeWorkgroupsPerDimension are folded',
+  async (device) => {
+    const max = device.limits.maxComputeWorkgroupsPerDimension;
+    expect(device.grid(max + 5, 'test')).toEqual([max, 2, 1]);
+    // 64 elements per workgroup: one more workgroup than a single dimension allows.
+    const n = max * 64 + 100;
+    const x = arange(n, undefined, 1, { dtype: 'float32', device });
+    const y = neg(x);
+    const data = await y.data();
+    expect(data.every((v, i) => v === -i)).toBe(true);
+    x.dispose();
+    y.dispose();
+    const rows = cpuRandn([max + 3, 2]);
+    await compareWithCpu(
+      device,
+      [rows],
+      ([t]) => sum(t!, 1),
+      { atol: 1e-6, rtol: 1e-6 },
+      'rows past one dimension',
+    );
+    rows.dispose();
+  },
+  120_000,
+);
+
+gpu.test('a tensor over maxStorageBufferBindingSize is a clear error', (device) => {
+  const limit = device.limits.maxStorageBufferBindingSize;
+  expect(() => device.allocate('float32', limit / 4 + 1, 'add')).toThrow(
+    /add: a float32 tensor of \d+ elements needs \d+ bytes, over this device's maxStorageBufferBindingSize/,
+  );
+});
+
+it('WebGPU errors and device loss surface on the next operation', async () => {
+  const device = await createWebGPUDevice();
+  const x = zeros([4], { device });
+  device.dispatch({
+    key: 'broken',
+    source: () => 'this is not WGSL',
+    inputs: [],
+    outputs: [],
+    params: [],
+    workgroups: 1,
+  });
+  await expect(x.data()).rejects.toThrow(/WebGPU reported an error/);
+  // Reported once: the device still works afterwards.
+  expect(Array.from(await x.data())).toEqual([0, 0, 0, 0]);
+  x.dispose();
+  device.destroy();
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  expect(() => tensor([1], [1], { device })).toThrow(/the GPU device was lost/);
+});
+
+it('asking for a missing feature names it', async () => {
+  await expect(
+    createWebGPUDevice({
+      requiredFeatures: ['texture-compression-etc2', 'no-such-feature' as GPUFeatureName],
+    }),
+  ).rejects.toThrow(/lacks required features: no-such-feature/);
+});
