@@ -170,6 +170,7 @@ for (const webgpu of [true, false]) {
       await page.waitForSelector('[data-testid="timing-status"][data-done]', { timeout: 60_000 });
       expect(await status.getAttribute('class')).not.toContain('error');
       expect(await status.textContent()).toMatch(/^Measured on /);
+      expect(await status.getAttribute('data-device')).toBe(webgpu ? 'webgpu' : 'cpu');
       const times = await page.$$eval('[data-testid="timing-table"] td[data-ms]', (tds) =>
         tds.map((td) => Number(td.getAttribute('data-ms'))),
       );
@@ -234,14 +235,25 @@ for (const webgpu of [true, false]) {
       const shown = await values(page, 'svg[data-name="weights-head-1"] rect');
       expectAllClose(shown, stackAt(want.layer.weights, 1).data, 'head 1 with loaded weights');
       await shot('heads-loaded-weights');
+      const junk = join(dirname(file), 'junk.safetensors');
+      writeFileSync(junk, new Uint8Array([1, 2, 3]));
+      await page.setInputFiles('#weights-file', junk);
+      const panel = page.locator('[data-testid="errors"]');
+      await panel.waitFor({ state: 'visible' });
+      expect(await panel.textContent()).toMatch(
+        /Loading junk\.safetensors: .*shorter than the 8-byte header/,
+      );
       await page.click('text=seeded random');
+      await panel.waitFor({ state: 'hidden' });
       await page.waitForFunction(() =>
         document.querySelector('[data-testid="weights"]')?.textContent?.includes('seeded random'),
       );
     });
 
     it('logged no script errors beyond the one provoked', () => {
-      expect(problems.filter((p) => !/no tokens/.test(p))).toEqual([]);
+      expect(problems.filter((p) => !/no tokens|junk\.safetensors|8-byte header/.test(p))).toEqual(
+        [],
+      );
     });
   });
 }

@@ -1,3 +1,4 @@
+import { createWebGPUDevice } from '@qkv/kernels';
 import { cpu, type Device } from '@qkv/tensor';
 import type { DeviceInfo } from './state.js';
 
@@ -7,11 +8,23 @@ export interface TimingDevice {
   label: string;
 }
 
+let webgpu: Promise<Device> | undefined;
+
 /**
- * The device attention is timed on. The WebGPU backend lives in `@qkv/kernels`; until a
- * WebGPU device can be made here, the CPU backend is used and the page says why.
+ * The device attention is timed on: a WebGPU device from @qkv/kernels when the browser has
+ * WebGPU (made once), else the CPU backend; the label says which and why.
  */
 export async function timingDevice(info: DeviceInfo): Promise<TimingDevice> {
-  const reason = info.webgpu ? 'WebGPU kernels not available in this build' : info.label;
-  return { device: cpu(), label: `CPU backend (${reason})` };
+  if (!info.webgpu) return { device: cpu(), label: `CPU backend (${info.label})` };
+  try {
+    webgpu ??= createWebGPUDevice();
+    const device = await webgpu;
+    return { device, label: device.name };
+  } catch (error) {
+    webgpu = undefined;
+    return {
+      device: cpu(),
+      label: `CPU backend (no WebGPU device: ${(error as Error).message})`,
+    };
+  }
 }

@@ -1,24 +1,27 @@
 import { div, matmul, softmax, type Tensor, where } from '@qkv/tensor';
 
-export interface Attended {
-  /** Q·Kᵀ/√d, -Infinity where the mask forbids a pair. */
-  scores: Tensor;
-  /** softmax over keys. */
-  weights: Tensor;
-  /** weights·V. */
-  output: Tensor;
+/**
+ * The scaled scores Q·Kᵀ/√d that the page shows before the softmax, -Infinity where the
+ * bool mask `allowed` (`[L, S]`, true = may attend) forbids a pair.
+ */
+export function scaledScores(q: Tensor, k: Tensor, allowed?: Tensor): Tensor {
+  const d = q.shape[q.rank - 1]!;
+  const raw = div(matmul(q, k, { transposeB: true }), Math.sqrt(d));
+  if (!allowed) return raw;
+  const masked = where(allowed, raw, Number.NEGATIVE_INFINITY);
+  raw.dispose();
+  return masked;
 }
 
 /**
- * Scaled dot-product attention with every intermediate kept (Vaswani et al. 2017, eq. 1):
- * q `[..., L, d]`, k `[..., S, d]`, v `[..., S, dv]`, `allowed` a bool `[L, S]` mask
- * (true = may attend), broadcast over the leading dimensions.
+ * softmax(Q·Kᵀ/√d + mask)·V from primitive ops (matmul, where, softmax), for devices
+ * without a fused attention kernel.
  */
-export function attend(q: Tensor, k: Tensor, v: Tensor, allowed?: Tensor): Attended {
-  const d = q.shape[q.rank - 1]!;
-  const raw = div(matmul(q, k, { transposeB: true }), Math.sqrt(d));
-  const scores = allowed ? where(allowed, raw, Number.NEGATIVE_INFINITY) : raw;
-  if (scores !== raw) raw.dispose();
+export function composedAttention(q: Tensor, k: Tensor, v: Tensor, allowed?: Tensor): Tensor {
+  const scores = scaledScores(q, k, allowed);
   const weights = softmax(scores);
-  return { scores, weights, output: matmul(weights, v) };
+  scores.dispose();
+  const out = matmul(weights, v);
+  weights.dispose();
+  return out;
 }

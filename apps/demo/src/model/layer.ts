@@ -1,5 +1,6 @@
+import { attentionWeights, weightedValues } from '@qkv/attention';
 import { linear, permute, QkvError, scope, type Tensor, tensor } from '@qkv/tensor';
-import { attend } from './attend.js';
+import { scaledScores } from './attend.js';
 import { type MatrixStack, toStack } from './matrix.js';
 import type { Projections } from './weights.js';
 
@@ -55,7 +56,10 @@ export function attentionLayer(input: LayerInput): LayerResult {
           [L, S],
         )
       : undefined;
-    const { scores, weights, output } = attend(q, k, v, allowed);
+    const scores = scaledScores(q, k, allowed);
+    // The weights and output come from @qkv/attention; the scores above are only for showing.
+    const weights = attentionWeights(q, k, { isCausal: causal });
+    const output = weightedValues(weights, v);
     return {
       numHeads,
       headDim,

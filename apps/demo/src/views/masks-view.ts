@@ -61,6 +61,7 @@ async function measure(
     const { device, label } = await timingDevice(ctx.device);
     status.textContent = `Measuring on ${label}…`;
     const series = [];
+    let path = '';
     table.append(
       h('tr', {}, h('th', {}, 'pattern'), ...TIMED_N.map((n) => h('th', {}, `N = ${n}`))),
     );
@@ -71,6 +72,7 @@ async function measure(
       for (const n of TIMED_N) {
         const t = await timeMaskedAttention(device, patternMask(name, n, { seed: 1 }));
         points.push([n, t.ms]);
+        path = t.path;
         row.append(
           h('td', { class: 'num', 'data-n': n, 'data-ms': String(t.ms) }, t.ms.toFixed(2)),
         );
@@ -80,7 +82,9 @@ async function measure(
     chartSlot.replaceChildren(
       lineChart(series, { xLabel: 'N (tokens)', yLabel: 'ms per call', name: 'timing' }),
     );
-    status.textContent = `Measured on ${label}: median of 3 runs of softmax(QKᵀ/√d + mask)·V, one head of 32, scores computed densely then masked.`;
+    const how = path === 'fused' ? 'the fused attention op' : 'matmul, where, softmax and matmul';
+    status.textContent = `Measured on ${label}: median of 3 runs of softmax(QKᵀ/√d + mask)·V with ${how}, one head of 32. Every pair is scored and then masked, so time grows as N²; the share of pairs is what a block-sparse kernel could skip.`;
+    status.setAttribute('data-path', path);
     status.setAttribute('data-device', device.backend);
     status.setAttribute('data-done', '');
   } catch (error) {
