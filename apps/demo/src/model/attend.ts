@@ -1,4 +1,12 @@
-import { div, matmul, softmax, type Tensor, where } from '@qkv/tensor';
+import { div, matmul, softmax, type Tensor, tensor, where } from '@qkv/tensor';
+
+/** The causal mask `[L, S]`, top-left aligned like PyTorch's is_causal: query i sees keys j <= i. */
+export function causalAllowed(L: number, S: number): Tensor {
+  return tensor(
+    Array.from({ length: L * S }, (_, f) => Math.floor(f / S) >= f % S),
+    [L, S],
+  );
+}
 
 /**
  * The scaled scores Q·Kᵀ/√d that the page shows before the softmax, -Infinity where the

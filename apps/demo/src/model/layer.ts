@@ -1,6 +1,6 @@
 import { attentionWeights, weightedValues } from '@qkv/attention';
-import { linear, permute, QkvError, scope, type Tensor, tensor } from '@qkv/tensor';
-import { scaledScores } from './attend.js';
+import { linear, permute, QkvError, scope, type Tensor } from '@qkv/tensor';
+import { causalAllowed, scaledScores } from './attend.js';
 import { type MatrixStack, toStack } from './matrix.js';
 import type { Projections } from './weights.js';
 
@@ -50,12 +50,7 @@ export function attentionLayer(input: LayerInput): LayerResult {
     const q = heads(linear(x, projections.wq), L);
     const k = heads(linear(memory, projections.wk), S);
     const v = heads(linear(memory, projections.wv), S);
-    const allowed = causal
-      ? tensor(
-          Array.from({ length: L * S }, (_, f) => Math.floor(f / S) >= f % S),
-          [L, S],
-        )
-      : undefined;
+    const allowed = causal ? causalAllowed(L, S) : undefined;
     const scores = scaledScores(q, k, allowed);
     // The weights and output come from @qkv/attention; the scores above are only for showing.
     const weights = attentionWeights(q, k, { isCausal: causal });
