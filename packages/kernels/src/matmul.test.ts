@@ -18,6 +18,8 @@ const SHAPES: [number, number, number][] = [
   // Some extents multiples of 4 and some not: vec4 staging for one operand, scalar for the other.
   [36, 20, 45],
   [129, 12, 68],
+  // 128 x 128 tiles from 256 x 256 up.
+  [260, 5, 257],
 ];
 
 for (const [m, k, n] of SHAPES) {

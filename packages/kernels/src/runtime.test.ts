@@ -3,7 +3,7 @@ import { expect, it } from 'vitest';
 import { createWebGPUDevice } from './create-device.js';
 import { pipelineCount } from './runtime/pipeline-cache.js';
 import { compareWithCpu, cpuRandn } from './testing/compare.js';
-import { gpuFixture } from './testing/gpu-fixture.js';
+import { adapterFromEnv, gpuFixture } from './testing/gpu-fixture.js';
 
 const gpu = await gpuFixture();
 
@@ -25,7 +25,7 @@ gpu.test('ops are batched: one submit per read, not per op', async (device) => {
 });
 
 it('a full batch is submitted without waiting for a read', async () => {
-  const device = await createWebGPUDevice({ batchSize: 4 });
+  const device = await createWebGPUDevice({ ...adapterFromEnv(), batchSize: 4 });
   const x = tensor([1, 2], [2], { device });
   const outs = Array.from({ length: 10 }, () => neg(x));
   expect(device.submitCount).toBe(2);
@@ -90,7 +90,7 @@ gpu.test('a tensor over maxStorageBufferBindingSize is a clear error', (device) 
 });
 
 it('WebGPU errors and device loss surface on the next operation', async () => {
-  const device = await createWebGPUDevice();
+  const device = await createWebGPUDevice(adapterFromEnv());
   const x = zeros([4], { device });
   device.dispatch({
     key: 'broken',
@@ -112,7 +112,21 @@ it('WebGPU errors and device loss surface on the next operation', async () => {
 it('asking for a missing feature names it', async () => {
   await expect(
     createWebGPUDevice({
+      ...adapterFromEnv(),
       requiredFeatures: ['texture-compression-etc2', 'no-such-feature' as GPUFeatureName],
     }),
   ).rejects.toThrow(/lacks required features: no-such-feature/);
+});
+
+it('Dawn toggles reach the device', async () => {
+  const device = await createWebGPUDevice({
+    ...adapterFromEnv(),
+    dawnToggles: { disable: ['timestamp_quantization'], enable: ['disable_robustness'] },
+  });
+  const x = tensor([1, -2], [2], { device });
+  const y = neg(x);
+  expect(Array.from(await y.data())).toEqual([-1, 2]);
+  x.dispose();
+  y.dispose();
+  device.destroy();
 });

@@ -8,6 +8,7 @@ import { lifetimeCases } from './cases/lifetime.js';
 import { matmulCases } from './cases/matmul.js';
 import { normCases } from './cases/norm.js';
 import { reduceCases } from './cases/reduce.js';
+import { ropeCases } from './cases/rope.js';
 import { torchFixtureCases } from './cases/torch-fixtures.js';
 import type { CaseGroup } from './harness.js';
 
@@ -31,5 +32,6 @@ export const ALL_GROUPS: Record<string, CaseGroup> = {
   layout: layoutCases,
   norm: normCases,
   attention: attentionCases,
+  rope: ropeCases,
   'PyTorch fixtures': torchFixtureCases,
 };

@@ -111,10 +111,14 @@ function hasVulkanDriver(env = process.env) {
 /**
  * Environment variables a child process needs so Dawn (the `webgpu` package) finds a Vulkan
  * adapter: `{}` when a driver is already configured or installed (set QKV_SWIFTSHADER=1 to
- * force the software one), otherwise SwiftShader's ICD and loader from @sparticuz/chromium.
+ * force the software one) or another Dawn backend is chosen (QKV_DAWN_BACKEND), otherwise
+ * SwiftShader's ICD and loader from @sparticuz/chromium.
  * `LD_LIBRARY_PATH` only takes effect in a process started after it is set.
  */
 export async function softwareWebGPUEnv(env = process.env) {
+  // Another Dawn backend (e.g. opengles on Mesa) must not see the EGL / GLES libraries that
+  // sit beside SwiftShader in the cache dir.
+  if (env.QKV_DAWN_BACKEND && env.QKV_DAWN_BACKEND !== 'vulkan') return {};
   if (env.QKV_SWIFTSHADER !== '1' && hasVulkanDriver(env)) return {};
   const dir = env.QKV_SWIFTSHADER_DIR || unpackSwiftShader();
   if (!dir) return {};

@@ -3,6 +3,7 @@ import { attentionSuite } from './attention.js';
 import { matmulSuite } from './matmul.js';
 import { positionalSuite } from './positional.js';
 import { softmaxSuite } from './softmax.js';
+import { sparseSuite } from './sparse.js';
 
 /**
  * Every suite the CLI knows, in the order a full run takes them. `npm run bench` runs
@@ -13,6 +14,7 @@ export const SUITES: readonly Suite[] = [
   softmaxSuite,
   attentionSuite,
   positionalSuite,
+  sparseSuite,
 ];
 
 export const DEFAULT_SUITES: readonly string[] = SUITES.map((s) => s.name);

@@ -16,7 +16,7 @@ function normBody(op: 'layerNorm' | 'rmsNorm', attrs: NormAttrs): string {
   const bias = attrs.hasBias ? ` + load_x${attrs.hasWeight ? 2 : 1}(j)` : '';
   const mean =
     op === 'layerNorm'
-      ? `  var partial = 0.0;\n${loop('partial += v;')}\n  let mean = reduce_add(partial, lid) / f32(width);`
+      ? `  var partial = 0.0;\n${loop('partial += v;')}\n  let mean = reduce_mean(partial, lid) / f32(width);`
       : '  let mean = 0.0;';
   return `  let width = ${param(0)};
   let eps = bitcast<f32>(${param(1)});
@@ -24,7 +24,7 @@ function normBody(op: 'layerNorm' | 'rmsNorm', attrs: NormAttrs): string {
 ${mean}
   var squares = 0.0;
 ${loop('squares += (v - mean) * (v - mean);')}
-  let inverse = 1.0 / sqrt(reduce_add(squares, lid) / f32(width) + eps);
+  let inverse = 1.0 / sqrt(reduce_squares(squares, lid) / f32(width) + eps);
   if (!in_range) { return; }
 ${loop(`store_out(start + j, (v - mean) * inverse${weight}${bias});`)}`;
 }
@@ -43,8 +43,14 @@ export function registerNormKernels(): void {
         rowLength: width,
         rows: width === 0 ? 0 : x.size / width,
         params: [width, eps],
+        // Two reducers with their own workgroup memory: with one shared array, some compilers
+        // (Mesa through OpenGL ES) let the second call's writes overtake the first's final read.
         helpers: (subgroups) =>
-          [COMBINE_WGSL, workgroupReduceFn('reduce_add', 'f32', 'add_f32', subgroups)].join('\n'),
+          [
+            COMBINE_WGSL,
+            workgroupReduceFn('reduce_mean', 'f32', 'add_f32', subgroups),
+            workgroupReduceFn('reduce_squares', 'f32', 'add_f32', subgroups),
+          ].join('\n'),
         body: normBody(op, attrs),
       });
       return [storage];

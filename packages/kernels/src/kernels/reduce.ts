@@ -21,8 +21,22 @@ import { runRowKernel } from './row-kernel.js';
 const forRow = (statement: string) =>
   `  for (var j = lid; j < length; j += ROW_STRIDE) { let v = load_x0(start + j * stride); ${statement} }`;
 
-/** One step of Kahan summation of `v` into `acc`, with the lost low bits kept in `comp`. */
-const KAHAN_STEP = 'let y = v - comp; let next = acc + y; comp = (next - acc) - y; acc = next;';
+/**
+ * This invocation's share of a float row sum: blocks of 16 elements summed plainly, and the
+ * block sums added with Kahan compensation. Blocks keep the error small even where a compiler
+ * folds the compensation away (Mesa does: (a + b) - a -> b); Kahan tightens it elsewhere.
+ */
+const BLOCKED_SUM = `var acc = 0.0;
+  var comp = 0.0;
+  var j = lid;
+  while (j < length) {
+    var block = 0.0;
+    for (var c = 0u; c < 16u && j < length; c++) { block += load_x0(start + j * stride); j += ROW_STRIDE; }
+    let y = block - comp;
+    let next = acc + y;
+    comp = (next - acc) - y;
+    acc = next;
+  }`;
 
 /** Extremes of each value type: the identities of max and min. */
 function extremes(t: ValueType): { lowest: string; highest: string } {
@@ -56,11 +70,11 @@ function reductionShader(name: ReduceOpName, t: ValueType): RowShader {
   switch (name) {
     case 'sum':
     case 'mean': {
-      // Floats: Kahan-compensated partial sums, then a tree; a plain f32 running sum loses
-      // the low bits of long rows.
+      // Floats: blocked, compensated partial sums (BLOCKED_SUM), then a tree; a plain f32
+      // running sum loses the low bits of long rows.
       const total =
         t === 'f32'
-          ? `var acc = 0.0;\n  var comp = 0.0;\n${forRow(KAHAN_STEP)}\n  let total = reduce_add(acc - comp, lid);`
+          ? `${BLOCKED_SUM}\n  let total = reduce_add(acc - comp, lid);`
           : `var acc = ${t}(0);\n${forRow('acc += v;')}\n  let total = reduce_add(acc, lid);`;
       // An empty mean is 0 / 0 = NaN, as in PyTorch.
       const value = name === 'sum' ? 'total' : 'select(total / f32(length), nan(), length == 0u)';

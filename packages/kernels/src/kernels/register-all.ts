@@ -1,9 +1,12 @@
 import { hasKernel } from '@qkv/tensor';
+import { registerAttentionKernels } from './attention.js';
+import { registerBlockSparseKernels } from './attention-block-sparse.js';
 import { registerElementwiseKernels } from './elementwise.js';
 import { registerLayoutKernels } from './layout.js';
 import { registerMatmulKernels } from './matmul.js';
 import { registerNormKernels } from './norm.js';
 import { registerReduceKernels } from './reduce.js';
+import { registerRopeKernels } from './rope.js';
 
 /** Register every WebGPU kernel, once (the first WebGPU device does it, not the import). */
 export function registerWebGPUKernels(): void {
@@ -13,4 +16,7 @@ export function registerWebGPUKernels(): void {
   registerMatmulKernels();
   registerLayoutKernels();
   registerNormKernels();
+  registerAttentionKernels();
+  registerRopeKernels();
+  registerBlockSparseKernels();
 }

@@ -18,7 +18,8 @@ import {
 import { packFloat16 } from './map-kernel.js';
 
 /**
- * A kernel with one workgroup per row (reductions, softmax, norms). `body` runs with `row`
+ * A kernel over rows (reductions, softmax, norms): a workgroup per row, or an invocation per
+ * row when rows are short (see `rowLayoutConstants`). `body` runs with `row`
  * (clamped to a real row so every invocation reaches the barriers) and `in_range` (false for
  * padding workgroups, which must not store). Outputs are 32-bit; a float16 result is
  * computed into float32 storage and packed by a cast pass.

@@ -18,13 +18,27 @@ export interface GpuFixture {
 
 const devices = new Map<string, Promise<WebGPUDevice>>();
 
+/**
+ * Adapter selection from the environment, for a second pass on another adapter, e.g. Mesa
+ * llvmpipe through Dawn's OpenGL ES backend in compatibility mode:
+ * `EGL_PLATFORM=surfaceless QKV_DAWN_BACKEND=opengles QKV_FEATURE_LEVEL=compatibility`.
+ */
+export function adapterFromEnv(): WebGPUDeviceOptions {
+  const options: WebGPUDeviceOptions = {};
+  if (process.env.QKV_DAWN_BACKEND) options.dawnBackend = process.env.QKV_DAWN_BACKEND;
+  const level = process.env.QKV_FEATURE_LEVEL;
+  if (level === 'core' || level === 'compatibility') options.featureLevel = level;
+  return options;
+}
+
 /** One device per options per test file (module instance). */
 export async function gpuFixture(
   options: WebGPUDeviceOptions = { poison: true },
 ): Promise<GpuFixture> {
-  const key = JSON.stringify(options);
+  const resolved = { ...adapterFromEnv(), ...options };
+  const key = JSON.stringify(resolved);
   let pending = devices.get(key);
-  if (!pending) devices.set(key, (pending = createWebGPUDevice(options)));
+  if (!pending) devices.set(key, (pending = createWebGPUDevice(resolved)));
   let device: WebGPUDevice | undefined;
   let reason: Error | undefined;
   try {

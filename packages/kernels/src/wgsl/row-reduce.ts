@@ -15,7 +15,7 @@ export function workgroupReduceFn(
   name: string,
   type: ValueType,
   combine: string,
-  subgroups: boolean,
+  subgroups = false,
 ): string {
   const subgroupPath = subgroups
     ? `

@@ -188,6 +188,22 @@ const SCENARIOS: Record<string, Scenario> = {
     mask: [[2, 9], false],
     options: { kvLength: 9, isCausal: true, causalAlignment: 'bottom-right' },
   },
+  // Tiled GPU kernels: query rows across a 64-row tile boundary, keys not a multiple of a key
+  // tile, a causal diagonal crossing both; single-query decoding split over many keys; E = 256.
+  'query tile boundary (L = 66, S = 45), causal bottom-right': {
+    q: [1, 1, 66, 9],
+    k: [1, 1, 45, 9],
+    v: [1, 1, 45, 5],
+    options: { isCausal: true, causalAlignment: 'bottom-right' },
+  },
+  'decode L = 1 over S = 333 keys, GQA, key-padding mask': {
+    q: [2, 4, 1, 8],
+    k: [2, 2, 333, 8],
+    v: [2, 2, 333, 8],
+    mask: [[2, 1, 1, 333], true],
+    options: { enableGqa: true },
+  },
+  'head dim 256': { q: [1, 1, 5, 256], k: [1, 1, 7, 256], v: [1, 1, 7, 256] },
 };
 
 /** Scores are sums of E products then a softmax: f32 error grows slowly with E and S. */

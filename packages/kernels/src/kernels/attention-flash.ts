@@ -1,0 +1,62 @@
+import type { GpuStorage, WebGPUDevice } from '../runtime/webgpu-device.js';
+import { entryPoint, param } from '../wgsl/shader.js';
+import { type AttentionPlan, attentionPrelude, dispatchAttention } from './attention-shader.js';
+import { FLASH_ROWS, flashKeyTile, flashTileWgsl } from './flash-tile.js';
+
+/**
+ * The fused kernel: a workgroup owns FLASH_ROWS query rows of one (batch, head) and walks
+ * its keys with the flash tile loop (`flash-tile.ts`); the L x S scores never exist. Under a
+ * causal mask the walk stops at the last key the workgroup's last row may see, so tiles
+ * above the diagonal are never loaded.
+ */
+function flashSource(plan: AttentionPlan, bc: number): string {
+  const e = plan.dims.headDim;
+  const ev = plan.dims.valueDim;
+  const br = FLASH_ROWS;
+  const body = `  let total = params[0];
+  if (group >= total) { return; }
+  let tiles = ${param(0)};
+  let tile = group % tiles;
+  let bh = group / tiles;
+  let b = bh / q_heads();
+  let h = bh % q_heads();
+  let length = query_length();
+  let i = tile * ${br}u + lid;
+  let row_ok = i < length;
+  let ii = min(i, length - 1u);
+  let q_base = (bh * length + ii) * ${e}u;
+  start_row(q_base);
+  row_ctx = score_row(b, h, ii);
+  // Keys past the last row's diagonal are masked for every row of this workgroup.
+  let end = key_end(min(tile * ${br}u + ${br}u, length) - 1u);
+  visit_keys(lid, kv_base(b, h, ${e}u), kv_base(b, h, ${ev}u), 0u, end, false);
+  if (!row_ok) { return; }
+  finish_row((bh * length + i) * ${ev}u);`;
+  return [
+    attentionPrelude(plan, 'out'),
+    flashTileWgsl(e, ev, bc, br),
+    `var<private> row_ctx: ScoreRow;
+fn key_allowed(j: u32, masked: bool) -> bool { return allowed(row_ctx, j); }
+fn key_finish(d: f32, j: u32) -> f32 { return finish_score(d, row_ctx, j); }`,
+    entryPoint(br, body),
+  ].join('\n');
+}
+
+/** Run the fused kernel; the result is float32 `[B, Hq, L, Ev]` (the caller packs float16). */
+export function runFlashAttention(device: WebGPUDevice, plan: AttentionPlan): GpuStorage {
+  const { dims } = plan;
+  const rows = dims.batch * dims.qHeads * dims.queryLength;
+  const out = device.allocate('float32', rows * dims.valueDim, 'attention');
+  const tiles = Math.ceil(dims.queryLength / FLASH_ROWS);
+  const groups = dims.batch * dims.qHeads * tiles;
+  if (groups === 0 || dims.valueDim === 0) return out;
+  const bc = flashKeyTile(dims.headDim, dims.valueDim);
+  dispatchAttention(device, plan, {
+    key: `attention-flash:e${dims.headDim}:ev${dims.valueDim}:bc${bc}`,
+    source: () => flashSource(plan, bc),
+    output: out,
+    groups,
+    words: [tiles],
+  });
+  return out;
+}

@@ -1,0 +1,51 @@
+import type { AttentionAttrs, AttentionDims } from '@qkv/tensor';
+import { runDecodeAttention } from './attention-decode.js';
+import { runFlashAttention } from './attention-flash.js';
+import { planAttention } from './attention-shader.js';
+import { runAttentionWeights } from './attention-weights.js';
+import { packFloat16 } from './map-kernel.js';
+import { registerGpuKernel } from './register.js';
+
+/**
+ * Which WebGPU attention kernel runs: `auto` picks split-K decoding for short query lengths
+ * (up to DECODE_MAX_QUERIES rows per head, where the fused kernel's one-row-per-invocation
+ * workgroups would sit mostly idle) and the fused kernel otherwise. Benchmarks force a path.
+ */
+export type AttentionPath = 'auto' | 'fused' | 'decode';
+
+/** Query rows per head up to which `auto` takes the decode path. */
+export const DECODE_MAX_QUERIES = 4;
+
+let forcedPath: AttentionPath = 'auto';
+
+/** Force the WebGPU attention path (`auto` restores the default choice); returns the previous. */
+export function setAttentionPath(path: AttentionPath): AttentionPath {
+  const previous = forcedPath;
+  forcedPath = path;
+  return previous;
+}
+
+/** The path `attention` takes on WebGPU for these dimensions under the current setting. */
+export function attentionPath(dims: Pick<AttentionDims, 'queryLength'>): 'fused' | 'decode' {
+  if (forcedPath !== 'auto') return forcedPath;
+  return dims.queryLength <= DECODE_MAX_QUERIES ? 'decode' : 'fused';
+}
+
+export function registerAttentionKernels(): void {
+  registerGpuKernel<AttentionAttrs>('attention', (ctx, device) => {
+    const plan = planAttention(ctx, true);
+    const size = plan.dims.batch * plan.dims.qHeads * plan.dims.queryLength * plan.dims.valueDim;
+    if (attentionPath(plan.dims) === 'decode') {
+      return [runDecodeAttention(device, plan, plan.dtype)];
+    }
+    const out = runFlashAttention(device, plan);
+    return [plan.dtype === 'float16' ? packFloat16(device, out, size) : out];
+  });
+
+  registerGpuKernel<AttentionAttrs>('attentionWeights', (ctx, device) => {
+    const plan = planAttention(ctx, false);
+    const out = runAttentionWeights(device, plan);
+    const size = plan.dims.batch * plan.dims.qHeads * plan.dims.queryLength * plan.dims.kvLength;
+    return [plan.dtype === 'float16' ? packFloat16(device, out, size) : out];
+  });
+}

@@ -1,0 +1,99 @@
+// @qkv/sparse: a mask language compiled to JavaScript, WGSL and block masks; built-in sparse
+// patterns and score modifiers; block-sparse attention on the CPU; a rolling KV cache.
+
+export {
+  BLOCK_EMPTY,
+  BLOCK_FULL,
+  BLOCK_PARTIAL,
+  type BlockClassification,
+  type BlockMask,
+  type BlockMaskOptions,
+  blockDensity,
+  blockRow,
+  blockState,
+  createBlockMask,
+} from './block-mask.js';
+export {
+  type AttentionDims,
+  attentionDims,
+  BLOCK_SPARSE_ATTENTION,
+  type BlockSparseAttentionAttrs,
+  type BlockSparseAttentionOptions,
+  type BlockSparseStats,
+  blockSparseAttention,
+  emptyStats,
+} from './block-sparse-attention.js';
+export { type CompiledExpr, compileJs } from './compile-js.js';
+export {
+  abs,
+  add,
+  and,
+  b,
+  div,
+  Expr,
+  type ExprNode,
+  f32,
+  floorDiv,
+  formatExpr,
+  h,
+  kvIdx,
+  lit,
+  max,
+  min,
+  mod,
+  mul,
+  not,
+  type Operand,
+  or,
+  param,
+  qIdx,
+  type ScalarType,
+  score,
+  sub,
+  substitute,
+  tanh,
+  usesVar,
+  type VarName,
+  where,
+} from './expr.js';
+export { type IndexedData, IndexedTensor, indexed } from './indexed-tensor.js';
+export { compileBounds, type Interval } from './interval.js';
+export {
+  compileMask,
+  type Mask,
+  maskFromPredicate,
+  materializeMask,
+  type PredicateMask,
+} from './mask.js';
+export { dot, SoftmaxRow } from './online-softmax.js';
+export {
+  type BigBirdOptions,
+  bigBird,
+  causal,
+  dilatedSlidingWindow,
+  documentMask,
+  fullMask,
+  keyPadding,
+  longformer,
+  prefixLM,
+  slidingWindow,
+  sparseTransformerFixed,
+  sparseTransformerStrided,
+  symmetricWindow,
+} from './patterns.js';
+export {
+  RollingKvCache,
+  type RollingKvCacheOptions,
+  type RollingStepOptions,
+} from './rolling-kv-cache.js';
+export {
+  alibi,
+  alibiSlopes,
+  composeScoreMods,
+  relativeBias,
+  softCap,
+  type T5BucketOptions,
+  t5Bias,
+  t5RelativeBucket,
+} from './score-mods.js';
+export { type ToWgslOptions, toWgsl, type WgslBinding, type WgslSnippet } from './wgsl.js';

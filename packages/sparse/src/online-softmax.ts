@@ -1,0 +1,66 @@
+/**
+ * One query row's running softmax-weighted sum over keys seen one at a time (the online
+ * softmax of Milakov & Gimelshein 2018, as used by FlashAttention): keep the running max m,
+ * the sum l of exp(s - m) and the weighted values, rescaling both when m grows. float64.
+ */
+export class SoftmaxRow {
+  max = -Infinity;
+  sum = 0;
+  readonly acc: Float64Array;
+
+  constructor(readonly valueDim: number) {
+    this.acc = new Float64Array(valueDim);
+  }
+
+  reset(): void {
+    this.max = -Infinity;
+    this.sum = 0;
+    this.acc.fill(0);
+  }
+
+  /**
+   * Add `n` keys at once: `scores[i]` with value row `values[rows[i] .. rows[i] + valueDim)`.
+   * One rescale per call (FlashAttention's per-block update) instead of one per key.
+   */
+  addBlock(scores: Float64Array, rows: Int32Array, n: number, values: ArrayLike<number>): void {
+    let blockMax = -Infinity;
+    for (let i = 0; i < n; i++) if (scores[i]! > blockMax) blockMax = scores[i]!;
+    // Scores of -inf (e.g. from a score modifier) carry no weight.
+    if (blockMax === -Infinity) return;
+    const acc = this.acc;
+    const dim = acc.length;
+    if (blockMax > this.max) {
+      const rescale = Math.exp(this.max - blockMax);
+      this.sum *= rescale;
+      for (let j = 0; j < dim; j++) acc[j]! *= rescale;
+      this.max = blockMax;
+    }
+    const m = this.max;
+    for (let i = 0; i < n; i++) {
+      const p = Math.exp(scores[i]! - m);
+      if (p === 0) continue;
+      this.sum += p;
+      const off = rows[i]!;
+      for (let j = 0; j < dim; j++) acc[j]! += p * values[off + j]!;
+    }
+  }
+
+  /** Write the normalised row; a row that saw no key gives zeros, never NaN. */
+  writeTo(out: { [i: number]: number }, offset: number): void {
+    const inv = this.sum > 0 ? 1 / this.sum : 0;
+    for (let j = 0; j < this.acc.length; j++) out[offset + j] = this.acc[j]! * inv;
+  }
+}
+
+/** `sum_i a[ai + i] * c[ci + i]` over `n` elements, in float64. */
+export function dot(
+  a: ArrayLike<number>,
+  ai: number,
+  c: ArrayLike<number>,
+  ci: number,
+  n: number,
+): number {
+  let s = 0;
+  for (let i = 0; i < n; i++) s += a[ai + i]! * c[ci + i]!;
+  return s;
+}
