@@ -168,14 +168,30 @@ for (const webgpu of [true, false]) {
       }
       const status = page.locator('[data-testid="timing-status"]');
       await page.waitForSelector('[data-testid="timing-status"][data-done]', { timeout: 60_000 });
+      await page.waitForSelector('[data-testid="sparse-status"][data-done]', { timeout: 60_000 });
       expect(await status.getAttribute('class')).not.toContain('error');
       expect(await status.textContent()).toMatch(/^Measured on /);
       expect(await status.getAttribute('data-device')).toBe(webgpu ? 'webgpu' : 'cpu');
-      const times = await page.$$eval('[data-testid="timing-table"] td[data-ms]', (tds) =>
-        tds.map((td) => Number(td.getAttribute('data-ms'))),
+      for (const id of ['timing', 'sparse']) {
+        const times = await page.$$eval(`[data-testid="${id}-table"] td[data-ms]`, (tds) =>
+          tds.map((td) => Number(td.getAttribute('data-ms'))),
+        );
+        expect(times.length).toBeGreaterThan(0);
+        for (const t of times) expect(t).toBeGreaterThan(0);
+      }
+      expect(await page.getAttribute('[data-testid="sparse-status"]', 'data-path')).toBe(
+        'block-sparse',
       );
-      expect(times.length).toBeGreaterThan(0);
-      for (const t of times) expect(t).toBeGreaterThan(0);
+      // Block-sparse attention computes every pair of a dense mask and fewer of a sliding window.
+      const scored = async (pattern: string) =>
+        Number(
+          await page.getAttribute(
+            `[data-testid="sparse-table"] tr[data-pattern="${pattern}"] td[data-scored]`,
+            'data-scored',
+          ),
+        );
+      expect(await scored('dense')).toBe(1);
+      expect(await scored('sliding window')).toBeLessThan(0.25);
       await shot('masks');
     });
 

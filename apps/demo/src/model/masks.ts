@@ -1,8 +1,20 @@
-import { Random } from '@qkv/tensor';
+import {
+  bigBird,
+  causal,
+  dilatedSlidingWindow,
+  type Expr,
+  fullMask,
+  longformer,
+  materializeMask,
+  slidingWindow,
+  sparseTransformerStrided,
+} from '@qkv/sparse';
 
 /** A boolean attention mask `[n, n]`, row-major, 1 = query i may attend to key j. */
 export interface PatternMask {
   n: number;
+  /** The @qkv/sparse mask expression it was drawn from. */
+  expr: Expr;
   allowed: Uint8Array;
 }
 
@@ -18,62 +30,77 @@ export const PATTERN_NAMES = [
 export type PatternName = (typeof PATTERN_NAMES)[number];
 
 export interface PatternOptions {
-  /** Half-width w of local windows: |i - j| <= w. */
+  /** Keys per local window (the query and the ones before it). */
   window: number;
   /** Gap between attended keys in the dilated window. */
   dilation: number;
-  /** Tokens that attend to and are attended by everything (Longformer, BigBird). */
-  globalTokens: number;
-  /** Random keys per query row (BigBird). */
-  randomKeys: number;
-  /** Stride of the strided pattern (Child et al. 2019). */
+  /** Longformer's symmetric window radius. */
+  radius: number;
+  /** Tokens (Longformer) or blocks (BigBird) that attend to and are attended by everything. */
+  global: number;
+  /** BigBird's block edge and random key blocks per query block. */
+  blockSize: number;
+  randomBlocks: number;
+  /** Stride of the strided pattern. */
   stride: number;
   seed: number;
 }
 
 export const DEFAULT_PATTERN_OPTIONS: PatternOptions = {
-  window: 2,
+  window: 4,
   dilation: 2,
-  globalTokens: 1,
-  randomKeys: 2,
+  radius: 2,
+  global: 1,
+  blockSize: 2,
+  randomBlocks: 1,
   stride: 4,
   seed: 0,
 };
 
+/** The @qkv/sparse expression for a pattern at sequence length n. */
+export function patternExpr(
+  name: PatternName,
+  n: number,
+  options: Partial<PatternOptions> = {},
+): Expr {
+  const o = { ...DEFAULT_PATTERN_OPTIONS, ...options };
+  switch (name) {
+    case 'dense':
+      return fullMask();
+    case 'causal':
+      return causal();
+    case 'sliding window':
+      return slidingWindow(o.window);
+    case 'dilated':
+      return dilatedSlidingWindow({ window: o.window, dilation: o.dilation });
+    case 'longformer':
+      return longformer({ radius: o.radius, global: o.global });
+    case 'bigbird':
+      return bigBird({
+        blockSize: o.blockSize,
+        seqLen: n,
+        globalBlocks: o.global,
+        randomBlocks: o.randomBlocks,
+        seed: o.seed,
+      });
+    case 'strided':
+      return sparseTransformerStrided(o.stride);
+  }
+}
+
 /**
- * The sparse patterns of the long-context papers, as dense boolean masks for drawing:
- * sliding window and its dilated form and Longformer's global tokens (Beltagy et al. 2020),
- * BigBird's window + global + random keys (Zaheer et al. 2020), and the strided pattern of
- * Sparse Transformers (Child et al. 2019: causal, the previous `stride` keys plus every
- * `stride`-th key).
+ * The sparse patterns of the long-context papers, from @qkv/sparse, as dense masks for
+ * drawing: causal sliding window, its dilated form and Longformer's window + global tokens
+ * (Beltagy et al. 2020), BigBird's block window + global + random blocks (Zaheer et al.
+ * 2020), and Sparse Transformers' strided pattern (Child et al. 2019).
  */
 export function patternMask(
   name: PatternName,
   n: number,
   options: Partial<PatternOptions> = {},
 ): PatternMask {
-  const o = { ...DEFAULT_PATTERN_OPTIONS, ...options };
-  const allowed = new Uint8Array(n * n);
-  const local = (i: number, j: number) => Math.abs(i - j) <= o.window;
-  const global = (i: number, j: number) => i < o.globalTokens || j < o.globalTokens;
-  const rule: (i: number, j: number) => boolean = {
-    dense: () => true,
-    causal: (i: number, j: number) => j <= i,
-    'sliding window': local,
-    dilated: (i: number, j: number) =>
-      Math.abs(i - j) <= o.window * o.dilation && (i - j) % o.dilation === 0,
-    longformer: (i: number, j: number) => local(i, j) || global(i, j),
-    bigbird: (i: number, j: number) => local(i, j) || global(i, j),
-    strided: (i: number, j: number) => j <= i && (i - j < o.stride || (i - j) % o.stride === 0),
-  }[name];
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) allowed[i * n + j] = rule(i, j) ? 1 : 0;
-  if (name === 'bigbird') {
-    const rng = new Random(o.seed);
-    for (let i = 0; i < n; i++) {
-      for (let r = 0; r < o.randomKeys; r++) allowed[i * n + (rng.nextUint32() % n)] = 1;
-    }
-  }
-  return { n, allowed };
+  const expr = patternExpr(name, n, options);
+  return { n, expr, allowed: materializeMask(expr, n, n) };
 }
 
 /** Share of the n² query-key pairs a mask computes. */

@@ -66,7 +66,12 @@ export function lineChart(
     svg.append(
       s(
         'text',
-        { x: width - pad.right + 8, y: pad.top + 14 * (i + 1), fill: sr.colour, class: 'label' },
+        {
+          x: width - pad.right + 8,
+          y: pad.top + 14 * (i + 1),
+          class: 'label',
+          style: `fill:${sr.colour}`,
+        },
         sr.label,
       ),
     );

@@ -1,6 +1,12 @@
 import { timingDevice } from '../app/timing-device.js';
-import { timeMaskedAttention } from '../model/cost.js';
-import { PATTERN_NAMES, type PatternName, pairShare, patternMask } from '../model/masks.js';
+import { type Timing, timeBlockSparse, timeMaskedAttention } from '../model/cost.js';
+import {
+  PATTERN_NAMES,
+  type PatternMask,
+  type PatternName,
+  pairShare,
+  patternMask,
+} from '../model/masks.js';
 import { h } from '../ui/dom.js';
 import { heatmap } from '../ui/heatmap.js';
 import { lineChart } from '../ui/line-chart.js';
@@ -30,10 +36,31 @@ export function masksView(ctx: ViewContext): HTMLElement {
       h('figcaption', {}, h('b', {}, name), ` — ${(share * 100).toFixed(1)}% of pairs`),
     );
   });
-  const status = h('p', { class: 'note', 'data-testid': 'timing-status' }, 'Timing…');
-  const chartSlot = h('div', { 'data-testid': 'timing-chart' });
-  const table = h('table', { class: 'timings', 'data-testid': 'timing-table' });
-  void measure(ctx, status, chartSlot, table);
+  const dense = timingSection('timing');
+  const sparse = timingSection('sparse');
+  void (async () => {
+    const { device, label } = await timingDevice(ctx.device).catch((error: Error) => {
+      dense.fail(error);
+      throw error;
+    });
+    await dense.run(
+      label,
+      device.backend,
+      (mask) => timeMaskedAttention(device, mask),
+      (t) => {
+        const how =
+          t.path === 'fused' ? 'the fused attention op' : 'matmul, where, softmax and matmul';
+        return `Measured on ${label}: median of 3 runs of softmax(QKᵀ/√d + mask)·V with ${how}, one head of 32, the mask given as a dense N×N bool tensor.`;
+      },
+    );
+    await sparse.run(
+      'cpu',
+      'cpu',
+      (mask) => timeBlockSparse(mask),
+      () =>
+        'Measured on the CPU backend: @qkv/sparse block-sparse attention (blocks of 16) visits only the key blocks the mask touches, so sparse patterns grow about as N. The last column is the share of q·k products computed at the largest N.',
+    );
+  })().catch(() => undefined);
   return h(
     'section',
     {},
@@ -44,52 +71,82 @@ export function masksView(ctx: ViewContext): HTMLElement {
       `Each pattern at N = ${DRAWN_N}: a filled cell is a query-key pair that is computed. Dense attention costs N² pairs; the sparse patterns keep O(N) of them.`,
     ),
     h('div', { class: 'grid' }, ...drawn),
-    h('h3', {}, 'Measured time as N grows'),
-    status,
-    chartSlot,
-    table,
+    h('h3', {}, 'Measured time as N grows: dense attention with a mask'),
+    dense.element,
+    h('h3', {}, 'Measured time as N grows: block-sparse attention'),
+    sparse.element,
   );
 }
 
-async function measure(
-  ctx: ViewContext,
-  status: HTMLElement,
-  chartSlot: HTMLElement,
-  table: HTMLElement,
-): Promise<void> {
-  try {
-    const { device, label } = await timingDevice(ctx.device);
-    status.textContent = `Measuring on ${label}…`;
-    const series = [];
-    let path = '';
-    table.append(
-      h('tr', {}, h('th', {}, 'pattern'), ...TIMED_N.map((n) => h('th', {}, `N = ${n}`))),
-    );
-    for (const [p, name] of TIMED.entries()) {
-      const points: [number, number][] = [];
-      const row = h('tr', { 'data-pattern': name }, h('td', {}, name));
-      table.append(row);
-      for (const n of TIMED_N) {
-        const t = await timeMaskedAttention(device, patternMask(name, n, { seed: 1 }));
-        points.push([n, t.ms]);
-        path = t.path;
-        row.append(
-          h('td', { class: 'num', 'data-n': n, 'data-ms': String(t.ms) }, t.ms.toFixed(2)),
-        );
-      }
-      series.push({ label: name, colour: COLOURS[p]!, points });
-    }
-    chartSlot.replaceChildren(
-      lineChart(series, { xLabel: 'N (tokens)', yLabel: 'ms per call', name: 'timing' }),
-    );
-    const how = path === 'fused' ? 'the fused attention op' : 'matmul, where, softmax and matmul';
-    status.textContent = `Measured on ${label}: median of 3 runs of softmax(QKᵀ/√d + mask)·V with ${how}, one head of 32. Every pair is scored and then masked, so time grows as N²; the share of pairs is what a block-sparse kernel could skip.`;
-    status.setAttribute('data-path', path);
-    status.setAttribute('data-device', device.backend);
-    status.setAttribute('data-done', '');
-  } catch (error) {
-    status.textContent = `Timing failed: ${(error as Error).message}`;
+interface TimingSection {
+  element: HTMLElement;
+  run(
+    label: string,
+    backend: string,
+    time: (mask: PatternMask) => Promise<Timing>,
+    summary: (last: Timing) => string,
+  ): Promise<void>;
+  fail(error: Error): void;
+}
+
+/** A status line, a chart and a table of times per pattern and N, filled as they come in. */
+function timingSection(id: string): TimingSection {
+  const status = h('p', { class: 'note', 'data-testid': `${id}-status` }, 'Waiting…');
+  const chartSlot = h('div', { 'data-testid': `${id}-chart` });
+  const table = h('table', { class: 'timings', 'data-testid': `${id}-table` });
+  const fail = (error: Error) => {
+    status.textContent = `Timing failed: ${error.message}`;
     status.setAttribute('data-done', '');
     status.classList.add('error');
-  }
+  };
+  const run: TimingSection['run'] = async (label, backend, time, summary) => {
+    try {
+      status.textContent = `Measuring on ${label}…`;
+      table.append(
+        h(
+          'tr',
+          {},
+          h('th', {}, 'pattern'),
+          ...TIMED_N.map((n) => h('th', {}, `N = ${n}`)),
+          h('th', {}, 'q·k computed'),
+        ),
+      );
+      const series = [];
+      let last: Timing | undefined;
+      for (const [p, name] of TIMED.entries()) {
+        const points: [number, number][] = [];
+        const row = h('tr', { 'data-pattern': name }, h('td', {}, name));
+        table.append(row);
+        for (const n of TIMED_N) {
+          // BigBird blocks as large as the kernel's, so its blocks are either full or empty.
+          last = await time(patternMask(name, n, { seed: 1, blockSize: 16 }));
+          points.push([n, last.ms]);
+          row.append(
+            h('td', { class: 'num', 'data-n': n, 'data-ms': String(last.ms) }, last.ms.toFixed(2)),
+          );
+        }
+        const scored = last?.scored;
+        row.append(
+          scored === undefined
+            ? h('td', { class: 'num' }, '—')
+            : h(
+                'td',
+                { class: 'num', 'data-scored': String(scored) },
+                `${(scored * 100).toFixed(1)}%`,
+              ),
+        );
+        series.push({ label: name, colour: COLOURS[p]!, points });
+      }
+      chartSlot.replaceChildren(
+        lineChart(series, { xLabel: 'N (tokens)', yLabel: 'ms per call', name: `${id}-chart` }),
+      );
+      status.textContent = summary(last!);
+      status.setAttribute('data-path', last!.path);
+      status.setAttribute('data-device', backend);
+      status.setAttribute('data-done', '');
+    } catch (error) {
+      fail(error as Error);
+    }
+  };
+  return { element: h('div', {}, status, chartSlot, table), run, fail };
 }
