@@ -1,0 +1,96 @@
+import { describe, expect, test } from 'vitest';
+import { getEncoding, TokenizerError } from './index.js';
+
+describe('Encoding behaviour beyond id parity', () => {
+  test('a run of identical characters encodes in near-linear time', async () => {
+    const enc = await getEncoding('cl100k_base');
+    // Warm up the regex and the merge code first, so the timings compare like with like.
+    enc.encodeOrdinary('a'.repeat(1000));
+    const time = (n: number): number => {
+      const t0 = performance.now();
+      const ids = enc.encodeOrdinary('a'.repeat(n));
+      expect(enc.decode(ids)).toHaveLength(n);
+      return performance.now() - t0;
+    };
+    const small = time(50_000);
+    const big = time(400_000);
+    // 8x the input: quadratic would be 64x; allow generous noise over n log n.
+    expect(big).toBeLessThan(Math.max(small, 5) * 25);
+    expect(big).toBeLessThan(5000);
+  });
+
+  test('encodeWithOffsets gives UTF-16 spans that cover each token', async () => {
+    const enc = await getEncoding('o200k_base');
+    const text = 'héllo 👍🏽 世界<|endoftext|>\ud800x';
+    const spans = enc.encodeWithOffsets(text, { allowedSpecial: 'all' });
+    expect(spans.map((s) => s.id)).toEqual(enc.encode(text, { allowedSpecial: 'all' }));
+    const special = spans.find((s) => s.id === 199999)!;
+    expect(text.slice(special.start, special.end)).toBe('<|endoftext|>');
+    for (const s of spans) {
+      expect(s.start).toBeLessThan(s.end);
+      const piece = enc.decode([s.id]);
+      // Whole-character tokens decode to exactly their span (lone surrogate shows as U+FFFD).
+      if (!piece.includes('\ufffd')) expect(text.slice(s.start, s.end)).toBe(piece);
+    }
+    expect(spans.at(-1)!.end).toBe(text.length);
+  });
+
+  test('the stream decoder never splits a UTF-8 sequence', async () => {
+    const enc = await getEncoding('cl100k_base');
+    const text = '🤖 writes 日本語 and 👨‍👩‍👧 emoji';
+    const ids = enc.encode(text);
+    const dec = enc.streamDecoder();
+    let out = '';
+    for (const id of ids) {
+      const chunk = dec.write(id);
+      expect(chunk).not.toContain('\ufffd');
+      out += chunk;
+    }
+    out += dec.end();
+    expect(out).toBe(text);
+    // A dangling partial character is flushed as U+FFFD at the end.
+    const partial = enc.streamDecoder();
+    const robot = enc.encode('🤖');
+    expect(robot.length).toBeGreaterThan(1);
+    expect(partial.write(robot.slice(0, 1))).toBe('');
+    expect(partial.end()).toBe('\ufffd');
+  });
+
+  test('special-token rules and errors', async () => {
+    const enc = await getEncoding('cl100k_base');
+    expect(() => enc.encode('x <|endoftext|>')).toThrow(TokenizerError);
+    expect(() => enc.encode('x <|endoftext|>')).toThrow(/<\|endoftext\|>/);
+    expect(enc.encode('<|endoftext|>', { allowedSpecial: ['<|endoftext|>'] })).toEqual([100257]);
+    expect(() => enc.encode('hi', { allowedSpecial: ['<|nope|>'] })).toThrow(/not a special token/);
+    expect(enc.encodeOrdinary('<|endoftext|>')).toEqual(
+      enc.encode('<|endoftext|>', { disallowedSpecial: [] }),
+    );
+    expect(() => enc.decode([100256])).toThrow(/id 100256/);
+    expect(() => enc.decode([-1])).toThrow(TokenizerError);
+    expect(() => enc.decode([1e9])).toThrow(/not a token/);
+    expect(enc.countTokens('hello world')).toBe(2);
+    expect(enc.encodeBatch(['a', 'b c'])).toEqual([enc.encode('a'), enc.encode('b c')]);
+    await expect(getEncoding('nope')).rejects.toThrow(/unknown encoding "nope"/);
+  });
+
+  test('o200k_harmony shares o200k_base ranks and adds the harmony specials', async () => {
+    const harmony = await getEncoding('o200k_harmony');
+    const base = await getEncoding('o200k_base');
+    const text = 'Harmony shares the o200k vocabulary.';
+    expect(harmony.encodeOrdinary(text)).toEqual(base.encodeOrdinary(text));
+    const chat =
+      '<|start|>user<|message|>hi<|end|><|start|>assistant<|channel|>final<|message|>ok<|return|>';
+    const ids = harmony.encode(chat, { allowedSpecial: 'all' });
+    expect(ids.filter((id) => id >= 199998)).toEqual([
+      200006, 200008, 200007, 200006, 200005, 200008, 200002,
+    ]);
+    expect(harmony.decode(ids)).toBe(chat);
+    expect(
+      harmony.encode('<|call|><|constrain|><|startoftext|><|reserved_201087|>', {
+        allowedSpecial: 'all',
+      }),
+    ).toEqual([200012, 200003, 199998, 201087]);
+    expect(harmony.nVocab).toBe(201088);
+    expect(harmony.decode([200018])).toBe('<|endofprompt|>');
+  });
+});

@@ -1,0 +1,20 @@
+// @qkv/tokenizer: tiktoken-exact byte-level BPE, Hugging Face tokenizer.json, and a BPE trainer.
+
+export { Encoding, type EncodingSpec, type TokenSpan } from './encoding.js';
+export {
+  ENCODING_NAMES,
+  type EncodingName,
+  encodingForModel,
+  encodingNameForModel,
+  getEncoding,
+} from './encodings.js';
+export { fail, TokenizerError } from './errors.js';
+export {
+  parseCompactRanks,
+  parseTiktokenFile,
+  type RankTable,
+  rankTableFromTokens,
+} from './rank-data.js';
+export { compileRustPattern, RUST_WHITESPACE, rustPatternToJs } from './rust-regex.js';
+export type { EncodeOptions, SpecialSet } from './special-tokens.js';
+export { StreamDecoder } from './stream-decoder.js';
