@@ -9,6 +9,7 @@ import {
   specialTokenRegex,
 } from './special-tokens.js';
 import { StreamDecoder } from './stream-decoder.js';
+import { needsPinnedTables } from './unicode-risk.js';
 import { utf8ByteString, utf8Decode, utf8Encode, utf8LengthOfUnit, wellFormed } from './utf8.js';
 
 export interface EncodingSpec {
@@ -42,7 +43,10 @@ export class Encoding {
   /** Largest id plus one, special tokens included. */
   readonly nVocab: number;
   private readonly ranks: RankTable;
-  private readonly pattern: RegExp;
+  /** Pre-tokenizer with pinned Unicode 16.0 classes (exact everywhere) ... */
+  private readonly exactPattern: RegExp;
+  /** ... and with the engine's own classes, several times faster, used when `needsPinnedTables` allows. */
+  private readonly fastPattern: RegExp;
   private readonly specialRegex: RegExp | undefined;
   private readonly specialById = new Map<number, Uint8Array>();
   private readonly cache = new Map<string, number | number[]>();
@@ -51,7 +55,8 @@ export class Encoding {
     this.name = spec.name;
     this.patStr = spec.patStr;
     this.ranks = spec.ranks;
-    this.pattern = compileRustPattern(spec.patStr);
+    this.exactPattern = compileRustPattern(spec.patStr);
+    this.fastPattern = compileRustPattern(spec.patStr, true);
     const specials = new Map(Object.entries(spec.specialTokens));
     this.specialTokens = specials;
     this.specialRegex = specialTokenRegex(specials.keys());
@@ -120,8 +125,8 @@ export class Encoding {
     checkDisallowed(where, clean, disallowed);
     const spans: TokenSpan[] = [];
     const segment = (start: number, end: number): void => {
-      const re = this.pattern;
       const sub = clean.slice(start, end);
+      const re = this.patternFor(sub);
       re.lastIndex = 0;
       for (let m = re.exec(sub); m !== null; m = re.exec(sub)) {
         const piece = m[0];
@@ -219,10 +224,14 @@ export class Encoding {
     visit(start, text.length, undefined);
   }
 
+  private patternFor(text: string): RegExp {
+    return needsPinnedTables(text) ? this.exactPattern : this.fastPattern;
+  }
+
   private encodeSegment(text: string, start: number, end: number, out: number[]): void {
     if (start >= end) return;
     const sub = start === 0 && end === text.length ? text : text.slice(start, end);
-    const re = this.pattern;
+    const re = this.patternFor(sub);
     const encoder = this.ranks.encoder;
     const cache = this.cache;
     re.lastIndex = 0;

@@ -30,8 +30,14 @@ function caseVariants(ch: string): string {
   return (lower === ch ? upper : lower) + (EXTRA_FOLDS[lower] ?? '');
 }
 
-function unicodeClass(where: string, name: string, negated: boolean, inClass: boolean): string {
-  const body = UNICODE_CLASSES[UNICODE_CLASS_ALIASES[name] ?? name];
+function unicodeClass(
+  where: string,
+  name: string,
+  negated: boolean,
+  inClass: boolean,
+  native: boolean,
+): string {
+  const body = native ? undefined : UNICODE_CLASSES[UNICODE_CLASS_ALIASES[name] ?? name];
   // Other properties (scripts, binary properties) keep the engine's own tables.
   if (body === undefined) return `\\${negated ? 'P' : 'p'}{${name}}`;
   if (!negated) return inClass ? body : `[${body}]`;
@@ -39,7 +45,11 @@ function unicodeClass(where: string, name: string, negated: boolean, inClass: bo
   return `[^${body}]`;
 }
 
-export function rustPatternToJs(pattern: string): string {
+/**
+ * `native: true` keeps the engine's `\p{...}` tables (fast, but only exact on text that
+ * `needsPinnedTables` clears); the default spells out the pinned Unicode 16.0 classes.
+ */
+export function rustPatternToJs(pattern: string, native = false): string {
   const where = 'rustPatternToJs';
   let out = '';
   let inClass = false;
@@ -69,7 +79,7 @@ export function rustPatternToJs(pattern: string): string {
         const close = braced ? pattern.indexOf('}', i) : i + 2;
         if (close < 0) fail(where, `unclosed \\${e}{ at ${i}`);
         const name = braced ? pattern.slice(i + 3, close) : pattern.slice(i + 2, i + 3);
-        text = unicodeClass(where, name, e === 'P', inClass);
+        text = unicodeClass(where, name, e === 'P', inClass, native);
         len = close + 1 - i;
       } else text = `\\${e}`;
       if (inClass) out += text;
@@ -158,8 +168,8 @@ export function rustPatternToJs(pattern: string): string {
 }
 
 /** A global, Unicode-aware RegExp equivalent to a Rust-flavoured pattern. */
-export function compileRustPattern(pattern: string): RegExp {
-  const source = rustPatternToJs(pattern);
+export function compileRustPattern(pattern: string, native = false): RegExp {
+  const source = rustPatternToJs(pattern, native);
   try {
     return new RegExp(source, 'gu');
   } catch (e) {
