@@ -9,6 +9,7 @@ export {
   getEncoding,
 } from './encodings.js';
 export { fail, TokenizerError } from './errors.js';
+export { type HfEncodeOptions, type HfEncoding, HfTokenizer } from './hf/hf-tokenizer.js';
 export {
   parseCompactRanks,
   parseTiktokenFile,

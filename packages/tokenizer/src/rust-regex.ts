@@ -30,6 +30,17 @@ function caseVariants(ch: string): string {
   return (lower === ch ? upper : lower) + (EXTRA_FOLDS[lower] ?? '');
 }
 
+/** Rust's \\w and \\d are Unicode-aware (UTS #18 Annex C); JS's are ASCII-only. */
+function perlClass(e: string, inClass: boolean): string {
+  const body =
+    e === 'w' || e === 'W'
+      ? `\\p{Alphabetic}${UNICODE_CLASSES.M}${UNICODE_CLASSES.Nd}\\p{Pc}\\u200c\\u200d`
+      : UNICODE_CLASSES.Nd!;
+  if (e === 'w' || e === 'd') return inClass ? body : `[${body}]`;
+  if (inClass) fail('rustPatternToJs', `\\${e} inside a character class is not supported`);
+  return `[^${body}]`;
+}
+
 function unicodeClass(
   where: string,
   name: string,
@@ -70,7 +81,8 @@ export function rustPatternToJs(pattern: string, native = false): string {
       if (e === undefined) fail(where, 'pattern ends with a lone backslash');
       let text: string;
       let len = 2;
-      if (e === 's') text = inClass ? RUST_WHITESPACE : `[${RUST_WHITESPACE}]`;
+      if (e === 'w' || e === 'W' || e === 'd' || e === 'D') text = perlClass(e, inClass);
+      else if (e === 's') text = inClass ? RUST_WHITESPACE : `[${RUST_WHITESPACE}]`;
       else if (e === 'S') {
         if (inClass) fail(where, '\\S inside a character class is not supported');
         text = `[^${RUST_WHITESPACE}]`;
@@ -165,6 +177,11 @@ export function rustPatternToJs(pattern: string, native = false): string {
   }
   if (inClass || open.length > 0) fail(where, 'unterminated class or group');
   return out;
+}
+
+/** `s` as a literal inside a RegExp. */
+export function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 }
 
 /** A global, Unicode-aware RegExp equivalent to a Rust-flavoured pattern. */

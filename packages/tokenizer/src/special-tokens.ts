@@ -1,4 +1,5 @@
 import { fail } from './errors.js';
+import { escapeRegExp } from './rust-regex.js';
 
 export type SpecialSet = 'all' | Iterable<string>;
 
@@ -11,10 +12,6 @@ export interface EncodeOptions {
    * turned into a control token).
    */
   disallowedSpecial?: SpecialSet;
-}
-
-function escapeRegExp(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 }
 
 /** Longest first, so a special token that extends another wins over it. */

