@@ -19,3 +19,10 @@ export {
 export { compileRustPattern, RUST_WHITESPACE, rustPatternToJs } from './rust-regex.js';
 export type { EncodeOptions, SpecialSet } from './special-tokens.js';
 export { StreamDecoder } from './stream-decoder.js';
+export {
+  type BpeMerge,
+  DEFAULT_TRAIN_PATTERN,
+  type TrainBpeOptions,
+  type TrainedBpe,
+  trainBpe,
+} from './train-bpe.js';
