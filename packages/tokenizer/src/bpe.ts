@@ -5,80 +5,115 @@
  * ones use a heap over a linked list, O(n log n), so a run of a million identical letters
  * (one pre-token) stays fast. Both produce the same merge sequence because the heap orders
  * by (rank, start byte), and a merge never moves the start of the left part.
+ *
+ * Every part is a token, so "rank of left + right" depends only on the two ranks; a small
+ * hash table caches it, which spares building and hashing a substring for most lookups.
  */
 
 const NONE = 0x7fffffff;
 /** Below this many bytes the direct scan beats the heap's bookkeeping. */
 const HEAP_THRESHOLD = 96;
+const PAIR_SLOTS = 1 << 18;
 
-function rankOf(encoder: Map<string, number>, piece: string, a: number, b: number): number {
-  const r = encoder.get(piece.slice(a, b));
-  return r === undefined ? NONE : r;
+export class BpeRanks {
+  private readonly keysLeft = new Int32Array(PAIR_SLOTS).fill(-1);
+  private readonly keysRight = new Int32Array(PAIR_SLOTS);
+  private readonly values = new Int32Array(PAIR_SLOTS);
+  private used = 0;
+  /** Rank of each single byte (not the byte itself in GPT-2's ordering). */
+  readonly byteRank = new Int32Array(256);
+
+  constructor(readonly encoder: Map<string, number>) {
+    for (let b = 0; b < 256; b++) {
+      const r = encoder.get(String.fromCharCode(b));
+      // Byte-level tables hold every byte; a hole means the rank data is broken.
+      this.byteRank[b] = r === undefined ? -1 : r;
+    }
+  }
+
+  /** Rank of the token made of parts `left` and `right` (bytes piece[a, m) and [m, b)), or NONE. */
+  pair(left: number, right: number, piece: string, a: number, b: number): number {
+    let h = (Math.imul(left, 0x9e3779b1) ^ Math.imul(right, 0x85ebca77)) >>> 14;
+    for (;;) {
+      const k = this.keysLeft[h]!;
+      if (k === -1) break;
+      if (k === left && this.keysRight[h] === right) return this.values[h]!;
+      h = (h + 1) & (PAIR_SLOTS - 1);
+    }
+    const r = this.encoder.get(piece.slice(a, b));
+    const value = r === undefined ? NONE : r;
+    if (this.used >= PAIR_SLOTS >> 1) {
+      this.keysLeft.fill(-1);
+      this.used = 0;
+      return value;
+    }
+    this.keysLeft[h] = left;
+    this.keysRight[h] = right;
+    this.values[h] = value;
+    this.used++;
+    return value;
+  }
 }
 
 /** Appends the ids of `piece` (a byte string, not itself in the table) to `out`. */
 export function bytePairEncode(
-  encoder: Map<string, number>,
+  ranks: BpeRanks,
   piece: string,
   out: number[],
   lengths?: number[],
 ): void {
   const n = piece.length;
-  if (n === 1) {
-    emit(encoder, piece, 0, 1, out, lengths);
-    return;
+  const parts = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const r = ranks.byteRank[piece.charCodeAt(i)]!;
+    if (r < 0) throw new Error(`bytePairEncode: byte ${piece.charCodeAt(i)} has no rank`);
+    parts[i] = r;
   }
-  if (n < HEAP_THRESHOLD) scanMerge(encoder, piece, out, lengths);
-  else heapMerge(encoder, piece, out, lengths);
-}
-
-function emit(
-  encoder: Map<string, number>,
-  piece: string,
-  a: number,
-  b: number,
-  out: number[],
-  lengths: number[] | undefined,
-): void {
-  const r = encoder.get(piece.slice(a, b));
-  // Every single byte is a token in a byte-level table; a hole means broken rank data.
-  if (r === undefined) throw new Error(`bytePairEncode: no rank for bytes [${a}, ${b})`);
-  out.push(r);
-  lengths?.push(b - a);
+  if (n < HEAP_THRESHOLD) scanMerge(ranks, piece, parts, out, lengths);
+  else heapMerge(ranks, piece, parts, out, lengths);
 }
 
 function scanMerge(
-  encoder: Map<string, number>,
+  ranks: BpeRanks,
   piece: string,
+  parts: Int32Array,
   out: number[],
   lengths: number[] | undefined,
 ): void {
   const n = piece.length;
-  // starts[0..count] are part boundaries; ranks[i] is the rank of parts i and i+1 joined.
+  // starts[0..count] are part boundaries, parts[i] the rank of part i, pairs[i] the rank
+  // of parts i and i+1 joined.
   const starts = new Int32Array(n + 1);
-  const ranks = new Int32Array(n);
+  const pairs = new Int32Array(n);
   for (let i = 0; i <= n; i++) starts[i] = i;
-  for (let i = 0; i < n - 1; i++) ranks[i] = rankOf(encoder, piece, i, i + 2);
+  for (let i = 0; i < n - 1; i++) pairs[i] = ranks.pair(parts[i]!, parts[i + 1]!, piece, i, i + 2);
+  pairs[n - 1] = NONE;
   let count = n;
   for (;;) {
     let best = NONE;
     let at = -1;
     for (let i = 0; i < count - 1; i++) {
-      const r = ranks[i]!;
-      if (r < best) {
-        best = r;
+      if (pairs[i]! < best) {
+        best = pairs[i]!;
         at = i;
       }
     }
     if (at < 0) break;
-    // Drop boundary at+1: part `at` absorbs its right neighbour.
+    // Part `at` absorbs its right neighbour: drop boundary at+1.
+    parts[at] = best;
     starts.copyWithin(at + 1, at + 2, count + 1);
-    ranks.copyWithin(at + 1, at + 2, count);
+    parts.copyWithin(at + 1, at + 2, count);
+    pairs.copyWithin(at + 1, at + 2, count);
     count--;
-    ranks[at] = at + 1 < count ? rankOf(encoder, piece, starts[at]!, starts[at + 2]!) : NONE;
-    if (at > 0) ranks[at - 1] = rankOf(encoder, piece, starts[at - 1]!, starts[at + 1]!);
+    pairs[at] =
+      at + 1 < count ? ranks.pair(best, parts[at + 1]!, piece, starts[at]!, starts[at + 2]!) : NONE;
+    if (at > 0)
+      pairs[at - 1] = ranks.pair(parts[at - 1]!, best, piece, starts[at - 1]!, starts[at + 1]!);
   }
-  for (let i = 0; i < count; i++) emit(encoder, piece, starts[i]!, starts[i + 1]!, out, lengths);
+  for (let i = 0; i < count; i++) {
+    out.push(parts[i]!);
+    lengths?.push(starts[i + 1]! - starts[i]!);
+  }
 }
 
 /** A binary min-heap of numbers; entries pack (rank, start) as rank * 2^32 + start. */
@@ -126,14 +161,15 @@ class NumberHeap {
 const SHIFT = 2 ** 32;
 
 function heapMerge(
-  encoder: Map<string, number>,
+  ranks: BpeRanks,
   piece: string,
+  parts: Int32Array,
   out: number[],
   lengths: number[] | undefined,
 ): void {
   const n = piece.length;
-  // Node i is the part starting at byte i; next/prev link live parts, pairRank[i] is the
-  // rank of part i joined with its successor.
+  // Node i is the part starting at byte i (rank parts[i]); next/prev link live parts,
+  // pairRank[i] is the rank of part i joined with its successor.
   const next = new Int32Array(n);
   const prev = new Int32Array(n);
   const pairRank = new Int32Array(n);
@@ -143,16 +179,14 @@ function heapMerge(
     next[i] = i + 1;
     prev[i] = i - 1;
   }
-  for (let i = 0; i < n - 1; i++) {
-    const r = rankOf(encoder, piece, i, i + 2);
+  const endOf = (i: number): number => Math.min(next[i]!, n);
+  const refresh = (i: number): void => {
+    const j = next[i]!;
+    const r = j < n ? ranks.pair(parts[i]!, parts[j]!, piece, i, endOf(j)) : NONE;
     pairRank[i] = r;
     if (r !== NONE) heap.push(r * SHIFT + i);
-  }
-  pairRank[n - 1] = NONE;
-  const endOf = (i: number): number => {
-    const j = next[i]!;
-    return Math.min(j, n);
   };
+  for (let i = 0; i < n; i++) refresh(i);
   while (heap.size > 0) {
     const top = heap.pop();
     const i = top % SHIFT;
@@ -160,16 +194,14 @@ function heapMerge(
     if (!alive[i] || pairRank[i] !== r) continue;
     const j = next[i]!;
     alive[j] = 0;
+    parts[i] = r;
     next[i] = next[j]!;
     if (next[i]! < n) prev[next[i]!] = i;
-    const k = next[i]!;
-    pairRank[i] = k < n ? rankOf(encoder, piece, i, endOf(k)) : NONE;
-    if (pairRank[i] !== NONE) heap.push(pairRank[i]! * SHIFT + i);
-    const p = prev[i]!;
-    if (p >= 0) {
-      pairRank[p] = rankOf(encoder, piece, p, endOf(i));
-      if (pairRank[p] !== NONE) heap.push(pairRank[p]! * SHIFT + p);
-    }
+    refresh(i);
+    if (prev[i]! >= 0) refresh(prev[i]!);
   }
-  for (let i = 0; i < n; i = next[i]!) emit(encoder, piece, i, endOf(i), out, lengths);
+  for (let i = 0; i < n; i = next[i]!) {
+    out.push(parts[i]!);
+    lengths?.push(endOf(i) - i);
+  }
 }

@@ -17,6 +17,13 @@ describe('Encoding behaviour beyond id parity', () => {
     // 8x the input: quadratic would be 64x; allow generous noise over n log n.
     expect(big).toBeLessThan(Math.max(small, 5) * 25);
     expect(big).toBeLessThan(5000);
+    // Other long single pre-tokens: whitespace, newlines, punctuation, CJK, emoji.
+    for (const unit of [' ', '\n', '!', '日', '😀', '\u0085']) {
+      const text = unit.repeat(200_000 / unit.length);
+      const t0 = performance.now();
+      expect(enc.decode(enc.encodeOrdinary(text))).toBe(text);
+      expect([unit, performance.now() - t0 < 4000]).toEqual([unit, true]);
+    }
   });
 
   test('encodeWithOffsets gives UTF-16 spans that cover each token', async () => {

@@ -1,4 +1,4 @@
-import { bytePairEncode } from './bpe.js';
+import { BpeRanks, bytePairEncode } from './bpe.js';
 import { fail } from './errors.js';
 import type { RankTable } from './rank-data.js';
 import { compileRustPattern } from './rust-regex.js';
@@ -43,6 +43,7 @@ export class Encoding {
   /** Largest id plus one, special tokens included. */
   readonly nVocab: number;
   private readonly ranks: RankTable;
+  private readonly bpe: BpeRanks;
   /** Pre-tokenizer with pinned Unicode 16.0 classes (exact everywhere) ... */
   private readonly exactPattern: RegExp;
   /** ... and with the engine's own classes, several times faster, used when `needsPinnedTables` allows. */
@@ -55,6 +56,7 @@ export class Encoding {
     this.name = spec.name;
     this.patStr = spec.patStr;
     this.ranks = spec.ranks;
+    this.bpe = new BpeRanks(spec.ranks.encoder);
     this.exactPattern = compileRustPattern(spec.patStr);
     this.fastPattern = compileRustPattern(spec.patStr, true);
     const specials = new Map(Object.entries(spec.specialTokens));
@@ -137,7 +139,7 @@ export class Encoding {
         if (whole !== undefined) {
           ids.push(whole);
           lengths.push(key.length);
-        } else bytePairEncode(this.ranks.encoder, key, ids, lengths);
+        } else bytePairEncode(this.bpe, key, ids, lengths);
         pieceSpans(piece, start + m.index, ids, lengths, spans);
       }
     };
@@ -251,7 +253,7 @@ export class Encoding {
         out.push(whole);
       } else {
         const ids: number[] = [];
-        bytePairEncode(encoder, key, ids);
+        bytePairEncode(this.bpe, key, ids);
         for (let k = 0; k < ids.length; k++) out.push(ids[k]!);
         value = ids;
       }

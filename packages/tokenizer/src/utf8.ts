@@ -54,6 +54,9 @@ const ANY_SURROGATE = /[\ud800-\udfff]/;
  * unchanged (one code unit for one code unit).
  */
 export function wellFormed(text: string): string {
+  // isWellFormed (ES2024) answers without a regex pass where the engine has it.
+  const check = (text as { isWellFormed?: () => boolean }).isWellFormed;
+  if (check !== undefined) return check.call(text) ? text : text.replace(LONE_SURROGATE, '\ufffd');
   return ANY_SURROGATE.test(text) ? text.replace(LONE_SURROGATE, '\ufffd') : text;
 }
 
