@@ -13,7 +13,7 @@ const NAMES: TiktokenEncoding[] = [
   'cl100k_base',
   'o200k_base',
 ];
-const GENERATED = 2500;
+const GENERATED = 4000;
 const corpus = readFileSync(new URL('./corpus.txt', import.meta.url), 'utf8').replace(
   /\\u([0-9a-f]{4})/g,
   (_, h: string) => String.fromCharCode(Number.parseInt(h, 16)),
@@ -66,6 +66,20 @@ describe.each(NAMES)('%s matches tiktoken', (name) => {
         '\ufffd',
       );
       if (enc.decode(ids) !== wellFormed) expect(enc.decode(ids)).toBe(wellFormed);
+    }
+  });
+
+  test('long mixed texts and random special-token subsets', () => {
+    const rand = mulberry32(0xc0ffee + name.length);
+    const specials = [...enc.specialTokens.keys()];
+    for (let i = 0; i < 60; i++) {
+      let text = '';
+      for (let k = 0; k < 40; k++) text += randomText(rand, 24);
+      const allowed = specials.filter(() => rand() < 0.5);
+      const ids = enc.encode(text, { allowedSpecial: allowed, disallowedSpecial: [] });
+      const expectedIds = Array.from(ref.encode(text, allowed, []));
+      if (ids.join() !== expectedIds.join())
+        expect({ text, ids }).toEqual({ text, ids: expectedIds });
     }
   });
 
