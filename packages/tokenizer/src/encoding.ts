@@ -29,6 +29,26 @@ export interface TokenSpan {
   end: number;
 }
 
+/** A pre-tokenizer compiled twice: sticky for tiling, global for finding the next match. */
+class PiecePattern {
+  readonly sticky: RegExp;
+  readonly global: RegExp;
+  constructor(patStr: string, native: boolean) {
+    this.sticky = compileRustPattern(patStr, native, 'uy');
+    this.global = compileRustPattern(patStr, native, 'gu');
+  }
+  /** The next non-empty match at or after `from` (Rust's find_iter never yields empty ones here). */
+  next(text: string, from: number): RegExpExecArray | undefined {
+    const re = this.global;
+    re.lastIndex = from;
+    for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+      if (m[0].length > 0) return m;
+      re.lastIndex = m.index + 1;
+    }
+    return undefined;
+  }
+}
+
 /** Pre-token results are cached; past this many entries the cache starts over. */
 const CACHE_LIMIT = 50_000;
 
@@ -45,9 +65,9 @@ export class Encoding {
   private readonly ranks: RankTable;
   private readonly bpe: BpeRanks;
   /** Pre-tokenizer with pinned Unicode 16.0 classes (exact everywhere) ... */
-  private readonly exactPattern: RegExp;
+  private readonly exactPattern: PiecePattern;
   /** ... and with the engine's own classes, several times faster, used when `needsPinnedTables` allows. */
-  private readonly fastPattern: RegExp;
+  private readonly fastPattern: PiecePattern;
   private readonly specialRegex: RegExp | undefined;
   private readonly specialById = new Map<number, Uint8Array>();
   private readonly cache = new Map<string, number | number[]>();
@@ -57,8 +77,8 @@ export class Encoding {
     this.patStr = spec.patStr;
     this.ranks = spec.ranks;
     this.bpe = new BpeRanks(spec.ranks.encoder);
-    this.exactPattern = compileRustPattern(spec.patStr);
-    this.fastPattern = compileRustPattern(spec.patStr, true);
+    this.exactPattern = new PiecePattern(spec.patStr, false);
+    this.fastPattern = new PiecePattern(spec.patStr, true);
     const specials = new Map(Object.entries(spec.specialTokens));
     this.specialTokens = specials;
     this.specialRegex = specialTokenRegex(specials.keys());
@@ -128,7 +148,7 @@ export class Encoding {
     const spans: TokenSpan[] = [];
     const segment = (start: number, end: number): void => {
       const sub = clean.slice(start, end);
-      const re = this.patternFor(sub);
+      const re = this.patternFor(sub).global;
       re.lastIndex = 0;
       for (let m = re.exec(sub); m !== null; m = re.exec(sub)) {
         const piece = m[0];
@@ -226,19 +246,31 @@ export class Encoding {
     visit(start, text.length, undefined);
   }
 
-  private patternFor(text: string): RegExp {
+  private patternFor(text: string): PiecePattern {
     return needsPinnedTables(text) ? this.exactPattern : this.fastPattern;
   }
 
   private encodeSegment(text: string, start: number, end: number, out: number[]): void {
     if (start >= end) return;
     const sub = start === 0 && end === text.length ? text : text.slice(start, end);
-    const re = this.patternFor(sub);
+    const pattern = this.patternFor(sub);
+    const sticky = pattern.sticky;
     const encoder = this.ranks.encoder;
     const cache = this.cache;
-    re.lastIndex = 0;
-    for (let m = re.exec(sub); m !== null; m = re.exec(sub)) {
-      const piece = m[0];
+    const n = sub.length;
+    // Pieces almost always tile the text, so a sticky test() finds each one without
+    // building a match array; pattern.next() finds the next match after a gap.
+    for (let pos = 0; pos < n; ) {
+      sticky.lastIndex = pos;
+      let stop = sticky.test(sub) ? sticky.lastIndex : pos;
+      if (stop === pos) {
+        const m = pattern.next(sub, pos);
+        if (m === undefined) break;
+        pos = m.index;
+        stop = m.index + m[0].length;
+      }
+      const piece = sub.slice(pos, stop);
+      pos = stop;
       const hit = cache.get(piece);
       if (hit !== undefined) {
         if (typeof hit === 'number') out.push(hit);

@@ -185,10 +185,10 @@ export function escapeRegExp(s: string): string {
 }
 
 /** A global, Unicode-aware RegExp equivalent to a Rust-flavoured pattern. */
-export function compileRustPattern(pattern: string, native = false): RegExp {
+export function compileRustPattern(pattern: string, native = false, flags = 'gu'): RegExp {
   const source = rustPatternToJs(pattern, native);
   try {
-    return new RegExp(source, 'gu');
+    return new RegExp(source, flags);
   } catch (e) {
     return fail('compileRustPattern', `cannot compile ${JSON.stringify(pattern)}: ${e}`);
   }
