@@ -1,7 +1,8 @@
+import { forEachChunk } from './ascii-chunks.js';
 import { BpeRanks, bytePairEncode } from './bpe.js';
 import { fail } from './errors.js';
 import type { RankTable } from './rank-data.js';
-import { compileRustPattern } from './rust-regex.js';
+import { type CharTables, compileRustPattern } from './rust-regex.js';
 import {
   checkDisallowed,
   type EncodeOptions,
@@ -18,6 +19,11 @@ export interface EncodingSpec {
   patStr: string;
   ranks: RankTable;
   specialTokens: Record<string, number>;
+  /**
+   * Pre-tokenize ASCII stretches with an ASCII-only regex. Only valid for patterns with a
+   * piece boundary before every space that precedes an ASCII letter (all tiktoken ones).
+   */
+  asciiChunks?: boolean;
 }
 
 /** A token with the UTF-16 span of the input it came from. */
@@ -33,9 +39,9 @@ export interface TokenSpan {
 class PiecePattern {
   readonly sticky: RegExp;
   readonly global: RegExp;
-  constructor(patStr: string, native: boolean) {
-    this.sticky = compileRustPattern(patStr, native, 'uy');
-    this.global = compileRustPattern(patStr, native, 'gu');
+  constructor(patStr: string, tables: CharTables) {
+    this.sticky = compileRustPattern(patStr, tables, 'uy');
+    this.global = compileRustPattern(patStr, tables, 'gu');
   }
   /** The next non-empty match at or after `from` (Rust's find_iter never yields empty ones here). */
   next(text: string, from: number): RegExpExecArray | undefined {
@@ -68,6 +74,8 @@ export class Encoding {
   private readonly exactPattern: PiecePattern;
   /** ... and with the engine's own classes, several times faster, used when `needsPinnedTables` allows. */
   private readonly fastPattern: PiecePattern;
+  /** ... and with ASCII-only classes, for ASCII chunks (see ascii-chunks.ts), when the spec allows. */
+  private readonly asciiPattern: PiecePattern | undefined;
   private readonly specialRegex: RegExp | undefined;
   private readonly specialById = new Map<number, Uint8Array>();
   private readonly cache = new Map<string, number | number[]>();
@@ -77,8 +85,9 @@ export class Encoding {
     this.patStr = spec.patStr;
     this.ranks = spec.ranks;
     this.bpe = new BpeRanks(spec.ranks.encoder);
-    this.exactPattern = new PiecePattern(spec.patStr, false);
-    this.fastPattern = new PiecePattern(spec.patStr, true);
+    this.exactPattern = new PiecePattern(spec.patStr, 'pinned');
+    this.fastPattern = new PiecePattern(spec.patStr, 'native');
+    if (spec.asciiChunks) this.asciiPattern = new PiecePattern(spec.patStr, 'ascii');
     const specials = new Map(Object.entries(spec.specialTokens));
     this.specialTokens = specials;
     this.specialRegex = specialTokenRegex(specials.keys());
@@ -253,7 +262,19 @@ export class Encoding {
   private encodeSegment(text: string, start: number, end: number, out: number[]): void {
     if (start >= end) return;
     const sub = start === 0 && end === text.length ? text : text.slice(start, end);
-    const pattern = this.patternFor(sub);
+    const unicode = this.patternFor(sub);
+    const ascii = this.asciiPattern;
+    if (ascii === undefined) {
+      this.encodePieces(sub, unicode, out);
+      return;
+    }
+    forEachChunk(sub, (a, b, isAscii) => {
+      const chunk = a === 0 && b === sub.length ? sub : sub.slice(a, b);
+      this.encodePieces(chunk, isAscii ? ascii : unicode, out);
+    });
+  }
+
+  private encodePieces(sub: string, pattern: PiecePattern, out: number[]): void {
     const sticky = pattern.sticky;
     const encoder = this.ranks.encoder;
     const cache = this.cache;

@@ -129,7 +129,13 @@ export async function getEncoding(name: string): Promise<Encoding> {
   if (enc === undefined) {
     enc = loadRanks(def.ranks).then(
       (ranks) =>
-        new Encoding({ name, patStr: def.patStr, ranks, specialTokens: def.specialTokens() }),
+        new Encoding({
+          name,
+          patStr: def.patStr,
+          ranks,
+          specialTokens: def.specialTokens(),
+          asciiChunks: true,
+        }),
     );
     encodings.set(name, enc);
   }

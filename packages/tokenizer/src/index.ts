@@ -16,7 +16,13 @@ export {
   type RankTable,
   rankTableFromTokens,
 } from './rank-data.js';
-export { compileRustPattern, RUST_WHITESPACE, rustPatternToJs } from './rust-regex.js';
+export {
+  type CharTables,
+  compileRustPattern,
+  escapeRegExp,
+  RUST_WHITESPACE,
+  rustPatternToJs,
+} from './rust-regex.js';
 export type { EncodeOptions, SpecialSet } from './special-tokens.js';
 export { StreamDecoder } from './stream-decoder.js';
 export {

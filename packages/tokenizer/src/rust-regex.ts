@@ -30,12 +30,38 @@ function caseVariants(ch: string): string {
   return (lower === ch ? upper : lower) + (EXTRA_FOLDS[lower] ?? '');
 }
 
+/**
+ * Which character tables a translation uses: `pinned` spells out Unicode 16.0 classes
+ * (exact on any text); `native` keeps the engine's `\p{...}` (fast, exact on text that
+ * `needsPinnedTables` clears); `ascii` keeps only the ASCII members of every class (much
+ * faster, exact on ASCII-only text).
+ */
+export type CharTables = 'pinned' | 'native' | 'ascii';
+
+const ASCII_WHITESPACE = '\\t-\\r ';
+const asciiBodies = new Map<string, string>();
+
+/** The ASCII members of a class body, as a class body. */
+function asciiOnly(body: string): string {
+  let out = asciiBodies.get(body);
+  if (out === undefined) {
+    const re = new RegExp(`[${body}]`, 'u');
+    out = '';
+    for (let c = 0; c < 0x80; c++) {
+      if (re.test(String.fromCharCode(c))) out += `\\x${c.toString(16).padStart(2, '0')}`;
+    }
+    asciiBodies.set(body, out);
+  }
+  return out;
+}
+
 /** Rust's \\w and \\d are Unicode-aware (UTS #18 Annex C); JS's are ASCII-only. */
-function perlClass(e: string, inClass: boolean): string {
-  const body =
+function perlClass(e: string, inClass: boolean, tables: CharTables): string {
+  let body =
     e === 'w' || e === 'W'
       ? `\\p{Alphabetic}${UNICODE_CLASSES.M}${UNICODE_CLASSES.Nd}\\p{Pc}\\u200c\\u200d`
       : UNICODE_CLASSES.Nd!;
+  if (tables === 'ascii') body = asciiOnly(body);
   if (e === 'w' || e === 'd') return inClass ? body : `[${body}]`;
   if (inClass) fail('rustPatternToJs', `\\${e} inside a character class is not supported`);
   return `[^${body}]`;
@@ -46,9 +72,12 @@ function unicodeClass(
   name: string,
   negated: boolean,
   inClass: boolean,
-  native: boolean,
+  tables: CharTables,
 ): string {
-  const body = native ? undefined : UNICODE_CLASSES[UNICODE_CLASS_ALIASES[name] ?? name];
+  const pinned = UNICODE_CLASSES[UNICODE_CLASS_ALIASES[name] ?? name];
+  const native = `\\p{${name}}`;
+  let body = tables === 'native' ? undefined : pinned;
+  if (tables === 'ascii') body = asciiOnly(pinned ?? native);
   // Other properties (scripts, binary properties) keep the engine's own tables.
   if (body === undefined) return `\\${negated ? 'P' : 'p'}{${name}}`;
   if (!negated) return inClass ? body : `[${body}]`;
@@ -56,11 +85,8 @@ function unicodeClass(
   return `[^${body}]`;
 }
 
-/**
- * `native: true` keeps the engine's `\p{...}` tables (fast, but only exact on text that
- * `needsPinnedTables` clears); the default spells out the pinned Unicode 16.0 classes.
- */
-export function rustPatternToJs(pattern: string, native = false): string {
+export function rustPatternToJs(pattern: string, tables: CharTables = 'pinned'): string {
+  const space = tables === 'ascii' ? ASCII_WHITESPACE : RUST_WHITESPACE;
   const where = 'rustPatternToJs';
   let out = '';
   let inClass = false;
@@ -81,17 +107,17 @@ export function rustPatternToJs(pattern: string, native = false): string {
       if (e === undefined) fail(where, 'pattern ends with a lone backslash');
       let text: string;
       let len = 2;
-      if (e === 'w' || e === 'W' || e === 'd' || e === 'D') text = perlClass(e, inClass);
-      else if (e === 's') text = inClass ? RUST_WHITESPACE : `[${RUST_WHITESPACE}]`;
+      if (e === 'w' || e === 'W' || e === 'd' || e === 'D') text = perlClass(e, inClass, tables);
+      else if (e === 's') text = inClass ? space : `[${space}]`;
       else if (e === 'S') {
         if (inClass) fail(where, '\\S inside a character class is not supported');
-        text = `[^${RUST_WHITESPACE}]`;
+        text = `[^${space}]`;
       } else if (e === 'p' || e === 'P') {
         const braced = pattern[i + 2] === '{';
         const close = braced ? pattern.indexOf('}', i) : i + 2;
         if (close < 0) fail(where, `unclosed \\${e}{ at ${i}`);
         const name = braced ? pattern.slice(i + 3, close) : pattern.slice(i + 2, i + 3);
-        text = unicodeClass(where, name, e === 'P', inClass, native);
+        text = unicodeClass(where, name, e === 'P', inClass, tables);
         len = close + 1 - i;
       } else text = `\\${e}`;
       if (inClass) out += text;
@@ -185,8 +211,12 @@ export function escapeRegExp(s: string): string {
 }
 
 /** A global, Unicode-aware RegExp equivalent to a Rust-flavoured pattern. */
-export function compileRustPattern(pattern: string, native = false, flags = 'gu'): RegExp {
-  const source = rustPatternToJs(pattern, native);
+export function compileRustPattern(
+  pattern: string,
+  tables: CharTables = 'pinned',
+  flags = 'gu',
+): RegExp {
+  const source = rustPatternToJs(pattern, tables);
   try {
     return new RegExp(source, flags);
   } catch (e) {

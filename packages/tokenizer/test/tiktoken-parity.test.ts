@@ -83,6 +83,24 @@ describe.each(NAMES)('%s matches tiktoken', (name) => {
     }
   });
 
+  test('mostly-ASCII text with scattered non-ASCII characters', () => {
+    // Exercises the cuts between ASCII and non-ASCII chunks (ascii-chunks.ts).
+    const rand = mulberry32(0xa5c11 + name.length);
+    const odd = ['\u0085', '\u00a0', 'é', '日', '’', '\u3000', '👍', '\u0301', 'Ω', '\u2028'];
+    const ascii = [...corpus].filter((c) => c.charCodeAt(0) < 0x80).join('');
+    for (let i = 0; i < 200; i++) {
+      const start = Math.floor(rand() * (ascii.length - 400));
+      const chars = [...ascii.slice(start, start + 400)];
+      for (let k = 0; k < 4; k++)
+        chars[Math.floor(rand() * chars.length)] = odd[Math.floor(rand() * odd.length)]!;
+      const text = chars.join('');
+      const ids = enc.encodeOrdinary(text);
+      const expectedIds = Array.from(ref.encode_ordinary(text));
+      if (ids.join() !== expectedIds.join())
+        expect({ text, ids }).toEqual({ text, ids: expectedIds });
+    }
+  });
+
   test('specials allowed one at a time, and disallowedSpecial: []', () => {
     const specials = [...enc.specialTokens.keys()];
     const text = `a${specials.join(' x ')}b<|endoftext|>`;
