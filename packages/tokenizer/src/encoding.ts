@@ -55,8 +55,8 @@ class PiecePattern {
   }
 }
 
-/** Pre-token results are cached; past this many entries the cache starts over. */
-const CACHE_LIMIT = 50_000;
+/** Pre-token results are cached, up to this many. */
+const CACHE_LIMIT = 100_000;
 
 /**
  * A byte-level BPE encoding with tiktoken's exact behaviour: pre-tokenize with the
@@ -265,16 +265,17 @@ export class Encoding {
     const unicode = this.patternFor(sub);
     const ascii = this.asciiPattern;
     if (ascii === undefined) {
-      this.encodePieces(sub, unicode, out);
+      this.encodePieces(sub, unicode, false, out);
       return;
     }
     forEachChunk(sub, (a, b, isAscii) => {
       const chunk = a === 0 && b === sub.length ? sub : sub.slice(a, b);
-      this.encodePieces(chunk, isAscii ? ascii : unicode, out);
+      this.encodePieces(chunk, isAscii ? ascii : unicode, isAscii, out);
     });
   }
 
-  private encodePieces(sub: string, pattern: PiecePattern, out: number[]): void {
+  /** `ascii`: every piece is ASCII, so a piece is its own byte string. */
+  private encodePieces(sub: string, pattern: PiecePattern, ascii: boolean, out: number[]): void {
     const sticky = pattern.sticky;
     const encoder = this.ranks.encoder;
     const cache = this.cache;
@@ -292,13 +293,14 @@ export class Encoding {
       }
       const piece = sub.slice(pos, stop);
       pos = stop;
+      // The cache (small, so its lookups stay in CPU cache) comes before the rank table.
       const hit = cache.get(piece);
       if (hit !== undefined) {
         if (typeof hit === 'number') out.push(hit);
         else for (let k = 0; k < hit.length; k++) out.push(hit[k]!);
         continue;
       }
-      const key = utf8ByteString(piece);
+      const key = ascii ? piece : utf8ByteString(piece);
       const whole = encoder.get(key);
       let value: number | number[];
       if (whole !== undefined) {
@@ -310,10 +312,9 @@ export class Encoding {
         for (let k = 0; k < ids.length; k++) out.push(ids[k]!);
         value = ids;
       }
-      if (piece.length <= 256) {
-        if (cache.size >= CACHE_LIMIT) cache.clear();
-        cache.set(piece, value);
-      }
+      // A full cache stops growing rather than starting over: the pieces seen first are
+      // the frequent ones, and clearing would make every pass over a large text cold.
+      if (piece.length <= 256 && cache.size < CACHE_LIMIT) cache.set(piece, value);
     }
   }
 }
