@@ -49,22 +49,34 @@ const IDENTS = [
 ];
 const EMOJI = ['😀', '👍🏽', '🚀', '👨‍👩‍👧', '🇯🇵', '❤️', '🤖', '✨', '🎉', '🙏'];
 
-/** A deterministic mixed corpus of about `chars` UTF-16 units. */
+const SYLLABLES = 'ka to ri shun bel mor ex tra pen dis qua lo ven ark im sol gre ny'.split(' ');
+
+/**
+ * A deterministic mixed corpus of about `chars` UTF-16 units. A third of the prose words
+ * are made up from syllables, so the text keeps introducing words a pre-token cache has
+ * not seen, as real text does.
+ */
 export function mixedCorpus(chars: number, seed = 7): string {
   const r = rng(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
+  const word = (): string => {
+    if (r() < 0.67) return pick(WORDS);
+    let w = '';
+    for (let k = 1 + Math.floor(r() * 4); k > 0; k--) w += pick(SYLLABLES);
+    return w;
+  };
   const parts: string[] = [];
   let length = 0;
   while (length < chars) {
     let block = '';
     const kind = r();
     if (kind < 0.45) {
-      const words = Array.from({ length: 40 + Math.floor(r() * 60) }, () => pick(WORDS));
+      const words = Array.from({ length: 40 + Math.floor(r() * 60) }, word);
       words[0] = words[0]!.charAt(0).toUpperCase() + words[0]!.slice(1);
       block = `${words.join(' ').replace(/(\w+) (\w+) (\w+) /g, (m) => (r() < 0.1 ? `${m.trim()}, ` : m))}. It's ${Math.floor(r() * 10000)} words.\n\n`;
     } else if (kind < 0.7) {
-      const a = pick(IDENTS);
-      const b = pick(IDENTS);
+      const a = r() < 0.5 ? pick(IDENTS) : word();
+      const b = r() < 0.5 ? pick(IDENTS) : word();
       block = `function ${a}To${b[0]!.toUpperCase()}${b.slice(1)}(${a}, ${b}) {\n  const out = new Float32Array(${a}.length);\n  for (let i = 0; i < ${a}.length; i++) out[i] = ${a}[i] * ${b}[i] + ${(r() * 10).toFixed(3)};\n  return out; // ${pick(WORDS)} ${pick(WORDS)}\n}\n\n`;
     } else if (kind < 0.9) {
       for (let k = 0; k < 60; k++) {
