@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { getEncoding, TokenizerError } from './index.js';
+import { encodingForModel, encodingNameForModel, getEncoding, TokenizerError } from './index.js';
 
 describe('Encoding behaviour beyond id parity', () => {
   test('a run of identical characters encodes in near-linear time', async () => {
@@ -78,6 +78,16 @@ describe('Encoding behaviour beyond id parity', () => {
     expect(enc.countTokens('hello world')).toBe(2);
     expect(enc.encodeBatch(['a', 'b c'])).toEqual([enc.encode('a'), enc.encode('b c')]);
     await expect(getEncoding('nope')).rejects.toThrow(/unknown encoding "nope"/);
+  });
+
+  test('model names map to their encodings, and getEncoding returns one instance', async () => {
+    expect(encodingNameForModel('gpt-4o-mini')).toBe('o200k_base');
+    expect(encodingNameForModel('gpt-4-0613')).toBe('cl100k_base');
+    expect(encodingNameForModel('text-davinci-edit-001')).toBe('p50k_edit');
+    expect(encodingNameForModel('text-davinci-003')).toBe('p50k_base');
+    expect(encodingNameForModel('gpt-oss-120b')).toBe('o200k_harmony');
+    expect(() => encodingNameForModel('llama-3')).toThrow(/no known encoding/);
+    expect(await encodingForModel('gpt-3.5-turbo')).toBe(await getEncoding('cl100k_base'));
   });
 
   test('o200k_harmony shares o200k_base ranks and adds the harmony specials', async () => {
