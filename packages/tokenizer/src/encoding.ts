@@ -10,7 +10,7 @@ import {
   specialTokenRegex,
 } from './special-tokens.js';
 import { StreamDecoder } from './stream-decoder.js';
-import { needsPinnedTables } from './unicode-risk.js';
+import { coveredByRiskCheck, needsPinnedTables } from './unicode-risk.js';
 import { utf8ByteString, utf8Decode, utf8Encode, utf8LengthOfUnit, wellFormed } from './utf8.js';
 
 export interface EncodingSpec {
@@ -86,7 +86,10 @@ export class Encoding {
     this.ranks = spec.ranks;
     this.bpe = new BpeRanks(spec.ranks.encoder);
     this.exactPattern = new PiecePattern(spec.patStr, 'pinned');
-    this.fastPattern = new PiecePattern(spec.patStr, 'native');
+    // The engine's tables are only used where needsPinnedTables can vouch for them.
+    this.fastPattern = coveredByRiskCheck(spec.patStr)
+      ? new PiecePattern(spec.patStr, 'native')
+      : this.exactPattern;
     if (spec.asciiChunks) this.asciiPattern = new PiecePattern(spec.patStr, 'ascii');
     const specials = new Map(Object.entries(spec.specialTokens));
     this.specialTokens = specials;

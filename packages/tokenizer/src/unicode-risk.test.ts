@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { UNICODE_CLASSES } from './unicode-classes.js';
-import { needsPinnedTables } from './unicode-risk.js';
+import { coveredByRiskCheck, needsPinnedTables } from './unicode-risk.js';
 
 describe('choosing between the engine and the pinned Unicode tables', () => {
   test('Latin-1, which the check skips, is classified the same by both', () => {
@@ -25,5 +25,12 @@ describe('choosing between the engine and the pinned Unicode tables', () => {
     }
     expect(needsPinnedTables('plain ascii, 日本語, émoji 👍🏽')).toBe(false);
     if (/\p{L}/u.test('\u{323b0}')) expect(needsPinnedTables('new in 17: \u{323b0}')).toBe(true);
+  });
+
+  test('patterns with classes the check does not cover always use the pinned tables', () => {
+    expect(coveredByRiskCheck("'s|\\p{L}+|\\pN|[^\\s\\p{Lu}]+")).toBe(true);
+    expect(coveredByRiskCheck('\\p{P}+')).toBe(false);
+    expect(coveredByRiskCheck('\\w+')).toBe(false);
+    expect(coveredByRiskCheck('\\p{Han}')).toBe(false);
   });
 });

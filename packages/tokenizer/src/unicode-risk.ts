@@ -9,6 +9,18 @@ import { UNICODE_CLASSES } from './unicode-classes.js';
  */
 
 const CLASSES = ['L', 'Lu', 'Ll', 'Lt', 'Lm', 'Lo', 'M', 'N'];
+
+/**
+ * Whether every `\p{...}` / `\P{...}` class in a Rust-syntax pattern is one this check
+ * covers; a pattern using others (or `\w`, `\d`) must always use the pinned tables.
+ */
+export function coveredByRiskCheck(pattern: string): boolean {
+  if (/\\[wWdD]/.test(pattern)) return false;
+  for (const m of pattern.matchAll(/\\[pP](?:\{([^}]*)\}|(.))/g)) {
+    if (!CLASSES.includes(m[1] ?? m[2]!)) return false;
+  }
+  return true;
+}
 let pinned: RegExp[] | undefined;
 let native: RegExp[] | undefined;
 /** Per code point: 0 not yet known, 1 safe, 2 differs. Latin-1 is stable and skipped. */
