@@ -6,6 +6,7 @@ import { createModel, type Model } from './models.js';
 import { createNormalizer, type Normalizer } from './normalizers.js';
 import { createPostProcessor, type PostProcessor } from './post-processors.js';
 import { createPreTokenizer, type PreTokenizer } from './pre-tokenizers.js';
+import { trimEnd, trimStart } from './whitespace.js';
 
 interface AddedToken {
   id: number;
@@ -178,8 +179,8 @@ export class HfTokenizer {
           continue;
         }
       }
-      if (t.lstrip) while (start > last && /\s/u.test(text[start - 1]!)) start--;
-      if (t.rstrip) while (end < text.length && /\s/u.test(text[end]!)) end++;
+      if (t.lstrip) start = last + trimEnd(text.slice(last, start)).length;
+      if (t.rstrip) end = text.length - trimStart(text.slice(end)).length;
       if (start > last) out.push({ text: text.slice(last, start), added: false });
       out.push({ text: t.content, added: true });
       last = end;

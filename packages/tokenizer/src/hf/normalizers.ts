@@ -1,5 +1,6 @@
 import { fail } from '../errors.js';
 import { asComponent, type Component, patternOf, unsupported } from './json.js';
+import { trimEnd, trimStart, WHITESPACE_CHAR } from './whitespace.js';
 
 export type Normalizer = (text: string) => string;
 
@@ -7,20 +8,31 @@ const COMBINING = /\p{Mn}/gu;
 // BERT's "Chinese character" ranges (the CJK Unified Ideographs blocks, BERT's tokenization.py).
 const CJK =
   /[\u4e00-\u9fff\u3400-\u4dbf\u{20000}-\u{2a6df}\u{2a700}-\u{2b73f}\u{2b740}-\u{2b81f}\u{2b820}-\u{2ceaf}\uf900-\ufaff\u{2f800}-\u{2fa1f}]/gu;
-const BERT_CONTROL = /[\0\ufffd]|(?![\t\n\r])\p{Cc}|\p{Cf}/gu;
-const BERT_SPACE = /[\t\n\r\p{Zs}]/gu;
+// tokenizers' BERT `is_control`: every "other" category (Cc, Cf, Co, Cn; Cs cannot occur
+// in Rust strings) except tab, newline and carriage return; NUL and U+FFFD go too.
+const BERT_CONTROL = /[\0\ufffd]|(?![\t\n\r])[\p{Cc}\p{Cf}\p{Co}\p{Cn}]/gu;
+
+/**
+ * Lowercases character by character, as Rust's `char::to_lowercase`: JS's toLowerCase on
+ * a whole string applies the final-sigma rule (word-final Σ to ς), which tokenizers does not.
+ */
+function lowercase(text: string): string {
+  let out = '';
+  for (const ch of text) out += ch.toLowerCase();
+  return out;
+}
 
 function bertNormalizer(c: Component): Normalizer {
   const clean = c.clean_text !== false;
   const chinese = c.handle_chinese_chars !== false;
-  const lowercase = c.lowercase !== false;
+  const lower = c.lowercase !== false;
   // strip_accents: null means "follow lowercase", as in BERT's uncased models.
-  const strip = (c.strip_accents as boolean | null | undefined) ?? lowercase;
+  const strip = (c.strip_accents as boolean | null | undefined) ?? lower;
   return (text) => {
-    if (clean) text = text.replace(BERT_CONTROL, '').replace(BERT_SPACE, ' ');
+    if (clean) text = text.replace(BERT_CONTROL, '').replace(WHITESPACE_CHAR, ' ');
     if (chinese) text = text.replace(CJK, (ch) => ` ${ch} `);
     if (strip) text = text.normalize('NFD').replace(COMBINING, '');
-    if (lowercase) text = text.toLowerCase();
+    if (lower) text = lowercase(text);
     return text;
   };
 }
@@ -45,12 +57,14 @@ export function createNormalizer(
       return (text) => text.normalize(form);
     }
     case 'Lowercase':
-      return (text) => text.toLowerCase();
+      return lowercase;
     case 'Strip': {
       const left = c.strip_left !== false;
       const right = c.strip_right !== false;
-      return (text) =>
-        left && right ? text.trim() : left ? text.trimStart() : right ? text.trimEnd() : text;
+      return (text) => {
+        if (left) text = trimStart(text);
+        return right ? trimEnd(text) : text;
+      };
     }
     case 'StripAccents':
       return (text) => text.replace(COMBINING, '');

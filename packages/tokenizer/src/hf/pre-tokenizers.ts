@@ -1,6 +1,7 @@
 import { escapeRegExp } from '../rust-regex.js';
 import { byteLevelEncode } from './byte-level.js';
 import { asComponent, type Component, patternOf, unsupported } from './json.js';
+import { splitWhitespace } from './whitespace.js';
 
 /** Splits each piece into smaller pieces. */
 export type PreTokenizer = (pieces: string[]) => string[];
@@ -95,10 +96,10 @@ export function createPreTokenizer(
       return each((p) => Array.from(p.matchAll(re), (m) => m[0]));
     }
     case 'WhitespaceSplit':
-      return each((p) => p.split(/\s+/u).filter(Boolean));
+      return each(splitWhitespace);
     case 'BertPreTokenizer':
       // Whitespace-separated words, then every punctuation character on its own.
-      return each((p) => p.split(/\s+/u).flatMap((w) => (w ? splitBy(w, PUNCT, 'Isolated') : [])));
+      return each((p) => splitWhitespace(p).flatMap((w) => splitBy(w, PUNCT, 'Isolated')));
     case 'Punctuation': {
       const behavior = (c.behavior as Behavior) ?? 'Isolated';
       return each((p) => splitBy(p, PUNCT, behavior));
