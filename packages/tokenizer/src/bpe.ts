@@ -13,7 +13,7 @@
 const NONE = 0x7fffffff;
 /** Below this many bytes the direct scan beats the heap's bookkeeping. */
 const HEAP_THRESHOLD = 96;
-const PAIR_SLOTS = 1 << 18;
+const PAIR_SLOTS = 1 << 16;
 
 export class BpeRanks {
   private readonly keysLeft = new Int32Array(PAIR_SLOTS).fill(-1);
@@ -33,7 +33,7 @@ export class BpeRanks {
 
   /** Rank of the token made of parts `left` and `right` (bytes piece[a, m) and [m, b)), or NONE. */
   pair(left: number, right: number, piece: string, a: number, b: number): number {
-    let h = (Math.imul(left, 0x9e3779b1) ^ Math.imul(right, 0x85ebca77)) >>> 14;
+    let h = (Math.imul(left, 0x9e3779b1) ^ Math.imul(right, 0x85ebca77)) >>> 16;
     for (;;) {
       const k = this.keysLeft[h]!;
       if (k === -1) break;
