@@ -117,7 +117,7 @@ function scanMerge(
 }
 
 /** A binary min-heap of numbers; entries pack (rank, start) as rank * 2^32 + start. */
-class NumberHeap {
+export class NumberHeap {
   private data: Float64Array;
   size = 0;
   constructor(capacity: number) {

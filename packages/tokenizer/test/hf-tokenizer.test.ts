@@ -83,6 +83,22 @@ test('GPT-2 through tokenizer.json gives the same ids as the gpt2 encoding', asy
   }
 });
 
+test('a long text that is one BPE word (Llama 2 has no pre-tokenizer) merges in near-linear time', () => {
+  const tok = HfTokenizer.fromJSON(SOURCES.llama2!());
+  const base = readFileSync(new URL('./corpus.txt', import.meta.url), 'utf8');
+  const time = (n: number): number => {
+    const text = base.repeat(Math.ceil(n / base.length)).slice(0, n);
+    const t0 = performance.now();
+    expect(tok.decode(tok.encode(text, { addSpecialTokens: false }).ids)).toBe(text);
+    return performance.now() - t0;
+  };
+  time(2000);
+  const small = time(10_000);
+  const big = time(80_000);
+  // 8x the text: quadratic would be 64x.
+  expect(big).toBeLessThan(Math.max(small, 5) * 25);
+});
+
 describe('tokenizer.json errors', () => {
   test('broken JSON, missing model, unsupported components and bad ids are named', () => {
     expect(() => HfTokenizer.fromJSON('{"model": ')).toThrow(/not valid JSON/);

@@ -1,3 +1,4 @@
+import { NumberHeap } from '../bpe.js';
 import { fail } from '../errors.js';
 import { type Component, unsupported } from './json.js';
 
@@ -87,7 +88,7 @@ export class BpeModel implements Model {
   private merge(word: string): string[] {
     if (this.ignoreMerges && this.vocab.has(word)) return [word];
     const chars = Array.from(word);
-    let parts: string[] = [];
+    const parts: string[] = [];
     let lastUnk = false;
     chars.forEach((ch, i) => {
       let piece = i > 0 ? this.prefix + ch : ch;
@@ -111,34 +112,52 @@ export class BpeModel implements Model {
         );
       }
     });
-    // Repeatedly apply the lowest-ranked merge present; parts are few, so a scan suffices.
-    for (;;) {
-      let best = Number.POSITIVE_INFINITY;
-      let at = -1;
-      let merged = '';
-      for (let i = 0; i + 1 < parts.length; i++) {
-        const m = this.merges.get(`${parts[i]} ${parts[i + 1]}`);
-        if (m !== undefined && m[0] < best) {
-          best = m[0];
-          at = i;
-          merged = m[1];
-        }
-      }
-      if (at < 0) break;
-      // tokenizers merges every occurrence of the best pair left to right in one pass.
-      const next: string[] = [];
-      const left = parts[at]!;
-      const right = parts[at + 1]!;
-      for (let i = 0; i < parts.length; i++) {
-        if (i + 1 < parts.length && parts[i] === left && parts[i + 1] === right) {
-          next.push(merged);
-          i++;
-        } else next.push(parts[i]!);
-      }
-      parts = next;
-    }
-    return parts;
+    return mergeParts(parts, this.merges);
   }
+}
+
+/**
+ * Applies merges lowest rank first, leftmost on ties, as tokenizers' `Word::merge_all`
+ * does with its priority queue: a heap over a linked list of parts, O(n log n) even when
+ * a whole text is one word (Llama 2's tokenizer.json has no pre-tokenizer).
+ */
+function mergeParts(parts: string[], merges: Map<string, [number, string]>): string[] {
+  const n = parts.length;
+  if (n < 2) return parts;
+  const next = new Int32Array(n);
+  const prev = new Int32Array(n);
+  const pairRank = new Int32Array(n);
+  const heap = new NumberHeap(n);
+  const merged: (string | undefined)[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    next[i] = i + 1;
+    prev[i] = i - 1;
+  }
+  const refresh = (i: number): void => {
+    const j = next[i]!;
+    const m = j < n ? merges.get(`${parts[i]} ${parts[j]}`) : undefined;
+    pairRank[i] = m === undefined ? -1 : m[0];
+    merged[i] = m?.[1];
+    if (m !== undefined) heap.push(m[0] * 2 ** 32 + i);
+  };
+  const alive = new Uint8Array(n).fill(1);
+  for (let i = 0; i < n - 1; i++) refresh(i);
+  while (heap.size > 0) {
+    const top = heap.pop();
+    const i = top % 2 ** 32;
+    const rank = (top - i) / 2 ** 32;
+    if (!alive[i] || pairRank[i] !== rank) continue;
+    const j = next[i]!;
+    parts[i] = merged[i]!;
+    alive[j] = 0;
+    next[i] = next[j]!;
+    if (next[i]! < n) prev[next[i]!] = i;
+    refresh(i);
+    if (prev[i]! >= 0) refresh(prev[i]!);
+  }
+  const out: string[] = [];
+  for (let i = 0; i < n; i = next[i]!) out.push(parts[i]!);
+  return out;
 }
 
 function splitMerge(m: string): string[] {
