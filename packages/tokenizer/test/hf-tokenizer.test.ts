@@ -52,6 +52,7 @@ const SOURCES: Record<string, () => string> = {
       ],
     };
     json.post_processor = { type: 'RobertaProcessing', sep: ['[SEP]', 102], cls: ['[CLS]', 101] };
+    json.added_tokens = JSON.parse(fixture('bert-variant-added-tokens.json'));
     return JSON.stringify(json);
   },
   'qwen3-variant': () => {

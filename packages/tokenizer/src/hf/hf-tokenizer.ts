@@ -32,6 +32,13 @@ export interface HfEncoding {
 
 const WORD_CHAR = /[\p{L}\p{N}_]/u;
 
+interface Segment {
+  text: string;
+  added: boolean;
+  /** The added token's id (-1 for ordinary text). */
+  id: number;
+}
+
 /**
  * A tokenizer described by a Hugging Face `tokenizer.json` value: normalizer,
  * pre-tokenizer, model (BPE, WordPiece or Unigram), post-processor and decoder, plus the
@@ -47,6 +54,8 @@ export class HfTokenizer {
   private readonly added: AddedToken[];
   private readonly addedByContent = new Map<string, AddedToken>();
   private readonly addedById = new Map<number, AddedToken>();
+  /** Added tokens by the text they match (normalized content for normalized ones). */
+  private readonly addedByMatch = new Map<string, AddedToken>();
   private readonly rawSplit: RegExp | undefined;
   private readonly normalizedSplit: RegExp | undefined;
 
@@ -83,23 +92,29 @@ export class HfTokenizer {
       // tokenizers' default: special tokens are matched on raw text, others on normalized.
       normalized: t.normalized === undefined ? t.special !== true : t.normalized === true,
     }));
+    const normalizer = this.normalizer;
     for (const t of this.added) {
       this.addedByContent.set(t.content, t);
       this.addedById.set(t.id, t);
+      // A normalized added token is matched in normalized text, so by its normalized form.
+      if (t.normalized && normalizer) this.addedByMatch.set(normalizer(t.content), t);
+      else this.addedByMatch.set(t.content, t);
     }
-    this.rawSplit = this.splitRegex(
-      this.added.filter((t) => !t.normalized || this.normalizer === undefined),
-    );
-    this.normalizedSplit = this.normalizer
-      ? this.splitRegex(this.added.filter((t) => t.normalized))
+    this.rawSplit = this.splitRegex(this.added.filter((t) => !t.normalized || !normalizer));
+    this.normalizedSplit = normalizer
+      ? this.splitRegex(
+          this.added.filter((t) => t.normalized),
+          normalizer,
+        )
       : undefined;
   }
 
   /** Longest first: tokenizers matches added tokens leftmost-longest. */
-  private splitRegex(tokens: AddedToken[]): RegExp | undefined {
-    if (tokens.length === 0) return undefined;
-    const sorted = [...tokens].sort((a, b) => b.content.length - a.content.length);
-    return new RegExp(sorted.map((t) => escapeRegExp(t.content)).join('|'), 'gu');
+  private splitRegex(tokens: AddedToken[], normalize?: Normalizer): RegExp | undefined {
+    const texts = tokens.map((t) => (normalize ? normalize(t.content) : t.content)).filter(Boolean);
+    if (texts.length === 0) return undefined;
+    texts.sort((a, b) => b.length - a.length);
+    return new RegExp(texts.map(escapeRegExp).join('|'), 'gu');
   }
 
   tokenToId(token: string): number | undefined {
@@ -107,12 +122,18 @@ export class HfTokenizer {
   }
 
   idToToken(id: number): string | undefined {
-    return this.addedById.get(id)?.content ?? this.model.idToToken(id);
+    const added = this.addedById.get(id);
+    if (added === undefined) return this.model.idToToken(id);
+    // tokenizers gives a normalized added token back in its normalized form.
+    return added.normalized && this.normalizer ? this.normalizer(added.content) : added.content;
   }
 
   encode(text: string, options: HfEncodeOptions = {}): HfEncoding {
-    const a = this.tokenize(text);
-    const b = options.pair === undefined ? undefined : this.tokenize(options.pair);
+    // Added tokens appear as the text they matched (stripped whitespace included, as in
+    // tokenizers), so their ids are carried here rather than looked up by string.
+    const addedIds = new Map<string, number>();
+    const a = this.tokenizeInto(text, addedIds);
+    const b = options.pair === undefined ? undefined : this.tokenizeInto(options.pair, addedIds);
     const tokens =
       options.addSpecialTokens !== false && this.postProcessor
         ? this.postProcessor(a, b)
@@ -120,7 +141,7 @@ export class HfTokenizer {
           ? [...a, ...b]
           : a;
     const ids = tokens.map((t) => {
-      const id = this.tokenToId(t);
+      const id = addedIds.get(t) ?? this.tokenToId(t);
       if (id === undefined) fail('HfTokenizer.encode', `token ${JSON.stringify(t)} has no id`);
       return id;
     });
@@ -142,16 +163,22 @@ export class HfTokenizer {
 
   /** Token strings of one sequence, before post-processing. */
   tokenize(text: string): string[] {
+    return this.tokenizeInto(text, new Map());
+  }
+
+  private tokenizeInto(text: string, addedIds: Map<string, number>): string[] {
     const out: string[] = [];
     for (const seg of this.splitAdded(text, this.rawSplit)) {
       if (seg.added) {
         out.push(seg.text);
+        addedIds.set(seg.text, seg.id);
         continue;
       }
       const normalized = this.normalizer ? this.normalizer(seg.text) : seg.text;
       for (const inner of this.splitAdded(normalized, this.normalizedSplit)) {
         if (inner.added) {
           out.push(inner.text);
+          addedIds.set(inner.text, inner.id);
           continue;
         }
         const pieces = this.preTokenizer ? this.preTokenizer([inner.text]) : [inner.text];
@@ -162,13 +189,13 @@ export class HfTokenizer {
   }
 
   /** Splits around added tokens, honouring lstrip / rstrip / single_word. */
-  private splitAdded(text: string, re: RegExp | undefined): { text: string; added: boolean }[] {
-    if (re === undefined || text === '') return text === '' ? [] : [{ text, added: false }];
-    const out: { text: string; added: boolean }[] = [];
+  private splitAdded(text: string, re: RegExp | undefined): Segment[] {
+    if (re === undefined || text === '') return text === '' ? [] : [{ text, added: false, id: -1 }];
+    const out: Segment[] = [];
     let last = 0;
     re.lastIndex = 0;
     for (let m = re.exec(text); m !== null; m = re.exec(text)) {
-      const t = this.addedByContent.get(m[0])!;
+      const t = this.addedByMatch.get(m[0])!;
       let start = m.index;
       let end = start + m[0].length;
       if (t.singleWord) {
@@ -181,12 +208,12 @@ export class HfTokenizer {
       }
       if (t.lstrip) start = last + trimEnd(text.slice(last, start)).length;
       if (t.rstrip) end = text.length - trimStart(text.slice(end)).length;
-      if (start > last) out.push({ text: text.slice(last, start), added: false });
-      out.push({ text: t.content, added: true });
+      if (start > last) out.push({ text: text.slice(last, start), added: false, id: -1 });
+      out.push({ text: text.slice(start, end), added: true, id: t.id });
       last = end;
       re.lastIndex = end;
     }
-    if (last < text.length) out.push({ text: text.slice(last), added: false });
+    if (last < text.length) out.push({ text: text.slice(last), added: false, id: -1 });
     return out;
   }
 }
