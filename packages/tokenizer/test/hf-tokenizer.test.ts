@@ -94,10 +94,11 @@ test('a long text that is one BPE word (Llama 2 has no pre-tokenizer) merges in 
     return performance.now() - t0;
   };
   time(2000);
-  const small = time(10_000);
-  const big = time(80_000);
-  // 8x the text: quadratic would be 64x.
-  expect(big).toBeLessThan(Math.max(small, 5) * 25);
+  // Best of a few runs, so a busy machine does not fake a quadratic ratio.
+  const small = Math.min(time(10_000), time(10_000), time(10_000));
+  const big = Math.min(time(80_000), time(80_000));
+  // 8x the text: quadratic would be 64x; n log n with noise stays well under 40x.
+  expect(big).toBeLessThan(Math.max(small, 5) * 40);
 });
 
 describe('tokenizer.json errors', () => {
