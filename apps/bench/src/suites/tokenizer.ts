@@ -146,3 +146,5 @@ export const tokenizerSuite: Suite = {
     }
   },
 };
+
+export default tokenizerSuite;
