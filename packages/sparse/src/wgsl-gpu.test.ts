@@ -160,7 +160,10 @@ const t5 = Float32Array.from({ length: 32 * 3 }, () => rng.nextNormal());
 const rel = Float32Array.from({ length: 3 * 9 }, () => rng.nextNormal());
 const segments = Int32Array.from({ length: NQ }, (_, i) => Math.floor(i / 4));
 
+// Seven modifiers against seventeen masks: 'param window' (index 14) meets 'param scale'
+// (index 0), so one uniform struct holds an i32 and an f32 field.
 const SCORE_MODS: [string, Expr][] = [
+  ['param scale', score.mul(param('inv_temperature', 0.75, 'f32'))],
   ['identity', score],
   ['alibi', alibi(3)],
   ['soft-cap', softCap(5)],
