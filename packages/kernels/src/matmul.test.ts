@@ -42,6 +42,42 @@ for (const [m, k, n] of SHAPES) {
   });
 }
 
+gpu.test(
+  'skinny products with a long K split each dot product across a workgroup',
+  async (device) => {
+    // Decoding through linear: x [1, K] by a weight [N, K] read transposed; also M = 3, N = 1.
+    for (const [m, k, n, transposeA, transposeB] of [
+      [1, 300, 37, false, true],
+      [3, 260, 5, false, true],
+      [2, 513, 1, false, false],
+      [1, 300, 7, true, true],
+    ] as const) {
+      const a = cpuRandn([2, ...(transposeA ? [k, m] : [m, k])]);
+      const b = cpuRandn(transposeB ? [n, k] : [k, n], 'float32');
+      await compareWithCpu(
+        device,
+        [a, b],
+        ([x, y]) => matmul(x!, y!, { transposeA, transposeB }),
+        TOLERANCE,
+        `dot rows ${m}x${k}x${n}`,
+      );
+      a.dispose();
+      b.dispose();
+    }
+    const h = cpuRandn([1, 400], 'float16');
+    const w = cpuRandn([9, 400], 'float16');
+    await compareWithCpu(
+      device,
+      [h, w],
+      ([x, y]) => matmul(x!, y!, { transposeB: true }),
+      { atol: 2e-2, rtol: 4e-3 },
+      'dot rows float16',
+    );
+    h.dispose();
+    w.dispose();
+  },
+);
+
 gpu.test('batched matmul broadcasts batch dimensions', async (device) => {
   for (const [m, k, n] of [
     [3, 5, 4],

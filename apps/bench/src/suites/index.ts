@@ -4,6 +4,7 @@ import { matmulSuite } from './matmul.js';
 import { positionalSuite } from './positional.js';
 import { softmaxSuite } from './softmax.js';
 import { sparseSuite } from './sparse.js';
+import { tokenizerSuite } from './tokenizer.js';
 
 /**
  * Every suite the CLI knows, in the order a full run takes them. `npm run bench` runs
@@ -15,6 +16,7 @@ export const SUITES: readonly Suite[] = [
   attentionSuite,
   positionalSuite,
   sparseSuite,
+  tokenizerSuite,
 ];
 
 export const DEFAULT_SUITES: readonly string[] = SUITES.map((s) => s.name);

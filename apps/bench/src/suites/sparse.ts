@@ -6,6 +6,7 @@ import {
   createBlockMask,
   type Expr,
   emptyStats,
+  fullMask,
   longformer,
   slidingWindow,
   sparseTransformerStrided,
@@ -14,9 +15,11 @@ import { randn, type Tensor } from '@qkv/tensor';
 import type { Measurement, Suite, SuiteContext } from '../suite.js';
 
 /**
- * CPU time of block-sparse attention against sequence length N: causal (dense, ~N^2 / 2
- * attended pairs) against sliding-window, Longformer, BigBird and strided patterns, whose
- * work grows linearly (or as N sqrt N for strided). The slope of log(time) against log(N)
+ * CPU time of block-sparse attention against sequence length N: unmasked attention (all N^2
+ * pairs), causal with every block visited and the mask evaluated everywhere, block-sparse
+ * causal (~N^2 / 2 attended pairs, empty blocks skipped), and sliding-window, Longformer,
+ * BigBird and strided patterns, whose work grows linearly (N sqrt N for strided, though
+ * its blocks are all partial, so mask evaluation stays quadratic). The slope of log(time) against log(N)
  * is logged per pattern: about 2 for quadratic, about 1 for linear.
  */
 
@@ -27,9 +30,13 @@ const WINDOW = 256;
 interface Pattern {
   name: string;
   mask(n: number): Expr;
+  /** `dense` visits every block and evaluates the mask everywhere: no block skipping. */
+  classify?: 'dense';
 }
 
 const PATTERNS: Pattern[] = [
+  { name: 'full', mask: () => fullMask() },
+  { name: 'causal-every-block', mask: () => causal(), classify: 'dense' },
   { name: 'causal', mask: () => causal() },
   { name: `sliding-window-${WINDOW}`, mask: () => slidingWindow(WINDOW) },
   { name: 'longformer-r128-g16', mask: () => longformer({ radius: 128, global: 16 }) },
@@ -62,7 +69,13 @@ async function measurePattern(ctx: SuiteContext, pattern: Pattern, sizes: number
     const q = randn([1, 1, n, HEAD_DIM], { seed: 1 });
     const k = randn([1, 1, n, HEAD_DIM], { seed: 2 });
     const v = randn([1, 1, n, HEAD_DIM], { seed: 3 });
-    const mask = createBlockMask(pattern.mask(n), { qLen: n, kvLen: n, blockSize: BLOCK });
+    const maskOptions = {
+      qLen: n,
+      kvLen: n,
+      blockSize: BLOCK,
+      ...(pattern.classify ? { classify: pattern.classify } : {}),
+    };
+    const mask = createBlockMask(pattern.mask(n), maskOptions);
     const maskBytes = [
       mask.fullCounts,
       mask.fullOffsets,
@@ -96,7 +109,7 @@ async function measurePattern(ctx: SuiteContext, pattern: Pattern, sizes: number
       },
     );
     await ctx.measure('qkv-block-mask-build', { ...params }, () =>
-      createBlockMask(pattern.mask(n), { qLen: n, kvLen: n, blockSize: BLOCK }),
+      createBlockMask(pattern.mask(n), maskOptions),
     );
     points.push({ n, ms: m.medianMs });
     for (const t of [q, k, v, out]) t?.dispose();
