@@ -12,13 +12,13 @@ import {
 } from '@qkv/browser';
 import { alibiBias, ropeInvFreq } from '@qkv/positional';
 import { randn, saveSafetensors, softmax, tensor } from '@qkv/tensor';
+import { getEncoding } from '@qkv/tokenizer';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyse } from '../src/app/analyse.js';
 import { DEFAULT_SETTINGS, type Settings } from '../src/app/state.js';
 import { PATTERN_NAMES, pairShare, patternMask } from '../src/model/masks.js';
 import { stackAt } from '../src/model/matrix.js';
-import { tokenize } from '../src/model/tokens.js';
 import {
   disposeProjections,
   type Projections,
@@ -94,22 +94,42 @@ for (const webgpu of [true, false]) {
       expect(await badge.textContent()).toMatch(webgpu ? /^WebGPU: / : /No WebGPU.*CPU/);
     });
 
-    it('tokenizes a typed sentence with the ids and offsets of the library', async () => {
-      await page.fill('#sentence', SENTENCE);
-      await page.press('#sentence', 'Enter');
-      await page.waitForSelector('main[data-ready="tokens"]');
-      const want = await tokenize(SENTENCE, DEFAULT_SETTINGS.encoding);
-      await page.waitForFunction(
-        (n) => document.querySelectorAll('[data-testid="token-table"] tr[data-id]').length === n,
-        want.length,
-      );
-      const rows = await page.$$eval('[data-testid="token-table"] tr[data-id]', (trs) =>
+    async function tokenRows(): Promise<number[][]> {
+      return page.$$eval('[data-testid="token-table"] tr[data-id]', (trs) =>
         trs.map((tr) =>
           ['data-id', 'data-start', 'data-end'].map((a) => Number(tr.getAttribute(a))),
         ),
       );
-      expect(rows).toEqual(want.map((t) => [t.id, t.start, t.end]));
+    }
+
+    it('tokenizes a typed sentence with the ids and offsets of @qkv/tokenizer', async () => {
+      await page.fill('#sentence', SENTENCE);
+      await page.press('#sentence', 'Enter');
+      const enc = await getEncoding(DEFAULT_SETTINGS.encoding);
+      const want = enc.encodeWithOffsets(SENTENCE).map((t) => [t.id, t.start, t.end]);
+      await page.waitForFunction(
+        (n) => document.querySelectorAll('[data-testid="token-table"] tr[data-id]').length === n,
+        want.length,
+      );
+      expect(await tokenRows()).toEqual(want);
       await shot('tokens');
+    });
+
+    it('switches encodings', async () => {
+      await page.selectOption('#encoding', 'o200k_base');
+      await page.waitForSelector('main[data-ready="tokens"]');
+      const o200k = await getEncoding('o200k_base');
+      const want = o200k.encodeWithOffsets(SENTENCE).map((t) => [t.id, t.start, t.end]);
+      await page.waitForFunction(
+        (first) =>
+          document
+            .querySelector('[data-testid="token-table"] tr[data-id]')
+            ?.getAttribute('data-id') === String(first),
+        want[0]![0],
+      );
+      expect(await tokenRows()).toEqual(want);
+      await page.selectOption('#encoding', DEFAULT_SETTINGS.encoding);
+      await page.waitForSelector('main[data-ready="tokens"]');
     });
 
     it('shows one query searching the keys: scores and softmax match the library', async () => {

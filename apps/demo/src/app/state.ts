@@ -1,5 +1,5 @@
 import type { LayerResult } from '../model/layer.js';
-import type { ShownToken } from '../model/tokens.js';
+import { DEFAULT_ENCODING, type ShownToken } from '../model/tokens.js';
 import type { Projections } from '../model/weights.js';
 
 export const VIEWS = ['tokens', 'search', 'heads', 'masks', 'positions'] as const;
@@ -34,14 +34,14 @@ export interface Settings {
 export const DEFAULT_SETTINGS: Settings = {
   text: "The trophy didn't fit in the suitcase because it was too big",
   crossText: "Le trophée n'entrait pas dans la valise",
-  encoding: 'words',
+  encoding: DEFAULT_ENCODING,
   mode: 'self',
   numHeads: 4,
   dModel: 32,
   seed: 7,
   causal: false,
   view: 'tokens',
-  token: 8,
+  token: 9,
   head: 0,
   pair: 2,
 };

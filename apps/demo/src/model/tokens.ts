@@ -1,26 +1,22 @@
+import { getEncoding } from '@qkv/tokenizer';
+
 /** One token as the page shows it: its id and the UTF-16 span of the text it came from. */
 export interface ShownToken {
   id: number;
   start: number;
   end: number;
-  /** The text of the span (a byte-level token inside a character shows the whole character). */
+  /** The text of the span (byte-level tokens inside one character share that character). */
   text: string;
 }
 
-export const ENCODINGS = ['words'] as const;
-export const DEFAULT_ENCODING = 'words';
+/** OpenAI's encodings from @qkv/tokenizer; each one's rank data loads when first picked. */
+export const ENCODINGS = ['cl100k_base', 'o200k_base', 'p50k_base', 'r50k_base', 'gpt2'] as const;
+export const DEFAULT_ENCODING = 'cl100k_base';
 
-/**
- * Split text into tokens with offsets. `words` splits on words and punctuation and numbers
- * word types in order of first appearance.
- */
-export async function tokenize(text: string, _encoding: string): Promise<ShownToken[]> {
-  const ids = new Map<string, number>();
-  const out: ShownToken[] = [];
-  for (const m of text.matchAll(/\p{L}+|\p{N}+|[^\s\p{L}\p{N}]/gu)) {
-    const word = m[0];
-    if (!ids.has(word)) ids.set(word, ids.size);
-    out.push({ id: ids.get(word)!, start: m.index, end: m.index + word.length, text: word });
-  }
-  return out;
+/** Tokenize with `@qkv/tokenizer`, keeping each token's offsets into the text. */
+export async function tokenize(text: string, encoding: string): Promise<ShownToken[]> {
+  const enc = await getEncoding(encoding);
+  return enc
+    .encodeWithOffsets(text)
+    .map(({ id, start, end }) => ({ id, start, end, text: text.slice(start, end) }));
 }
