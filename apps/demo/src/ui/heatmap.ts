@@ -41,7 +41,8 @@ export function heatmap(m: Matrix, options: HeatmapOptions = {}): SVGSVGElement 
   limit ||= 1;
   const svg = s('svg', {
     class: 'heatmap',
-    width: left + cell * m.cols + 2,
+    // Column labels are turned 60° and reach past the last column by about half their length.
+    width: left + cell * m.cols + 2 + Math.ceil(top / 2),
     height: top + cell * m.rows + 2,
     'data-name': options.name,
     'data-rows': m.rows,
