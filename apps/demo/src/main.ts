@@ -1,6 +1,7 @@
 // The attention explorer's entry point: lay out the controls, find a device, draw a view.
 import { App } from './app/app.js';
 import { detectDevice } from './app/device.js';
+import { POSITION_SCHEMES, type PositionScheme } from './model/layer.js';
 import { h } from './ui/dom.js';
 import { catchGlobalErrors, showError } from './ui/error-panel.js';
 
@@ -83,6 +84,22 @@ async function start(): Promise<void> {
           onchange: (e: Event) => app.update({ causal: (e.target as HTMLInputElement).checked }),
         }),
         ' causal',
+      ),
+      h(
+        'label',
+        {},
+        'Positions ',
+        h(
+          'select',
+          {
+            id: 'positions',
+            onchange: (e: Event) =>
+              app.update({ positions: (e.target as HTMLSelectElement).value as PositionScheme }),
+          },
+          ...POSITION_SCHEMES.map((p) =>
+            h('option', { value: p, selected: p === app.settings.positions }, p),
+          ),
+        ),
       ),
       h(
         'label',

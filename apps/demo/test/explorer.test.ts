@@ -185,6 +185,24 @@ for (const webgpu of [true, false]) {
       ref.dispose();
       expectAllClose(weights, refWeights, 'softmax of the shown scores');
       await shot('search');
+      for (const positions of ['rope', 'alibi', 'sinusoidal'] as const) {
+        await page.selectOption('#positions', positions);
+        await page.waitForSelector('main[data-ready="search"]');
+        const shownScores = await values(page, '[data-testid="search-table"] td.score');
+        const ref = await expected({ text: SENTENCE, positions });
+        const row = stackAt(ref.layer.scores, 0);
+        expectAllClose(
+          shownScores,
+          row.data.subarray(7 * row.cols, 8 * row.cols),
+          `${positions} scores`,
+        );
+        const shownWeights = await values(page, '[data-testid="search-table"] td.weight');
+        const soft = softmax(tensor(shownScores));
+        expectAllClose(shownWeights, soft.dataSync(), `${positions} softmax`);
+        soft.dispose();
+      }
+      await page.selectOption('#positions', 'none');
+      await page.waitForSelector('main[data-ready="search"]');
     });
 
     it('draws a heatmap per head with the caveat, for self- and cross-attention', async () => {

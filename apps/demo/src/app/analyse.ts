@@ -39,6 +39,7 @@ export async function analyse(settings: Settings, projections: Projections): Pro
       projections,
       numHeads: settings.numHeads,
       causal: settings.causal && !cross,
+      positions: settings.positions,
     });
     return { tokens, keyTokens, layer, projections };
   } finally {

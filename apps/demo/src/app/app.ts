@@ -65,6 +65,7 @@ export class App {
       'dModel',
       'seed',
       'causal',
+      'positions',
     ];
     if (modelKeys.some((k) => k in change && change[k] !== this.settings[k])) this.#stale = true;
     if (

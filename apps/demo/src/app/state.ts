@@ -1,4 +1,4 @@
-import type { LayerResult } from '../model/layer.js';
+import type { LayerResult, PositionScheme } from '../model/layer.js';
 import { DEFAULT_ENCODING, type ShownToken } from '../model/tokens.js';
 import type { Projections } from '../model/weights.js';
 
@@ -23,6 +23,8 @@ export interface Settings {
   dModel: number;
   seed: number;
   causal: boolean;
+  /** How word order enters the layer. */
+  positions: PositionScheme;
   view: ViewName;
   /** Query token picked in the search view. */
   token: number;
@@ -40,6 +42,7 @@ export const DEFAULT_SETTINGS: Settings = {
   dModel: 32,
   seed: 7,
   causal: false,
+  positions: 'none',
   view: 'tokens',
   token: 9,
   head: 0,

@@ -1,4 +1,4 @@
-import { div, matmul, softmax, type Tensor, tensor, where } from '@qkv/tensor';
+import { add, div, matmul, softmax, type Tensor, tensor, where } from '@qkv/tensor';
 
 /** The causal mask `[L, S]`, top-left aligned like PyTorch's is_causal: query i sees keys j <= i. */
 export function causalAllowed(L: number, S: number): Tensor {
@@ -9,15 +9,21 @@ export function causalAllowed(L: number, S: number): Tensor {
 }
 
 /**
- * The scaled scores Q·Kᵀ/√d that the page shows before the softmax, -Infinity where the
- * bool mask `allowed` (`[L, S]`, true = may attend) forbids a pair.
+ * The scaled scores Q·Kᵀ/√d (+ an additive `bias`, e.g. ALiBi's) that the page shows before
+ * the softmax, -Infinity where the bool mask `allowed` (`[L, S]`, true = may attend) forbids
+ * a pair.
  */
-export function scaledScores(q: Tensor, k: Tensor, allowed?: Tensor): Tensor {
+export function scaledScores(q: Tensor, k: Tensor, allowed?: Tensor, bias?: Tensor): Tensor {
   const d = q.shape[q.rank - 1]!;
-  const raw = div(matmul(q, k, { transposeB: true }), Math.sqrt(d));
-  if (!allowed) return raw;
-  const masked = where(allowed, raw, Number.NEGATIVE_INFINITY);
-  raw.dispose();
+  let scores = div(matmul(q, k, { transposeB: true }), Math.sqrt(d));
+  if (bias) {
+    const biased = add(scores, bias);
+    scores.dispose();
+    scores = biased;
+  }
+  if (!allowed) return scores;
+  const masked = where(allowed, scores, Number.NEGATIVE_INFINITY);
+  scores.dispose();
   return masked;
 }
 

@@ -1,4 +1,6 @@
-import { liveTensors, randn, type Tensor } from '@qkv/tensor';
+import { attentionWeights } from '@qkv/attention';
+import { alibiSlopes, sinusoidalTable } from '@qkv/positional';
+import { add, linear, liveTensors, permute, randn, scope, type Tensor, tensor } from '@qkv/tensor';
 import { describe, expect, it } from 'vitest';
 import { expectAllClose } from '../../test/close.js';
 import { attentionLayer } from './layer.js';
@@ -89,5 +91,59 @@ describe('attentionLayer', () => {
     ).toThrow(/4 heads do not divide d_model = 10/);
     x.dispose();
     disposeProjections(p);
+  });
+
+  it('adds sinusoidal encodings to the inputs, and ALiBi as the symmetric distance penalty', () => {
+    const before = liveTensors();
+    const [L, d, h] = [6, 8, 2];
+    const p = randomProjections(d, 4);
+    const x = randn([L, d], { seed: 8 });
+    const table = sinusoidalTable(L, d);
+    const shifted = add(x, table);
+    const sin = attentionLayer({
+      x,
+      memory: x,
+      projections: p,
+      numHeads: h,
+      causal: false,
+      positions: 'sinusoidal',
+    });
+    const plain = attentionLayer({
+      x: shifted,
+      memory: shifted,
+      projections: p,
+      numHeads: h,
+      causal: false,
+    });
+    expectAllClose(sin.weights.data, plain.weights.data, 'sinusoidal = none on x + PE');
+    const alibi = attentionLayer({
+      x,
+      memory: x,
+      projections: p,
+      numHeads: h,
+      causal: false,
+      positions: 'alibi',
+    });
+    // The fused op's own ALiBi path, -slope·|i - j|, as the reference.
+    const ref = scope(() => {
+      const split = (w: Tensor) => permute(linear(x, w).reshape([L, h, d / h]), [1, 0, 2]);
+      return attentionWeights(split(p.wq), split(p.wk), { alibiSlopes: tensor(alibiSlopes(h)) });
+    });
+    expectAllClose(alibi.weights.data, ref.dataSync(), 'ALiBi weights');
+    const rope = attentionLayer({
+      x,
+      memory: x,
+      projections: p,
+      numHeads: h,
+      causal: false,
+      positions: 'rope',
+    });
+    // RoPE leaves position 0 unrotated and turns the others: score(0, 0) stays, score(0, 1) moves.
+    const none = attentionLayer({ x, memory: x, projections: p, numHeads: h, causal: false });
+    expect(rope.scores.data[0]).toBeCloseTo(none.scores.data[0]!, 5);
+    expect(Math.abs(rope.scores.data[1]! - none.scores.data[1]!)).toBeGreaterThan(1e-4);
+    for (const t of [x, table, shifted, ref]) t.dispose();
+    disposeProjections(p);
+    expect(liveTensors()).toBe(before);
   });
 });

@@ -94,7 +94,11 @@ export function searchView(ctx: ViewContext): HTMLElement {
         {},
         h('th', {}, 'key'),
         h('th', {}, 'q·k'),
-        h('th', {}, `q·k/√${layer.headDim}`),
+        h(
+          'th',
+          {},
+          `q·k/√${layer.headDim}${ctx.settings.positions === 'alibi' ? ' + ALiBi bias' : ''}`,
+        ),
         h('th', {}, 'softmax'),
       ),
       ...rows,
