@@ -25,5 +25,5 @@ for (const step of steps) {
 }
 for (const step of steps) step.tensor.dispose();
 console.log(
-  `Live tensors after disposing: ${liveTensors()}. Try: npm start -- --causal the trophy did not fit`,
+  `Live tensors after disposing: ${liveTensors()}. Try: pnpm --filter @qkv/demo cli --causal the trophy did not fit`,
 );

@@ -1,14 +1,5 @@
-import {
-  div,
-  linear,
-  matmul,
-  randn,
-  scope,
-  softmax,
-  type Tensor,
-  tensor,
-  where,
-} from '@qkv/tensor';
+import { linear, matmul, randn, scope, softmax, type Tensor } from '@qkv/tensor';
+import { causalAllowed, scaledScores } from './model/attend.js';
 
 export interface WalkthroughOptions {
   tokens: readonly string[];
@@ -64,17 +55,8 @@ export function attentionWalkthrough(options: WalkthroughOptions): WalkthroughSt
   const scores = timed(
     'scores Q·Kᵀ / √d',
     'row i: how well query i matches every key; √d keeps the softmax from saturating',
-    () =>
-      scope(() => {
-        const raw = div(matmul(q, k, { transposeB: true }), Math.sqrt(dModel));
-        if (!causal) return raw;
-        // Causal: token i may only look at tokens j <= i.
-        const allowed = tensor(
-          Array.from({ length: n * n }, (_, f) => Math.floor(f / n) >= f % n),
-          [n, n],
-        );
-        return where(allowed, raw, Number.NEGATIVE_INFINITY);
-      }),
+    // Causal: token i may only look at tokens j <= i.
+    () => scope(() => scaledScores(q, k, causal ? causalAllowed(n, n) : undefined)),
     'tokens',
   );
   const weights = timed(

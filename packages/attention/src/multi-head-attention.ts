@@ -1,4 +1,5 @@
 import { alibiSlopes } from '@qkv/positional';
+import type { BlockMask, Mask } from '@qkv/sparse';
 import {
   type AttentionOptions,
   attention,
@@ -28,7 +29,7 @@ import { dropout, dropoutRandom } from './dropout.js';
 import { fail } from './errors.js';
 import { KVCache } from './kv-cache.js';
 import { type MhaMaskInputs, toOpMasks } from './mha-masks.js';
-import { weightedValues } from './sdpa.js';
+import { scaledDotProductAttention, weightedValues } from './sdpa.js';
 import {
   checkStateDict,
   expectedParameters,
@@ -98,6 +99,12 @@ export interface MultiHeadAttentionForwardOptions extends MhaMaskInputs {
   isCausal?: boolean;
   /** Self-attention decoding: append this call's keys and values, then attend to all of them. */
   cache?: KVCache;
+  /**
+   * A `@qkv/sparse` mask (pattern, expression or block mask) over query and key positions:
+   * block-sparse attention that visits only the kept key blocks. It stands in for the other
+   * masks, `isCausal`, `alibi` and the cache, and computes no weights (`needWeights: false`).
+   */
+  sparseMask?: Mask | BlockMask;
 }
 
 export interface MultiHeadAttentionOutput {
@@ -451,7 +458,27 @@ export class MultiHeadAttention {
       const dropping = this.training && this.dropout > 0;
       let heads: Tensor;
       let weights: Tensor | undefined;
-      if (needWeights || dropping) {
+      if (options.sparseMask) {
+        const clashing = Object.entries({
+          attnMask: options.attnMask,
+          keyPaddingMask: options.keyPaddingMask,
+          isCausal: isCausal || undefined,
+          cache,
+          alibi: this.alibi,
+          needWeights: needWeights || undefined,
+          dropout: dropping || undefined,
+        }).filter(([, value]) => value !== undefined);
+        if (clashing.length > 0) {
+          fail(
+            where,
+            `sparseMask cannot be combined with ${clashing.map(([name]) => name).join(', ')} (pass needWeights: false; express masks as @qkv/sparse patterns)`,
+          );
+        }
+        heads = scaledDotProductAttention(q, k, v, {
+          sparseMask: options.sparseMask,
+          enableGqa: true,
+        });
+      } else if (needWeights || dropping) {
         weights = attentionWeights(q, k, opOptions);
         if (dropping) weights = dropout(weights, this.dropout, this.#rng);
         heads = weightedValues(weights, v, kvLength);

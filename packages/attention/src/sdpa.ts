@@ -1,3 +1,4 @@
+import { type BlockMask, blockSparseAttention, type Expr, type Mask } from '@qkv/sparse';
 import {
   type AttentionOptions,
   attention,
@@ -19,7 +20,30 @@ export interface SdpaOptions extends AttentionOptions {
   dropoutP?: number;
   /** The generator dropout draws from (seeded, so runs repeat); required with `dropoutP`. */
   dropoutRandom?: Random;
+  /**
+   * A mask from `@qkv/sparse` (a pattern such as `slidingWindow(256)`, any mask expression,
+   * or a ready block mask). Attention then visits only the key blocks the mask keeps, so the
+   * cost grows with the attended pairs rather than with L·S. It stands in for `attnMask`,
+   * `isCausal`, `bias`, `alibiSlopes` and `softcap`: express those as mask patterns and
+   * `scoreMod` score modifiers (`alibi`, `softCap`, `relativeBias`, `t5Bias`) instead.
+   */
+  sparseMask?: Mask | BlockMask;
+  /** A `@qkv/sparse` score modifier applied to `q·k·scale` (with `sparseMask` only). */
+  scoreMod?: Expr;
+  /** Block edge when the block mask is built from `sparseMask` (default 64). */
+  blockSize?: number;
 }
+
+/** Options the block-sparse path replaces with mask patterns and score modifiers. */
+const DENSE_ONLY = [
+  'attnMask',
+  'isCausal',
+  'bias',
+  'alibiSlopes',
+  'softcap',
+  'kvLength',
+  'dropoutP',
+] as const;
 
 /**
  * `softmax(q·kᵀ·scale + mask)·v`, with the semantics of PyTorch's
@@ -45,7 +69,27 @@ export function scaledDotProductAttention(
   v: Tensor,
   options: SdpaOptions = {},
 ): Tensor {
-  const { dropoutP = 0, dropoutRandom, ...rest } = options;
+  const { dropoutP = 0, dropoutRandom, sparseMask, scoreMod, blockSize, ...rest } = options;
+  if (sparseMask) {
+    const clashing = DENSE_ONLY.filter(
+      (name) => options[name] !== undefined && options[name] !== false && options[name] !== 0,
+    );
+    if (clashing.length > 0) {
+      fail(
+        'scaledDotProductAttention',
+        `sparseMask replaces ${clashing.join(', ')}: express them as @qkv/sparse mask patterns and scoreMod score modifiers`,
+      );
+    }
+    return blockSparseAttention(q, k, v, sparseMask, {
+      ...(rest.scale === undefined ? {} : { scale: rest.scale }),
+      ...(rest.enableGqa === undefined ? {} : { enableGqa: rest.enableGqa }),
+      ...(scoreMod ? { scoreMod } : {}),
+      ...(blockSize === undefined ? {} : { blockSize }),
+    });
+  }
+  if (scoreMod || blockSize !== undefined) {
+    fail('scaledDotProductAttention', 'scoreMod and blockSize apply only with sparseMask');
+  }
   if (dropoutP === 0) return attention(q, k, v, rest);
   if (!dropoutRandom) {
     fail('scaledDotProductAttention', 'dropoutP > 0 needs a dropoutRandom (a seeded Random)');

@@ -180,6 +180,15 @@ describe('createBlockMask', () => {
     expect(ms).toBeLessThan(5000);
   });
 
+  it('marks every block partial when asked for a dense baseline', () => {
+    const m = createBlockMask(causal(), { qLen: 10, kvLen: 7, blockSize: 4, classify: 'dense' });
+    expect(m.classification).toBe('dense');
+    expect(m.fullIndices.length).toBe(0);
+    expect(Array.from(m.partialIndices)).toEqual([0, 1, 0, 1, 0, 1]);
+    expect(m.elementsEvaluated).toBe(0);
+    expectLayoutConsistent(m);
+  });
+
   it('accepts a predicate with head dependence and labels it', () => {
     const m = createBlockMask(
       maskFromPredicate((_b, hh, q, k) => (q + hh) % 3 === k % 3, { dependsOnBatch: false }),

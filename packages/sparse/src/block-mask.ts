@@ -6,9 +6,11 @@ import { assertMask, compileMask, type Mask, maskDependsOn } from './mask.js';
 /**
  * How a block mask's block states were found: `analytic` by interval reasoning over each
  * block's index ranges (O(number of blocks), no element visited), `per-element` by
- * evaluating the mask at every position of every block (O(qLen * kvLen)).
+ * evaluating the mask at every position of every block (O(qLen * kvLen)). `dense` calls
+ * every block partial without looking: no block is skipped, the mask is evaluated
+ * everywhere, as in dense masked attention (a baseline for benchmarks and debugging).
  */
-export type BlockClassification = 'analytic' | 'per-element';
+export type BlockClassification = 'analytic' | 'per-element' | 'dense';
 
 export interface BlockMaskOptions {
   qLen: number;
@@ -20,7 +22,10 @@ export interface BlockMaskOptions {
   /** Needed when the mask reads `b` / `h`; otherwise the block mask broadcasts over them. */
   batch?: number;
   heads?: number;
-  /** Force per-element classification of an expression (tight for any expression). */
+  /**
+   * `per-element` forces exact classification of an expression; `dense` marks every block
+   * partial. Predicates are always classified per element unless `dense`.
+   */
   classify?: BlockClassification;
 }
 
@@ -95,7 +100,11 @@ export function createBlockMask(mask: Mask, options: BlockMaskOptions): BlockMas
   const batch = dimension(mask, 'b', 'batch', options.batch);
   const heads = dimension(mask, 'h', 'heads', options.heads);
   const classification: BlockClassification =
-    mask instanceof Expr ? (options.classify ?? 'analytic') : 'per-element';
+    options.classify === 'dense'
+      ? 'dense'
+      : mask instanceof Expr
+        ? (options.classify ?? 'analytic')
+        : 'per-element';
   const numQBlocks = Math.ceil(qLen / blockQ);
   const numKvBlocks = Math.ceil(kvLen / blockKv);
   const rows = batch * heads * numQBlocks;
@@ -109,7 +118,7 @@ export function createBlockMask(mask: Mask, options: BlockMaskOptions): BlockMas
     k: { lo: 0, hi: 0 },
   };
   const bounds = classification === 'analytic' ? compileBounds(mask as Expr) : undefined;
-  const f = bounds ? undefined : compileMask(mask);
+  const f = classification === 'per-element' ? compileMask(mask) : undefined;
   for (let r = 0; r < rows; r++) {
     const qb = r % numQBlocks;
     const bh = (r - qb) / numQBlocks;
@@ -120,12 +129,12 @@ export function createBlockMask(mask: Mask, options: BlockMaskOptions): BlockMas
     box.q = { lo: qb * blockQ, hi: Math.min((qb + 1) * blockQ, qLen) - 1 };
     for (let kb = 0; kb < numKvBlocks; kb++) {
       box.k = { lo: kb * blockKv, hi: Math.min((kb + 1) * blockKv, kvLen) - 1 };
-      let state: number;
+      let state: number = BLOCK_PARTIAL;
       if (bounds) {
         const t = bounds(box);
         state = t.lo >= 1 ? BLOCK_FULL : t.hi <= 0 ? BLOCK_EMPTY : BLOCK_PARTIAL;
-      } else {
-        const scan = scanBlock(f!, box);
+      } else if (f) {
+        const scan = scanBlock(f, box);
         elementsEvaluated += scan.evaluated;
         state = scan.state;
       }

@@ -78,6 +78,7 @@ describe('blockSparseAttention', () => {
           valueDim: fc.integer({ min: 1, max: 6 }),
           blockQ: fc.integer({ min: 1, max: 17 }),
           blockKv: fc.integer({ min: 1, max: 17 }),
+          classify: fc.constantFrom('analytic', 'per-element', 'dense' as const),
         }),
         (p) => {
           const c = { ...p, heads: p.kvHeads * p.group };
@@ -89,6 +90,7 @@ describe('blockSparseAttention', () => {
             blockKv: p.blockKv,
             batch: c.batch,
             heads: c.heads,
+            classify: p.classify,
           });
           const { actual, expected } = run(c, mask, p.seed, {}, blockMask);
           expectAllClose(actual, expected);

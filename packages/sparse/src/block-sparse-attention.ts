@@ -206,32 +206,9 @@ function blockSparseCpu(
   const valueRows = new Int32Array(m.blockKv);
   const E = d.headDim;
   const Ev = d.valueDim;
-  const counts = { maskEvaluations: 0, scoresComputed: 0, full: 0, partial: 0 };
-
-  /** Scores of one query row against one key block, folded into the running softmax. */
-  const visitBlock = (
-    bi: number,
-    hi: number,
-    qi: number,
-    kvBase: number,
-    kb: number,
-    masked: boolean,
-  ) => {
-    const qOff = (d.heads * bi + hi) * d.qLen * E + qi * E;
-    const kEnd = Math.min((kb + 1) * m.blockKv, d.kvLen);
-    let n = 0;
-    for (let ki = kb * m.blockKv; ki < kEnd; ki++) {
-      if (masked) {
-        counts.maskEvaluations++;
-        if (!maskAt(bi, hi, qi, ki)) continue;
-      }
-      const s = dot(q, qOff, k, (kvBase + ki) * E, E) * scale;
-      scores[n] = mod ? mod(bi, hi, qi, ki, s) : s;
-      valueRows[n++] = (kvBase + ki) * Ev;
-    }
-    counts.scoresComputed += n;
-    row.addBlock(scores, valueRows, n, v);
-  };
+  const counts = { full: 0, partial: 0 };
+  let maskEvaluations = 0;
+  let scoresComputed = 0;
 
   for (let bi = 0; bi < d.batch; bi++) {
     for (let hi = 0; hi < d.heads; hi++) {
@@ -247,10 +224,29 @@ function blockSparseCpu(
         const qEnd = Math.min((qb + 1) * m.blockQ, d.qLen);
         for (let qi = qb * m.blockQ; qi < qEnd; qi++) {
           row.reset();
-          for (let j = fullFrom; j < fullTo; j++)
-            visitBlock(bi, hi, qi, kvBase, m.fullIndices[j]!, false);
-          for (let j = partFrom; j < partTo; j++)
-            visitBlock(bi, hi, qi, kvBase, m.partialIndices[j]!, true);
+          const qOff = (outBase + qi) * E;
+          // Full blocks first (no mask evaluation), then partial ones.
+          for (let phase = 0; phase < 2; phase++) {
+            const masked = phase === 1;
+            const list = masked ? m.partialIndices : m.fullIndices;
+            const to = masked ? partTo : fullTo;
+            for (let j = masked ? partFrom : fullFrom; j < to; j++) {
+              const kb = list[j]!;
+              const kEnd = Math.min((kb + 1) * m.blockKv, d.kvLen);
+              let n = 0;
+              for (let ki = kb * m.blockKv; ki < kEnd; ki++) {
+                if (masked) {
+                  maskEvaluations++;
+                  if (!maskAt(bi, hi, qi, ki)) continue;
+                }
+                const s = dot(q, qOff, k, (kvBase + ki) * E, E) * scale;
+                scores[n] = mod ? mod(bi, hi, qi, ki, s) : s;
+                valueRows[n++] = (kvBase + ki) * Ev;
+              }
+              scoresComputed += n;
+              row.addBlock(scores, valueRows, n, v);
+            }
+          }
           row.writeTo(out, (outBase + qi) * Ev);
         }
       }
@@ -260,7 +256,7 @@ function blockSparseCpu(
     stats.fullBlocksVisited += counts.full;
     stats.partialBlocksVisited += counts.partial;
     stats.blocksVisited += counts.full + counts.partial;
-    stats.maskEvaluations += counts.maskEvaluations;
-    stats.scoresComputed += counts.scoresComputed;
+    stats.maskEvaluations += maskEvaluations;
+    stats.scoresComputed += scoresComputed;
   }
 }

@@ -62,6 +62,7 @@ export {
   compileMask,
   type Mask,
   maskFromPredicate,
+  maskToTensor,
   materializeMask,
   type PredicateMask,
 } from './mask.js';

@@ -1,3 +1,4 @@
+import { type Tensor, tensor } from '@qkv/tensor';
 import { type CompiledExpr, compileJs } from './compile-js.js';
 import { fail } from './errors.js';
 import { Expr, formatExpr, usesVar } from './expr.js';
@@ -69,4 +70,36 @@ export function materializeMask(
     for (let k = 0; k < kvLen; k++) out[q * kvLen + k] = f(batchIndex, head, q, k);
   }
   return out;
+}
+
+/**
+ * The mask as a bool tensor (`true` = may attend, the polarity of PyTorch's SDPA
+ * `attn_mask`) for dense attention paths: `[qLen, kvLen]` when the mask reads neither `b`
+ * nor `h`, else `[batch | 1, heads | 1, qLen, kvLen]`. Costs O(qLen * kvLen) per batch
+ * item and head; sparse paths should use `createBlockMask` instead.
+ */
+export function maskToTensor(
+  mask: Mask,
+  options: { qLen: number; kvLen: number; batch?: number; heads?: number },
+): Tensor<'bool'> {
+  const where = 'maskToTensor';
+  assertMask(where, mask);
+  const { qLen, kvLen } = options;
+  const dim = (index: 'b' | 'h', given: number | undefined, name: string) => {
+    if (!maskDependsOn(mask, index)) return 1;
+    if (given === undefined || !Number.isInteger(given) || given < 1) {
+      fail(where, `the mask reads ${index}, so options.${name} must be a positive integer`);
+    }
+    return given;
+  };
+  const batch = dim('b', options.batch, 'batch');
+  const heads = dim('h', options.heads, 'heads');
+  const data = new Uint8Array(batch * heads * qLen * kvLen);
+  for (let bi = 0; bi < batch; bi++) {
+    for (let hi = 0; hi < heads; hi++) {
+      data.set(materializeMask(mask, qLen, kvLen, bi, hi), (bi * heads + hi) * qLen * kvLen);
+    }
+  }
+  const shape = batch === 1 && heads === 1 ? [qLen, kvLen] : [batch, heads, qLen, kvLen];
+  return tensor(data, shape, { dtype: 'bool' });
 }

@@ -52,7 +52,10 @@ export class SoftmaxRow {
   }
 }
 
-/** `sum_i a[ai + i] * c[ci + i]` over `n` elements, in float64. */
+/**
+ * `sum_i a[ai + i] * c[ci + i]` over `n` elements, in float64. Four partial sums let the
+ * multiply-adds overlap instead of waiting on one accumulator.
+ */
 export function dot(
   a: ArrayLike<number>,
   ai: number,
@@ -60,7 +63,17 @@ export function dot(
   ci: number,
   n: number,
 ): number {
-  let s = 0;
-  for (let i = 0; i < n; i++) s += a[ai + i]! * c[ci + i]!;
-  return s;
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let i = 0;
+  for (; i + 3 < n; i += 4) {
+    s0 += a[ai + i]! * c[ci + i]!;
+    s1 += a[ai + i + 1]! * c[ci + i + 1]!;
+    s2 += a[ai + i + 2]! * c[ci + i + 2]!;
+    s3 += a[ai + i + 3]! * c[ci + i + 3]!;
+  }
+  for (; i < n; i++) s0 += a[ai + i]! * c[ci + i]!;
+  return s0 + s1 + (s2 + s3);
 }

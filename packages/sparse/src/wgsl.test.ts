@@ -82,6 +82,10 @@ describe('toWgsl', () => {
       },
     );
     expect(snippet.maskFunction).toBe('mask_mod');
+    expect(snippet.maskExpression).toBe(
+      '((qkv_seg[clamp(q_idx, 0i, 4i)] == qkv_seg[clamp(kv_idx, 0i, 4i)]) && (qkv_floor_div(q_idx, 2i) >= qkv_mod(kv_idx, 3i)))',
+    );
+    expect(snippet.scoreExpression).toBeUndefined();
     expect(snippet.code).toContain(
       'fn mask_mod(b: i32, h: i32, q_idx: i32, kv_idx: i32) -> bool {',
     );

@@ -24,6 +24,13 @@ export interface WgslSnippet {
   readonly maskFunction?: string;
   /** `fn <scoreFunction>(score: f32, b: i32, h: i32, q_idx: i32, kv_idx: i32) -> f32`. */
   readonly scoreFunction?: string;
+  /**
+   * The bare expressions, for kernels that inline them instead of calling the functions:
+   * they read `b`, `h`, `q_idx`, `kv_idx` (and `score`) and need the helpers and bindings
+   * declared in `code`.
+   */
+  readonly maskExpression?: string;
+  readonly scoreExpression?: string;
   readonly bindings: readonly WgslBinding[];
 }
 
@@ -191,16 +198,20 @@ export function toWgsl(
   const functions: string[] = [];
   const maskFunction = parts.mask ? (options.maskFunction ?? 'mask_mod') : undefined;
   const scoreFunction = parts.scoreMod ? (options.scoreFunction ?? 'score_mod') : undefined;
-  if (parts.mask) {
+  const maskExpression = parts.mask ? emit(parts.mask) : undefined;
+  const scoreExpression = parts.scoreMod
+    ? parts.scoreMod.type === 'f32'
+      ? emit(parts.scoreMod)
+      : `f32(${emit(parts.scoreMod)})`
+    : undefined;
+  if (maskExpression !== undefined) {
     functions.push(
-      `fn ${maskFunction}(b: i32, h: i32, q_idx: i32, kv_idx: i32) -> bool {\n  return ${emit(parts.mask)};\n}`,
+      `fn ${maskFunction}(b: i32, h: i32, q_idx: i32, kv_idx: i32) -> bool {\n  return ${maskExpression};\n}`,
     );
   }
-  if (parts.scoreMod) {
-    const body =
-      parts.scoreMod.type === 'f32' ? emit(parts.scoreMod) : `f32(${emit(parts.scoreMod)})`;
+  if (scoreExpression !== undefined) {
     functions.push(
-      `fn ${scoreFunction}(score: f32, b: i32, h: i32, q_idx: i32, kv_idx: i32) -> f32 {\n  return ${body};\n}`,
+      `fn ${scoreFunction}(score: f32, b: i32, h: i32, q_idx: i32, kv_idx: i32) -> f32 {\n  return ${scoreExpression};\n}`,
     );
   }
 
@@ -247,8 +258,8 @@ export function toWgsl(
   const code = [...helpers, ...declarations, ...functions].join('\n\n');
   return {
     code: `${code}\n`,
-    ...(maskFunction ? { maskFunction } : {}),
-    ...(scoreFunction ? { scoreFunction } : {}),
+    ...(maskFunction ? { maskFunction, maskExpression } : {}),
+    ...(scoreFunction ? { scoreFunction, scoreExpression } : {}),
     bindings,
   };
 }

@@ -56,17 +56,24 @@ function chromiumBinDir() {
   }
 }
 
+/** The version of the @sparticuz/chromium package whose `bin` folder this is. */
+function packageVersion(bin) {
+  return JSON.parse(readFileSync(join(bin, '..', 'package.json'), 'utf8')).version;
+}
+
 /**
  * Unpack SwiftShader (once) and return the directory holding `vk_swiftshader_icd.json`, the
  * driver and the Vulkan loader. The ICD json is rewritten with an absolute `library_path` so
  * the loader finds the driver without LD_LIBRARY_PATH.
  */
-export function unpackSwiftShader(
-  cacheDir = join(root, 'node_modules', '.cache', 'qkv-swiftshader'),
-) {
+export function unpackSwiftShader(cacheDir) {
+  const bin = chromiumBinDir();
+  // Named by the package version, so upgrading @sparticuz/chromium unpacks its driver anew.
+  cacheDir ??=
+    bin && join(root, 'node_modules', '.cache', `qkv-swiftshader-${packageVersion(bin)}`);
+  if (!cacheDir) return undefined;
   const icd = join(cacheDir, ICD_NAME);
   if (existsSync(icd)) return cacheDir;
-  const bin = chromiumBinDir();
   if (!bin) return undefined;
   const archive = brotliDecompressSync(readFileSync(join(bin, 'swiftshader.tar.br')));
   // Unpack beside the cache dir and rename, so a concurrent or interrupted run never sees half.

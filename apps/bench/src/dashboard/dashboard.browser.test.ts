@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { chromium } from 'playwright-core';
+import { type Browser, launchBrowser } from '@qkv/browser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toMeasurement } from '../context.js';
 import { parseResult } from '../result.js';
@@ -12,28 +12,11 @@ const samples = ['cpu-run-a.json', 'cpu-run-b.json'].map((f) =>
 );
 const artifacts = fileURLToPath(new URL('artifacts/', app));
 
-// Flags for headless Chromium as root on a machine without a GPU or network.
-const FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
-
-/** QKV_CHROMIUM when set (e.g. Debian's /usr/bin/chromium), else @sparticuz/chromium's. */
-async function chromiumPath(): Promise<string> {
-  if (process.env.QKV_CHROMIUM) return process.env.QKV_CHROMIUM;
-  const { default: sparticuz } = await import('@sparticuz/chromium');
-  return sparticuz.executablePath();
-}
-
 describe('dashboard page in headless Chromium', () => {
-  let browser: Awaited<ReturnType<typeof chromium.launch>>;
+  let browser: Browser;
   beforeAll(async () => {
-    browser = await chromium.launch({ executablePath: await chromiumPath(), args: FLAGS });
+    // The live-run panel uses the CPU backend; the page needs no WebGPU.
+    browser = await launchBrowser({ webgpu: false });
   });
   afterAll(async () => {
     await browser?.close();

@@ -6,6 +6,7 @@ import { peakSuite } from './peak.js';
 import { positionalSuite } from './positional.js';
 import { softmaxSuite } from './softmax.js';
 import { sparseSuite } from './sparse.js';
+import { tokenizerSuite } from './tokenizer.js';
 
 /**
  * Every suite the CLI knows, in the order a full run takes them. `npm run bench` runs
@@ -19,6 +20,7 @@ export const SUITES: readonly Suite[] = [
   decodeSuite,
   positionalSuite,
   sparseSuite,
+  tokenizerSuite,
 ];
 
 export const DEFAULT_SUITES: readonly string[] = SUITES.map((s) => s.name);

@@ -1,4 +1,5 @@
 import { type CaseGroup, expectClose } from '@qkv/conformance';
+import { slidingWindow } from '@qkv/sparse';
 import { tensor, transpose } from '@qkv/tensor';
 import { expect } from 'vitest';
 import { MultiHeadAttention } from '../../src/index.js';
@@ -293,6 +294,39 @@ mhaCases['bad configurations and inputs give clear errors'] = (ctx) => {
     ).toThrow(/keyPaddingMask \[1, 2\] bool must be \[2, 5\]/);
     expect(() => mha.forward(ctx.random([10, 12]).t, x, x)).toThrow(
       /must all be rank 3 \(batched\) or all rank 2/,
+    );
+  } finally {
+    mha.dispose();
+  }
+};
+
+mhaCases['sparseMask gives the output of the same mask given densely'] = async (ctx) => {
+  const mha = new MultiHeadAttention({
+    embedDim: 16,
+    numHeads: 4,
+    numKvHeads: 2,
+    device: ctx.device,
+    seed: 5,
+  });
+  try {
+    const [l, window] = [37, 9];
+    const x = ctx.random([2, l, 16]).t;
+    // MHA polarity: true = masked out.
+    const blocked = Array.from({ length: l * l }, (_, f) => {
+      const [i, j] = [Math.floor(f / l), f % l];
+      return !(j <= i && i - j < window);
+    });
+    const dense = mha.forward(x, x, x, {
+      attnMask: ctx.tensor(blocked, [l, l], 'bool'),
+      needWeights: false,
+    });
+    const sparse = mha.forward(x, x, x, { sparseMask: slidingWindow(window), needWeights: false });
+    expectClose(await ctx.read(sparse.output), await ctx.read(dense.output), {
+      atol: 1e-5,
+      rtol: 1e-4,
+    });
+    expect(() => mha.forward(x, x, x, { sparseMask: slidingWindow(window) })).toThrow(
+      /sparseMask cannot be combined with needWeights \(pass needWeights: false/,
     );
   } finally {
     mha.dispose();

@@ -1,3 +1,4 @@
+import { gpuErrorScope } from '@qkv/conformance';
 import { liveTensors } from '@qkv/tensor';
 import { expect, it } from 'vitest';
 import { createWebGPUDevice, type WebGPUDeviceOptions } from '../create-device.js';
@@ -9,6 +10,8 @@ const required = () => process.env.QKV_REQUIRE_GPU === '1';
 export interface GpuFixture {
   /** The shared device, or undefined when no adapter was found. */
   readonly device: WebGPUDevice | undefined;
+  /** Why there is no device. */
+  readonly error: Error | undefined;
   /**
    * A test on the device, inside a `validation` error scope (anything it catches fails the
    * test), that must leave as many live buffers and tensors as it found.
@@ -48,6 +51,7 @@ export async function gpuFixture(
   }
   return {
     device,
+    error: reason,
     test(name, fn, timeout) {
       if (!device) {
         if (required()) {
@@ -63,19 +67,9 @@ export async function gpuFixture(
         async () => {
           const buffers = d.liveBuffers();
           const tensors = liveTensors();
-          d.gpu.pushErrorScope('validation');
-          let failure: unknown;
-          try {
+          await gpuErrorScope(d)(d, async () => {
             await fn(d);
-            await d.sync();
-          } catch (error) {
-            failure = error;
-          }
-          const scoped = await d.gpu.popErrorScope();
-          // A validation error explains a failure better than the wrong numbers it causes.
-          if (scoped)
-            throw new Error(`WebGPU validation error: ${scoped.message}`, { cause: failure });
-          if (failure) throw failure;
+          });
           expect(liveTensors(), 'live tensors after the test').toBe(tensors);
           expect(d.liveBuffers(), 'live buffers after the test').toBe(buffers);
         },

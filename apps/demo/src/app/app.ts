@@ -1,0 +1,159 @@
+import {
+  disposeProjections,
+  type Projections,
+  projectionsFromSafetensors,
+  randomProjections,
+} from '../model/weights.js';
+import { h } from '../ui/dom.js';
+import { clearErrors, showError } from '../ui/error-panel.js';
+import type { View, ViewContext } from '../views/context.js';
+import { headsView } from '../views/heads-view.js';
+import { masksView } from '../views/masks-view.js';
+import { positionsView } from '../views/positions-view.js';
+import { searchView } from '../views/search-view.js';
+import { tokensView } from '../views/tokens-view.js';
+import { analyse } from './analyse.js';
+import {
+  type Analysis,
+  DEFAULT_SETTINGS,
+  type DeviceInfo,
+  type Settings,
+  VIEW_TITLES,
+  VIEWS,
+  type ViewName,
+} from './state.js';
+
+const RENDERERS: Record<ViewName, View> = {
+  tokens: tokensView,
+  search: searchView,
+  heads: headsView,
+  masks: masksView,
+  positions: positionsView,
+};
+
+export interface AppElements {
+  controls: HTMLElement;
+  nav: HTMLElement;
+  main: HTMLElement;
+  errors: HTMLElement;
+  weightsLabel: HTMLElement;
+}
+
+/** The explorer: settings in, one view at a time out, errors into the panel. */
+export class App {
+  settings: Settings;
+  #projections: Projections | undefined;
+  #analysis: Analysis | undefined;
+  #stale = true;
+  #renders = 0;
+
+  constructor(
+    readonly el: AppElements,
+    readonly device: DeviceInfo,
+    initial: Partial<Settings> = {},
+  ) {
+    this.settings = { ...DEFAULT_SETTINGS, ...initial };
+  }
+
+  update(change: Partial<Settings>): void {
+    const modelKeys: (keyof Settings)[] = [
+      'text',
+      'crossText',
+      'encoding',
+      'mode',
+      'numHeads',
+      'dModel',
+      'seed',
+      'causal',
+      'positions',
+    ];
+    if (modelKeys.some((k) => k in change && change[k] !== this.settings[k])) this.#stale = true;
+    if (
+      ('dModel' in change || 'seed' in change) &&
+      this.#projections?.source.startsWith('seeded')
+    ) {
+      disposeProjections(this.#projections);
+      this.#projections = undefined;
+    }
+    this.settings = { ...this.settings, ...change };
+    void this.render();
+  }
+
+  /** Use weights from a safetensors file the user picked. */
+  async loadWeights(file: File): Promise<void> {
+    try {
+      const projections = projectionsFromSafetensors(
+        new Uint8Array(await file.arrayBuffer()),
+        file.name,
+      );
+      if (this.#projections) disposeProjections(this.#projections);
+      this.#projections = projections;
+      this.#stale = true;
+      this.settings = { ...this.settings, dModel: projections.dModel };
+      await this.render();
+    } catch (error) {
+      showError(this.el.errors, error, `Loading ${file.name}`);
+    }
+  }
+
+  useRandomWeights(): void {
+    if (this.#projections) disposeProjections(this.#projections);
+    this.#projections = undefined;
+    this.#stale = true;
+    void this.render();
+  }
+
+  async render(): Promise<void> {
+    const ticket = ++this.#renders;
+    clearErrors(this.el.errors);
+    this.#renderNav();
+    const main = this.el.main;
+    main.setAttribute('aria-busy', 'true');
+    main.removeAttribute('data-ready');
+    try {
+      this.#projections ??= randomProjections(this.settings.dModel, this.settings.seed);
+      this.el.weightsLabel.textContent = `Weights: ${this.#projections.source}, d_model ${this.#projections.dModel}`;
+      if (this.#stale || !this.#analysis) {
+        this.#analysis = await analyse(this.settings, this.#projections);
+        this.#stale = false;
+      }
+      const ctx: ViewContext = {
+        settings: this.settings,
+        analysis: this.#analysis,
+        device: this.device,
+        update: (change) => this.update(change),
+      };
+      const view = await RENDERERS[this.settings.view](ctx);
+      if (ticket !== this.#renders) return;
+      main.replaceChildren(view);
+    } catch (error) {
+      if (ticket !== this.#renders) return;
+      this.#analysis = undefined;
+      main.replaceChildren(
+        h('p', { class: 'note' }, 'This view could not be drawn; see the message above.'),
+      );
+      showError(this.el.errors, error, VIEW_TITLES[this.settings.view]);
+    } finally {
+      if (ticket === this.#renders) {
+        main.setAttribute('aria-busy', 'false');
+        main.setAttribute('data-ready', this.settings.view);
+      }
+    }
+  }
+
+  #renderNav(): void {
+    this.el.nav.replaceChildren(
+      ...VIEWS.map((v) =>
+        h(
+          'button',
+          {
+            class: v === this.settings.view ? 'active' : '',
+            'data-view': v,
+            onclick: () => this.update({ view: v }),
+          },
+          VIEW_TITLES[v],
+        ),
+      ),
+    );
+  }
+}

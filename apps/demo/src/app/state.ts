@@ -1,0 +1,70 @@
+import type { LayerResult, PositionScheme } from '../model/layer.js';
+import { DEFAULT_ENCODING, type ShownToken } from '../model/tokens.js';
+import type { Projections } from '../model/weights.js';
+
+export const VIEWS = ['tokens', 'search', 'heads', 'masks', 'positions'] as const;
+export type ViewName = (typeof VIEWS)[number];
+
+export const VIEW_TITLES: Record<ViewName, string> = {
+  tokens: 'Tokens',
+  search: 'Q·K·V as a search',
+  heads: 'Heads',
+  masks: 'Masks & cost',
+  positions: 'Positions',
+};
+
+export interface Settings {
+  text: string;
+  /** Second sequence for cross-attention (keys and values come from it). */
+  crossText: string;
+  encoding: string;
+  mode: 'self' | 'cross';
+  numHeads: number;
+  dModel: number;
+  seed: number;
+  causal: boolean;
+  /** How word order enters the layer. */
+  positions: PositionScheme;
+  view: ViewName;
+  /** Query token picked in the search view. */
+  token: number;
+  head: number;
+  /** RoPE dimension pair shown in the positions view. */
+  pair: number;
+}
+
+export const DEFAULT_SETTINGS: Settings = {
+  text: "The trophy didn't fit in the suitcase because it was too big",
+  crossText: "Le trophée n'entrait pas dans la valise",
+  encoding: DEFAULT_ENCODING,
+  mode: 'self',
+  numHeads: 4,
+  dModel: 32,
+  seed: 7,
+  causal: false,
+  positions: 'none',
+  view: 'tokens',
+  token: 9,
+  head: 0,
+  pair: 2,
+};
+
+/** What the views draw, recomputed when the text or the model settings change. */
+export interface Analysis {
+  tokens: ShownToken[];
+  /** Key / value side tokens: the same as `tokens` for self-attention. */
+  keyTokens: ShownToken[];
+  layer: LayerResult;
+  projections: Projections;
+}
+
+/** How attention is timed and where: WebGPU (through @qkv/kernels) or the CPU. */
+export interface DeviceInfo {
+  webgpu: boolean;
+  /** One line for the page, e.g. "WebGPU: SwiftShader" or "CPU (WebGPU absent)". */
+  label: string;
+}
+
+export function tokenLabels(tokens: readonly ShownToken[]): string[] {
+  return tokens.map((t, i) => `${i}:${t.text}`);
+}

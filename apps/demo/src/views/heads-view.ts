@@ -1,0 +1,137 @@
+import { tokenLabels } from '../app/state.js';
+import { stackAt } from '../model/matrix.js';
+import { h, s } from '../ui/dom.js';
+import { heatmap } from '../ui/heatmap.js';
+import type { ViewContext } from './context.js';
+
+const HEAD_COLOURS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#17becf', '#8c564b'];
+
+/** The caveat that belongs wherever attention weights are drawn. */
+export function caveat(): HTMLElement {
+  return h(
+    'aside',
+    { class: 'caveat', 'data-testid': 'caveat' },
+    h('b', {}, 'Attention weights are an approximation, not an explanation. '),
+    'They say how much of each value is mixed into a token in this one layer and head; what a model does with that mix happens in the projections and layers around it, and different weights can give the same output (Jain & Wallace 2019; Wiegreffe & Pinter 2019).',
+  );
+}
+
+/**
+ * A multi-head layer: a heatmap of weights per head, and a head view with a line from each
+ * query token to each key token, as dark as its weight. Self-attention reads one sentence;
+ * cross-attention takes keys and values from a second sequence.
+ */
+export function headsView(ctx: ViewContext): HTMLElement {
+  const { layer, tokens, keyTokens } = ctx.analysis;
+  const rowLabels = tokenLabels(tokens);
+  const colLabels = tokenLabels(keyTokens);
+  const mode = h(
+    'div',
+    { class: 'modes' },
+    ...(['self', 'cross'] as const).map((m) =>
+      h(
+        'label',
+        {},
+        h('input', {
+          type: 'radio',
+          name: 'mode',
+          value: m,
+          checked: ctx.settings.mode === m,
+          'data-testid': `mode-${m}`,
+          onchange: () => ctx.update({ mode: m }),
+        }),
+        `${m}-attention `,
+      ),
+    ),
+    ctx.settings.mode === 'cross'
+      ? h('input', {
+          id: 'cross-text',
+          size: 50,
+          value: ctx.settings.crossText,
+          onchange: (e: Event) => ctx.update({ crossText: (e.target as HTMLInputElement).value }),
+        })
+      : null,
+  );
+  const maps = h(
+    'div',
+    { class: 'grid' },
+    ...Array.from({ length: layer.numHeads }, (_, k) =>
+      h(
+        'figure',
+        {},
+        heatmap(stackAt(layer.weights, k), {
+          rowLabels,
+          colLabels,
+          name: `weights-head-${k}`,
+          title: `head ${k} attention weights`,
+        }),
+        h('figcaption', {}, `head ${k}: rows are queries, columns keys; each row sums to 1`),
+      ),
+    ),
+  );
+  return h(
+    'section',
+    {},
+    h(
+      'h2',
+      {},
+      `Heads: ${ctx.settings.mode}-attention, ${layer.numHeads} heads of ${layer.headDim}`,
+    ),
+    mode,
+    caveat(),
+    maps,
+    h('h3', {}, 'Head view'),
+    headLines(ctx, rowLabels, colLabels),
+  );
+}
+
+function headLines(ctx: ViewContext, rowLabels: string[], colLabels: string[]): HTMLElement {
+  const { layer } = ctx.analysis;
+  const selected = ctx.settings.head;
+  const rowH = 20;
+  const height = 20 + rowH * Math.max(rowLabels.length, colLabels.length);
+  const svg = s('svg', { width: 460, height, class: 'head-view', 'data-name': 'head-view' });
+  svg.append(
+    ...rowLabels.map((l, i) =>
+      s('text', { x: 120, y: 20 + i * rowH, 'text-anchor': 'end', class: 'label' }, l),
+    ),
+    ...colLabels.map((l, j) => s('text', { x: 340, y: 20 + j * rowH, class: 'label' }, l)),
+  );
+  const heads = selected < 0 ? [...Array(layer.numHeads).keys()] : [selected];
+  for (const k of heads) {
+    const w = stackAt(layer.weights, k);
+    for (let i = 0; i < w.rows; i++) {
+      for (let j = 0; j < w.cols; j++) {
+        const v = w.data[i * w.cols + j]!;
+        if (v < 0.02) continue;
+        svg.append(
+          s('line', {
+            x1: 126,
+            y1: 16 + i * rowH,
+            x2: 334,
+            y2: 16 + j * rowH,
+            stroke: HEAD_COLOURS[k % HEAD_COLOURS.length],
+            'stroke-opacity': v.toFixed(3),
+            'stroke-width': 1 + 3 * v,
+          }),
+        );
+      }
+    }
+  }
+  const picker = h(
+    'div',
+    { class: 'head-picker' },
+    ...[-1, ...Array(layer.numHeads).keys()].map((k) =>
+      h(
+        'button',
+        {
+          class: k === selected ? 'active' : '',
+          style: k >= 0 ? `border-color:${HEAD_COLOURS[k % HEAD_COLOURS.length]}` : '',
+          onclick: () => ctx.update({ head: k }),
+        },
+        k < 0 ? 'all heads' : `head ${k}`,
+      ),
+    ),
+  );
+  return h('div', {}, picker, svg);
+}

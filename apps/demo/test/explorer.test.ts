@@ -1,0 +1,350 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { MultiHeadAttention } from '@qkv/attention';
+import {
+  type Browser,
+  launchBrowser,
+  type Page,
+  type StaticServer,
+  saveScreenshot,
+  serveStatic,
+} from '@qkv/browser';
+import { alibiBias, ropeInvFreq } from '@qkv/positional';
+import { concat, randn, saveSafetensors, softmax, tensor } from '@qkv/tensor';
+import { getEncoding } from '@qkv/tokenizer';
+import { build } from 'vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { analyse } from '../src/app/analyse.js';
+import { DEFAULT_SETTINGS, type Settings } from '../src/app/state.js';
+import { embedTokens } from '../src/model/embeddings.js';
+import { PATTERN_NAMES, pairShare, patternMask } from '../src/model/masks.js';
+import { stackAt } from '../src/model/matrix.js';
+import {
+  disposeProjections,
+  type Projections,
+  projectionsFromSafetensors,
+  randomProjections,
+} from '../src/model/weights.js';
+import { expectAllClose } from './close.js';
+
+// The built explorer in headless Chromium, once with WebGPU on SwiftShader and once with
+// WebGPU disabled. Values on the page are read back from data-value attributes and checked
+// against the library computing the same thing in Node.
+
+const appDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const SENTENCE = 'The animal did not cross the street because it was too tired';
+
+let site: StaticServer;
+
+beforeAll(async () => {
+  await build({ root: appDir, configFile: resolve(appDir, 'vite.config.ts'), logLevel: 'error' });
+  site = await serveStatic(resolve(appDir, 'dist'));
+}, 120_000);
+
+afterAll(async () => {
+  await site?.close();
+});
+
+/** The layer the page should show for these settings, computed in Node. */
+async function expected(change: Partial<Settings>, weights?: () => Projections) {
+  const settings = { ...DEFAULT_SETTINGS, ...change };
+  const projections = weights ? weights() : randomProjections(settings.dModel, settings.seed);
+  try {
+    return await analyse(settings, projections);
+  } finally {
+    disposeProjections(projections);
+  }
+}
+
+/**
+ * Per-head weights `[H, L, S]` from @qkv/attention's MultiHeadAttention (PyTorch's module)
+ * holding the page's seeded projections: an independent reference for the heatmaps.
+ */
+async function mhaWeights(change: Partial<Settings>): Promise<Float32Array> {
+  const settings = { ...DEFAULT_SETTINGS, ...change };
+  const tokens = await tokenizeFor(settings.text, settings.encoding);
+  const keyTokens =
+    settings.mode === 'cross' ? await tokenizeFor(settings.crossText, settings.encoding) : tokens;
+  const p = randomProjections(settings.dModel, settings.seed);
+  const mha = new MultiHeadAttention({
+    embedDim: settings.dModel,
+    numHeads: settings.numHeads,
+    bias: false,
+  });
+  const inProj = concat([p.wq, p.wk, p.wv], 0);
+  const d = settings.dModel;
+  const outProj = tensor(
+    Array.from({ length: d * d }, (_, f) => (f % (d + 1) === 0 ? 1 : 0)),
+    [d, d],
+  );
+  mha.loadStateDict({ in_proj_weight: inProj, 'out_proj.weight': outProj });
+  const x = embedTokens(tokens, settings.dModel, settings.seed);
+  const memory = embedTokens(keyTokens, settings.dModel, settings.seed);
+  const { output, weights } = mha.forward(x, memory, memory, { averageAttnWeights: false });
+  const data = Float32Array.from(weights!.dataSync() as Float32Array);
+  for (const t of [inProj, outProj, x, memory, output, weights!]) t.dispose();
+  mha.dispose();
+  disposeProjections(p);
+  return data;
+}
+
+async function tokenizeFor(text: string, encoding: string): Promise<number[]> {
+  return (await getEncoding(encoding)).encode(text);
+}
+
+async function values(page: Page, selector: string): Promise<number[]> {
+  return page.$$eval(selector, (els) => els.map((e) => Number(e.getAttribute('data-value'))));
+}
+
+async function openView(page: Page, view: string): Promise<void> {
+  await page.click(`nav button[data-view="${view}"]`);
+  await page.waitForSelector(`main[data-ready="${view}"]`);
+}
+
+for (const webgpu of [true, false]) {
+  describe(`explorer with WebGPU ${webgpu ? 'on SwiftShader' : 'disabled'}`, () => {
+    let browser: Browser;
+    let page: Page;
+    const problems: string[] = [];
+    const shot = (name: string) =>
+      saveScreenshot(page, appDir, `${webgpu ? 'webgpu' : 'cpu'}-${name}`);
+
+    beforeAll(async () => {
+      browser = await launchBrowser({ webgpu });
+      page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+      page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+      page.on('console', (m) => {
+        if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+      });
+      await page.goto(site.url);
+      await page.waitForSelector('main[data-ready="tokens"]');
+    }, 60_000);
+
+    afterAll(async () => {
+      await browser?.close();
+    });
+
+    it('says whether WebGPU is there', async () => {
+      const badge = page.locator('[data-testid="device"]');
+      expect(await badge.getAttribute('data-webgpu')).toBe(String(webgpu));
+      expect(await badge.textContent()).toMatch(webgpu ? /^WebGPU: / : /No WebGPU.*CPU/);
+    });
+
+    async function tokenRows(): Promise<number[][]> {
+      return page.$$eval('[data-testid="token-table"] tr[data-id]', (trs) =>
+        trs.map((tr) =>
+          ['data-id', 'data-start', 'data-end'].map((a) => Number(tr.getAttribute(a))),
+        ),
+      );
+    }
+
+    it('tokenizes a typed sentence with the ids and offsets of @qkv/tokenizer', async () => {
+      await page.fill('#sentence', SENTENCE);
+      await page.press('#sentence', 'Enter');
+      const enc = await getEncoding(DEFAULT_SETTINGS.encoding);
+      const want = enc.encodeWithOffsets(SENTENCE).map((t) => [t.id, t.start, t.end]);
+      await page.waitForFunction(
+        (n) => document.querySelectorAll('[data-testid="token-table"] tr[data-id]').length === n,
+        want.length,
+      );
+      expect(await tokenRows()).toEqual(want);
+      await shot('tokens');
+    });
+
+    it('switches encodings', async () => {
+      await page.selectOption('#encoding', 'o200k_base');
+      await page.waitForSelector('main[data-ready="tokens"]');
+      const o200k = await getEncoding('o200k_base');
+      const want = o200k.encodeWithOffsets(SENTENCE).map((t) => [t.id, t.start, t.end]);
+      await page.waitForFunction(
+        (first) =>
+          document
+            .querySelector('[data-testid="token-table"] tr[data-id]')
+            ?.getAttribute('data-id') === String(first),
+        want[0]![0],
+      );
+      expect(await tokenRows()).toEqual(want);
+      await page.selectOption('#encoding', DEFAULT_SETTINGS.encoding);
+      await page.waitForSelector('main[data-ready="tokens"]');
+    });
+
+    it('shows one query searching the keys: scores and softmax match the library', async () => {
+      await openView(page, 'search');
+      await page.click('button.tok-button[data-token="7"]');
+      await page.waitForSelector('[data-testid="search-table"][data-query="7"]');
+      const scores = await values(page, '[data-testid="search-table"] td.score');
+      const weights = await values(page, '[data-testid="search-table"] td.weight');
+      const want = await expected({ text: SENTENCE });
+      const head = stackAt(want.layer.scores, 0);
+      expect(scores).toHaveLength(want.keyTokens.length);
+      expectAllClose(scores, head.data.subarray(7 * head.cols, 8 * head.cols), 'scores of query 7');
+      const ref = softmax(tensor(scores));
+      const refWeights = ref.dataSync();
+      ref.dispose();
+      expectAllClose(weights, refWeights, 'softmax of the shown scores');
+      await shot('search');
+      for (const positions of ['rope', 'alibi', 'sinusoidal'] as const) {
+        await page.selectOption('#positions', positions);
+        await page.waitForSelector('main[data-ready="search"]');
+        const shownScores = await values(page, '[data-testid="search-table"] td.score');
+        const ref = await expected({ text: SENTENCE, positions });
+        const row = stackAt(ref.layer.scores, 0);
+        expectAllClose(
+          shownScores,
+          row.data.subarray(7 * row.cols, 8 * row.cols),
+          `${positions} scores`,
+        );
+        const shownWeights = await values(page, '[data-testid="search-table"] td.weight');
+        const soft = softmax(tensor(shownScores));
+        expectAllClose(shownWeights, soft.dataSync(), `${positions} softmax`);
+        soft.dispose();
+      }
+      await page.selectOption('#positions', 'none');
+      await page.waitForSelector('main[data-ready="search"]');
+    });
+
+    it('draws a heatmap per head with the caveat, for self- and cross-attention', async () => {
+      await openView(page, 'heads');
+      expect(await page.locator('[data-testid="caveat"]').textContent()).toMatch(
+        /approximation, not an explanation/,
+      );
+      const want = await mhaWeights({ text: SENTENCE });
+      const perHead = want.length / DEFAULT_SETTINGS.numHeads;
+      for (let k = 0; k < DEFAULT_SETTINGS.numHeads; k++) {
+        const shown = await values(page, `svg[data-name="weights-head-${k}"] rect`);
+        expectAllClose(shown, want.subarray(k * perHead, (k + 1) * perHead), `head ${k} weights`);
+      }
+      await shot('heads-self');
+      await page.check('[data-testid="mode-cross"]');
+      await page.waitForSelector('#cross-text');
+      const cross = await expected({ text: SENTENCE, mode: 'cross' });
+      const map = page.locator('svg[data-name="weights-head-0"]');
+      expect(Number(await map.getAttribute('data-cols'))).toBe(cross.keyTokens.length);
+      const shown = await values(page, 'svg[data-name="weights-head-0"] rect');
+      const ref = stackAt(cross.layer.weights, 0).data;
+      expectAllClose(shown, ref, 'cross-attention head 0 weights');
+      await shot('heads-cross');
+      await page.check('[data-testid="mode-self"]');
+      await page.waitForSelector('main[data-ready="heads"]');
+    });
+
+    it('draws every mask with its share of pairs and times attention on the right device', async () => {
+      await openView(page, 'masks');
+      for (const name of PATTERN_NAMES) {
+        const share = Number(
+          await page.locator(`figure[data-pattern="${name}"]`).getAttribute('data-share'),
+        );
+        expect(share).toBeCloseTo(
+          pairShare(patternMask(name, 24, { seed: DEFAULT_SETTINGS.seed })),
+          12,
+        );
+      }
+      const status = page.locator('[data-testid="timing-status"]');
+      await page.waitForSelector('[data-testid="timing-status"][data-done]', { timeout: 60_000 });
+      await page.waitForSelector('[data-testid="sparse-status"][data-done]', { timeout: 60_000 });
+      expect(await status.getAttribute('class')).not.toContain('error');
+      expect(await status.textContent()).toMatch(/^Measured on /);
+      expect(await status.getAttribute('data-device')).toBe(webgpu ? 'webgpu' : 'cpu');
+      for (const id of ['timing', 'sparse']) {
+        const times = await page.$$eval(`[data-testid="${id}-table"] td[data-ms]`, (tds) =>
+          tds.map((td) => Number(td.getAttribute('data-ms'))),
+        );
+        expect(times.length).toBeGreaterThan(0);
+        for (const t of times) expect(t).toBeGreaterThan(0);
+      }
+      expect(await page.getAttribute('[data-testid="sparse-status"]', 'data-path')).toBe(
+        'block-sparse',
+      );
+      // Block-sparse attention computes every pair of a dense mask and fewer of a sliding window.
+      const scored = async (pattern: string) =>
+        Number(
+          await page.getAttribute(
+            `[data-testid="sparse-table"] tr[data-pattern="${pattern}"] td[data-scored]`,
+            'data-scored',
+          ),
+        );
+      expect(await scored('dense')).toBe(1);
+      expect(await scored('sliding window')).toBeLessThan(0.25);
+      await shot('masks');
+    });
+
+    it('shows positions: sinusoidal table, RoPE pair, ALiBi bias and score vs distance', async () => {
+      await openView(page, 'positions');
+      const theta = Number(
+        await page.locator('[data-testid="rope-theta"]').getAttribute('data-value'),
+      );
+      expect(theta).toBeCloseTo(ropeInvFreq({ headDim: 32 }).invFreq[DEFAULT_SETTINGS.pair]!, 12);
+      await page.locator('#rope-pair').fill('5');
+      await page.locator('#rope-pair').dispatchEvent('change');
+      await page.waitForFunction(
+        (want) =>
+          Number(
+            document.querySelector('[data-testid="rope-theta"]')?.getAttribute('data-value'),
+          ) === want,
+        ropeInvFreq({ headDim: 32 }).invFreq[5]!,
+      );
+      const bias = alibiBias(DEFAULT_SETTINGS.numHeads, 16, 16);
+      const head0 = bias.dataSync().slice(0, 16 * 16);
+      bias.dispose();
+      expectAllClose(await values(page, 'svg[data-name="alibi"] rect'), head0, 'ALiBi head 0');
+      expect(await page.locator('svg[data-name="sinusoidal"] rect').count()).toBe(48 * 32);
+      expect(await page.locator('svg[data-name="distance"] circle').count()).toBe(4 * 41);
+      await shot('positions');
+    });
+
+    it('shows an error panel, not a blank page, when the input is unusable', async () => {
+      await openView(page, 'tokens');
+      await page.fill('#sentence', '');
+      await page.press('#sentence', 'Enter');
+      const panel = page.locator('[data-testid="errors"]');
+      await panel.waitFor({ state: 'visible' });
+      expect(await panel.textContent()).toMatch(/no tokens/);
+      expect(await page.locator('nav button').count()).toBeGreaterThan(0);
+      await shot('error');
+      await page.fill('#sentence', SENTENCE);
+      await page.press('#sentence', 'Enter');
+      await panel.waitFor({ state: 'hidden' });
+    });
+
+    it('loads q/k/v weights from a safetensors file and shows their attention', async () => {
+      const w = randn([48, 16], { seed: 99, std: 0.3 });
+      const bytes = await saveSafetensors({ in_proj_weight: w });
+      w.dispose();
+      const file = join(mkdtempSync(join(tmpdir(), 'qkv-demo-')), 'mha.safetensors');
+      writeFileSync(file, bytes);
+      await openView(page, 'heads');
+      await page.setInputFiles('#weights-file', file);
+      await page.waitForFunction(() =>
+        document.querySelector('[data-testid="weights"]')?.textContent?.includes('mha.safetensors'),
+      );
+      await page.waitForSelector('main[data-ready="heads"]');
+      const want = await expected({ text: SENTENCE, dModel: 16 }, () =>
+        projectionsFromSafetensors(bytes, 'mha.safetensors'),
+      );
+      const shown = await values(page, 'svg[data-name="weights-head-1"] rect');
+      expectAllClose(shown, stackAt(want.layer.weights, 1).data, 'head 1 with loaded weights');
+      await shot('heads-loaded-weights');
+      const junk = join(dirname(file), 'junk.safetensors');
+      writeFileSync(junk, new Uint8Array([1, 2, 3]));
+      await page.setInputFiles('#weights-file', junk);
+      const panel = page.locator('[data-testid="errors"]');
+      await panel.waitFor({ state: 'visible' });
+      expect(await panel.textContent()).toMatch(
+        /Loading junk\.safetensors: .*shorter than the 8-byte header/,
+      );
+      await page.click('text=seeded random');
+      await panel.waitFor({ state: 'hidden' });
+      await page.waitForFunction(() =>
+        document.querySelector('[data-testid="weights"]')?.textContent?.includes('seeded random'),
+      );
+    });
+
+    it('logged no script errors beyond the one provoked', () => {
+      expect(problems.filter((p) => !/no tokens|junk\.safetensors|8-byte header/.test(p))).toEqual(
+        [],
+      );
+    });
+  });
+}

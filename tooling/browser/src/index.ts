@@ -1,0 +1,13 @@
+// @qkv/browser: headless Chromium for qkv's browser tests.
+
+export type { Browser, Page } from 'playwright-core';
+export {
+  BASE_FLAGS,
+  chromiumExecutable,
+  type LaunchOptions,
+  launchBrowser,
+  NO_WEBGPU_FLAGS,
+  WEBGPU_FLAGS,
+} from './launch.js';
+export { saveScreenshot } from './screenshot.js';
+export { type StaticServer, serveStatic } from './static-server.js';
