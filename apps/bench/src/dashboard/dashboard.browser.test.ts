@@ -39,12 +39,21 @@ describe('dashboard page in headless Chromium', () => {
     expect(problems).toEqual([]);
 
     // Per suite: time (log-log), throughput, peers over qkv where it has peers, run b over run a.
-    const suites = ['peak', 'matmul', 'softmax', 'attention', 'decode', 'positional', 'sparse'];
+    const suites = [
+      'peak',
+      'matmul',
+      'softmax',
+      'attention',
+      'decode',
+      'positional',
+      'sparse',
+      'tokenizer',
+    ];
     expect(await page.locator('section.suite h2').allTextContents()).toEqual(suites);
     const perSuite = await page.$$eval('section.suite', (sections) =>
       sections.map((s) => s.querySelectorAll('canvas').length),
     );
-    const withPeers = ['matmul', 'softmax', 'attention', 'sparse'];
+    const withPeers = ['matmul', 'softmax', 'attention', 'sparse', 'tokenizer'];
     expect(perSuite).toEqual(suites.map((s) => (withPeers.includes(s) ? 4 : 3)));
     const charts = perSuite.reduce((a, c) => a + c, 0);
     expect(await page.getAttribute('body', 'data-charts')).toBe(String(charts));
