@@ -1,3 +1,4 @@
+import { createWebGPUDevice } from '@qkv/kernels';
 import {
   cpu,
   type Device,
@@ -56,10 +57,17 @@ function reference(
 }
 
 /**
- * Backends the op-level tests run on. WebGPU joins this list once `@qkv/kernels` registers
- * its rope kernel (the tests read results with `await data()` so they run unchanged there).
+ * Backends the op-level tests run on: the CPU, and WebGPU (SwiftShader without a GPU). The
+ * tests read results with `await data()`, so they run unchanged on both.
  */
 const BACKENDS: [string, () => Device][] = [['cpu', cpu]];
+const gpu = await createWebGPUDevice({ poison: true }).catch((error: Error) => error);
+if (!(gpu instanceof Error)) BACKENDS.push(['webgpu', () => gpu]);
+else if (process.env.QKV_REQUIRE_GPU === '1') {
+  it('needs a WebGPU adapter (QKV_REQUIRE_GPU=1)', () => {
+    throw gpu;
+  });
+} else it.skip(`rope op on webgpu (no WebGPU adapter: ${gpu.message})`, () => {});
 
 const REFERENCE_CASES: {
   shape: number[];
