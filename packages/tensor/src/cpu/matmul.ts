@@ -24,20 +24,32 @@ export function registerMatmulKernels(): void {
     // Batch offsets in matrices, scaled to elements below.
     const aMatrix = aRows * aCols;
     const bMatrix = b!.shape[b!.rank - 2]! * bCols;
+    // Loop order follows memory: with b row-major the j loop walks a row of b (i, p, j, into
+    // a float64 row of accumulators); with b transposed a row of b is a column of op(b), so
+    // each output is a contiguous dot product (i, j, p). Both accumulate in float64.
+    const row = new Float64Array(n);
     forEachBroadcast(batchShape, [aBatch, bBatch], (batch, [ab, bb]) => {
       const aBase = ab! * aMatrix;
       const bBase = bb! * bMatrix;
       const outBase = batch * m * n;
       for (let i = 0; i < m; i++) {
-        for (let j = 0; j < n; j++) {
-          let acc = 0; // float64 accumulation
-          for (let p = 0; p < k; p++) {
-            acc +=
-              da[aBase + i * aRowStride + p * aInnerStride]! *
-              db[bBase + p * bInnerStride + j * bColStride]!;
+        const aRow = aBase + i * aRowStride;
+        if (attrs.transposeB) {
+          for (let j = 0; j < n; j++) {
+            const bRow = bBase + j * bColStride;
+            let acc = 0;
+            for (let p = 0; p < k; p++) acc += da[aRow + p * aInnerStride]! * db[bRow + p]!;
+            out![outBase + i * n + j] = acc;
           }
-          out![outBase + i * n + j] = acc;
+          continue;
         }
+        row.fill(0);
+        for (let p = 0; p < k; p++) {
+          const aip = da[aRow + p * aInnerStride]!;
+          const bRow = bBase + p * bInnerStride;
+          for (let j = 0; j < n; j++) row[j]! += aip * db[bRow + j]!;
+        }
+        for (let j = 0; j < n; j++) out![outBase + i * n + j] = row[j]!;
       }
     });
   });
