@@ -3,7 +3,7 @@
 // only Node and npm, so this script brings the pinned pnpm, installs the workspace from the
 // lockfile, prepares the software WebGPU adapter, and then runs the task.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -26,18 +26,16 @@ function pnpmCommand() {
 }
 
 const [pnpm, ...pnpmPrefix] = pnpmCommand();
+let taskEnv = { ...process.env };
 const pnpmRun = (...args) => run(pnpm, [...pnpmPrefix, ...args], taskEnv);
 
-let taskEnv = { ...process.env };
 // pnpm install is a quick no-op when node_modules already matches the lockfile.
-run(pnpm, [...pnpmPrefix, 'install', '--frozen-lockfile', '--prefer-offline'], taskEnv);
+pnpmRun('install', '--frozen-lockfile', '--prefer-offline');
 
 // The software adapter (SwiftShader from an npm package) for machines without a GPU.
-const webgpuEnv = join(root, 'tooling', 'webgpu-env', 'src', 'env.mjs');
-if (existsSync(webgpuEnv)) {
-  const { softwareWebGPUEnv } = await import(webgpuEnv);
-  taskEnv = { ...taskEnv, ...(await softwareWebGPUEnv()) };
-}
+// Imported after the install: it finds the driver inside node_modules.
+const { softwareWebGPUEnv } = await import('../webgpu-env/src/env.mjs');
+taskEnv = { ...taskEnv, ...(await softwareWebGPUEnv()) };
 
 switch (task) {
   case 'test':
