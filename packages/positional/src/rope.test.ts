@@ -1,3 +1,4 @@
+import { noGpuTest } from '@qkv/conformance';
 import { createWebGPUDevice } from '@qkv/kernels';
 import {
   cpu,
@@ -62,12 +63,8 @@ function reference(
  */
 const BACKENDS: [string, () => Device][] = [['cpu', cpu]];
 const gpu = await createWebGPUDevice({ poison: true }).catch((error: Error) => error);
-if (!(gpu instanceof Error)) BACKENDS.push(['webgpu', () => gpu]);
-else if (process.env.QKV_REQUIRE_GPU === '1') {
-  it('needs a WebGPU adapter (QKV_REQUIRE_GPU=1)', () => {
-    throw gpu;
-  });
-} else it.skip(`rope op on webgpu (no WebGPU adapter: ${gpu.message})`, () => {});
+if (gpu instanceof Error) noGpuTest('rope op on webgpu', gpu.message);
+else BACKENDS.push(['webgpu', () => gpu]);
 
 const REFERENCE_CASES: {
   shape: number[];

@@ -55,10 +55,18 @@ export async function describeGpuConformance(
     return;
   }
   describe('conformance on webgpu', () => {
-    if (process.env.QKV_REQUIRE_GPU === '1') {
-      it('needs a WebGPU adapter', () => {
-        throw new Error(`QKV_REQUIRE_GPU=1 but no WebGPU device: ${reason}`);
-      });
-    } else it.skip(`every group (no WebGPU adapter: ${reason})`, () => {});
+    noGpuTest('every group', reason);
   });
+}
+
+/**
+ * Stand in for the WebGPU tests named `name` when no adapter was found: under
+ * `QKV_REQUIRE_GPU=1` (CI) a failing test, otherwise a skip that carries the reason.
+ */
+export function noGpuTest(name: string, reason: string | undefined): void {
+  if (process.env.QKV_REQUIRE_GPU === '1') {
+    it(name, () => {
+      throw new Error(`QKV_REQUIRE_GPU=1 but no WebGPU device: ${reason}`);
+    });
+  } else it.skip(`${name} (no WebGPU adapter: ${reason})`, () => {});
 }

@@ -13,7 +13,12 @@ import { torchFixtureCases } from './cases/torch-fixtures.js';
 import type { CaseGroup } from './harness.js';
 
 export { expectClose, expectExact, type Tolerance, toleranceFor } from './compare.js';
-export { describeGpuConformance, gpuErrorScope, type ScopedGpuDevice } from './gpu.js';
+export {
+  describeGpuConformance,
+  gpuErrorScope,
+  noGpuTest,
+  type ScopedGpuDevice,
+} from './gpu.js';
 export {
   type CaseContext,
   type CaseGroup,

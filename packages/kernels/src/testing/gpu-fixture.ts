@@ -1,11 +1,8 @@
-import { gpuErrorScope } from '@qkv/conformance';
+import { gpuErrorScope, noGpuTest } from '@qkv/conformance';
 import { liveTensors } from '@qkv/tensor';
 import { expect, it } from 'vitest';
 import { createWebGPUDevice, type WebGPUDeviceOptions } from '../create-device.js';
 import type { WebGPUDevice } from '../runtime/webgpu-device.js';
-
-/** `QKV_REQUIRE_GPU=1` (CI) turns a missing adapter into failing tests instead of skips. */
-const required = () => process.env.QKV_REQUIRE_GPU === '1';
 
 export interface GpuFixture {
   /** The shared device, or undefined when no adapter was found. */
@@ -54,11 +51,7 @@ export async function gpuFixture(
     error: reason,
     test(name, fn, timeout) {
       if (!device) {
-        if (required()) {
-          it(name, () => {
-            throw new Error(`QKV_REQUIRE_GPU=1 but no WebGPU device: ${reason?.message}`);
-          });
-        } else it.skip(`${name} (no WebGPU adapter: ${reason?.message})`, () => {});
+        noGpuTest(name, reason?.message);
         return;
       }
       const d = device;
