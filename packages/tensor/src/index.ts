@@ -1,5 +1,17 @@
 // @qkv/tensor: tensors, devices, the op registry, op front-ends and the CPU reference backend.
 
+export {
+  type CheckInput,
+  finiteDifferenceCheck,
+  type GradCheckResult,
+} from './autodiff/grad-check.js';
+export {
+  type GradientContext,
+  type GradientFunc,
+  registerGradient,
+  registerNonDifferentiable,
+} from './autodiff/gradient-registry.js';
+export { grads, missingGradients, type ValueAndGrads, valueAndGrads } from './autodiff/tape.js';
 export { cpu, cpuData, registerCpuKernel } from './cpu/cpu-device.js';
 export {
   arange,
@@ -34,6 +46,7 @@ export {
 export { QkvError } from './errors.js';
 export { keep, liveTensors, scope } from './lifetime.js';
 export * from './ops/attention.js';
+export * from './ops/attention-backward.js';
 export * from './ops/elementwise.js';
 export * from './ops/layout.js';
 export * from './ops/matmul.js';

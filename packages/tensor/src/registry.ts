@@ -1,3 +1,4 @@
+import { activeRecorder } from './autodiff/hook.js';
 import type { Device } from './device.js';
 import { allocateTypedArray, type DType } from './dtype.js';
 import { fail } from './errors.js';
@@ -113,12 +114,16 @@ export function runOp<A>(def: OpDef<A>, inputs: readonly Tensor[], attrs: A): Te
   const outputs = def.infer(inputs, attrs);
   const kernel = kernels.get(kernelKey(device.backend, def.name)) as KernelConfig<A> | undefined;
   if (!kernel) fail(def.name, `no kernel is registered for backend "${device.backend}"`);
+  let result: Tensor[];
   if (outputs.every((o) => sizeOf(o.shape) === 0)) {
     // Empty results need no kernel; backends never see zero-sized outputs alone.
-    return outputs.map((o) => emptyTensor(o, device));
+    result = outputs.map((o) => emptyTensor(o, device));
+  } else {
+    const handles = kernel.run({ inputs, attrs, outputs, device });
+    result = outputs.map((o, i) => new Tensor(o.shape, o.dtype, device, handles[i]));
   }
-  const handles = kernel.run({ inputs, attrs, outputs, device });
-  return outputs.map((o, i) => new Tensor(o.shape, o.dtype, device, handles[i]));
+  activeRecorder()?.recordOp(def.name, inputs, attrs, result);
+  return result;
 }
 
 function emptyTensor(spec: TensorSpec, device: Device): Tensor {

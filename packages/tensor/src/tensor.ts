@@ -1,3 +1,4 @@
+import { activeRecorder } from './autodiff/hook.js';
 import type { Device } from './device.js';
 import type { DataTypeMap, DType } from './dtype.js';
 import { fail } from './errors.js';
@@ -81,7 +82,9 @@ export class Tensor<D extends DType = DType> {
   /** A view with another shape over the same storage (one dimension may be -1). */
   reshape(shape: Shape): Tensor<D> {
     const ref = this.#live('reshape');
-    return new Tensor(resolveReshape('reshape', this.shape, shape), this.dtype, ref);
+    const view = new Tensor(resolveReshape('reshape', this.shape, shape), this.dtype, ref);
+    activeRecorder()?.recordView(this as Tensor, view as Tensor);
+    return view;
   }
 
   /** Release this tensor's hold on its storage. Disposing twice is harmless. */

@@ -3,6 +3,7 @@
 import { attentionCases } from './cases/attention.js';
 import { creationCases } from './cases/creation.js';
 import { elementwiseCases } from './cases/elementwise.js';
+import { gradientCases } from './cases/gradients.js';
 import { layoutCases } from './cases/layout.js';
 import { lifetimeCases } from './cases/lifetime.js';
 import { matmulCases } from './cases/matmul.js';
@@ -40,4 +41,5 @@ export const ALL_GROUPS: Record<string, CaseGroup> = {
   attention: attentionCases,
   rope: ropeCases,
   'PyTorch fixtures': torchFixtureCases,
+  gradients: gradientCases,
 };

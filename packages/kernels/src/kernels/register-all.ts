@@ -1,5 +1,6 @@
 import { hasKernel } from '@qkv/tensor';
 import { registerAttentionKernels } from './attention.js';
+import { registerAttentionBackwardKernels } from './attention-backward.js';
 import { registerBlockSparseKernels } from './attention-block-sparse.js';
 import { registerElementwiseKernels } from './elementwise.js';
 import { registerLayoutKernels } from './layout.js';
@@ -17,6 +18,7 @@ export function registerWebGPUKernels(): void {
   registerLayoutKernels();
   registerNormKernels();
   registerAttentionKernels();
+  registerAttentionBackwardKernels();
   registerRopeKernels();
   registerBlockSparseKernels();
 }

@@ -39,7 +39,7 @@ function scoreOperand(t: Tensor, dims: AttentionDims): ScoreOperand {
  * Fills one row of scores at a time (float64), exactly as the `attention` op's contract
  * orders it: scale, softcap, additive terms, then bool mask and causal mask as -inf.
  */
-class RowScorer {
+export class RowScorer {
   readonly dims: AttentionDims;
   readonly scores: Float64Array;
   readonly #q: TypedArray;

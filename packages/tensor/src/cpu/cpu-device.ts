@@ -5,6 +5,7 @@ import { type KernelContext, registerKernel } from '../registry.js';
 import { sizeOf } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { registerAttentionKernels } from './attention.js';
+import { registerAttentionBackwardKernels } from './attention-backward.js';
 import { registerElementwiseKernels } from './elementwise.js';
 import { registerLayoutKernels } from './layout.js';
 import { registerMatmulKernels } from './matmul.js';
@@ -56,6 +57,7 @@ export function cpu(): Device {
     registerLayoutKernels();
     registerNormKernels();
     registerAttentionKernels();
+    registerAttentionBackwardKernels();
     registerRopeKernels();
     cpuDevice = new CpuDevice();
   }

@@ -52,7 +52,7 @@ export const BINARY_OPS = [
 ] as const;
 export type BinaryOpName = (typeof BINARY_OPS)[number];
 
-const COMPARISONS: readonly BinaryOpName[] = [
+export const COMPARISONS: readonly BinaryOpName[] = [
   'equal',
   'notEqual',
   'less',
@@ -61,7 +61,7 @@ const COMPARISONS: readonly BinaryOpName[] = [
   'greaterEqual',
 ];
 const FLOAT_ONLY_BINARY: readonly BinaryOpName[] = ['div', 'pow'];
-const LOGICAL_BINARY: readonly BinaryOpName[] = ['logicalAnd', 'logicalOr'];
+export const LOGICAL_BINARY: readonly BinaryOpName[] = ['logicalAnd', 'logicalOr'];
 
 function unaryDef(name: UnaryOpName): OpDef<Record<string, never>> {
   return defineOp({

@@ -1,0 +1,258 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { cpu } from '../cpu/cpu-device.js';
+import { tensor } from '../creation.js';
+import { liveTensors } from '../lifetime.js';
+import { attention, attentionWeights } from '../ops/attention.js';
+import * as ew from '../ops/elementwise.js';
+import { cast, concat, gather, permute, slice } from '../ops/layout.js';
+import { linear, matmul } from '../ops/matmul.js';
+import { layerNorm, rmsNorm } from '../ops/norm.js';
+import { logSoftmax, logsumexp, max, mean, min, softmax, sum } from '../ops/reduce.js';
+import { rope } from '../ops/rope.js';
+import { Random } from '../random.js';
+import type { Tensor } from '../tensor.js';
+import { type CheckInput, finiteDifferenceCheck } from './grad-check.js';
+import { grads, missingGradients, valueAndGrads } from './tape.js';
+
+cpu();
+
+type Values = (n: number, rng: Random) => number[];
+const uniform: Values = (n, rng) => Array.from({ length: n }, () => rng.nextFloat() * 2 - 1);
+const positive: Values = (n, rng) => Array.from({ length: n }, () => 0.5 + rng.nextFloat() * 1.5);
+/** Away from 0, where abs / relu have their kink. */
+const awayFromZero: Values = (n, rng) =>
+  Array.from({ length: n }, () => (rng.nextFloat() < 0.5 ? -1 : 1) * (0.2 + rng.nextFloat()));
+/** Distinct values spaced by more than the finite-difference step (max, min, maximum). */
+const distinct: Values = (n, rng) => {
+  const order = Array.from({ length: n }, (_, i) => i).sort(() => rng.nextFloat() - 0.5);
+  return order.map((i) => (i - n / 2) * 0.1);
+};
+
+interface GradCase {
+  inputs: { shape: number[]; values?: Values }[];
+  f: (...args: Tensor[]) => Tensor;
+}
+
+const m = 3;
+const n = 5;
+const unary = (f: (x: Tensor) => Tensor, values: Values = uniform): GradCase => ({
+  inputs: [{ shape: [m, n], values }],
+  f,
+});
+const binary = (f: (a: Tensor, b: Tensor) => Tensor, values: Values = uniform): GradCase => ({
+  // b broadcasts over rows: its gradient sums them.
+  inputs: [
+    { shape: [m, n], values },
+    { shape: [n], values },
+  ],
+  f,
+});
+
+const positions = tensor([0, 3, 1, 7], [4], { dtype: 'int32' });
+const invFreq = tensor([1, 0.3, 0.05], [3]);
+const boolMask = tensor(
+  [true, false, true, true, false, true, false, false, true, true, true, false],
+  [3, 4],
+  { dtype: 'bool' },
+);
+// Row 1 masked entirely: its gradient must be zero, not NaN.
+const fullyMasked = tensor(
+  [true, true, false, true, false, false, false, false, true, false, true, true],
+  [3, 4],
+  { dtype: 'bool' },
+);
+const floatMask = tensor(
+  Array.from({ length: 12 }, (_, i) => Math.sin(i)),
+  [3, 4],
+);
+const slopes = tensor([0.5, 0.25], [2]);
+const qkv = (hq: number, hkv: number, l: number, s: number, e: number) => [
+  { shape: [1, hq, l, e] },
+  { shape: [1, hkv, s, e] },
+  { shape: [1, hkv, s, e] },
+];
+
+const CASES: Record<string, GradCase> = {
+  neg: unary(ew.neg),
+  abs: unary(ew.abs, awayFromZero),
+  exp: unary(ew.exp),
+  log: unary(ew.log, positive),
+  sqrt: unary(ew.sqrt, positive),
+  rsqrt: unary(ew.rsqrt, positive),
+  sin: unary(ew.sin),
+  cos: unary(ew.cos),
+  tanh: unary(ew.tanh),
+  sigmoid: unary(ew.sigmoid),
+  relu: unary(ew.relu, awayFromZero),
+  gelu: unary((x) => ew.gelu(ew.mul(x, 3))),
+  geluTanh: unary((x) => ew.geluTanh(ew.mul(x, 3))),
+  silu: unary((x) => ew.silu(ew.mul(x, 3))),
+  add: binary(ew.add),
+  sub: binary(ew.sub),
+  mul: binary(ew.mul),
+  div: binary(ew.div, positive),
+  pow: binary(ew.pow, positive),
+  maximum: binary(ew.maximum, distinct),
+  minimum: binary(ew.minimum, distinct),
+  'scalar operands': unary((x) => ew.sub(ew.div(ew.mul(x, 2), 3), 1)),
+  'a tensor used twice': unary((x) => ew.mul(x, ew.add(x, 1))),
+  where: unary((x) => ew.where(ew.greater(x, 0.1), ew.mul(x, 2), ew.exp(x))),
+  sum: unary((x) => sum(x, 0)),
+  'sum (all, keepDim)': unary((x) => sum(x, undefined, true)),
+  mean: unary((x) => mean(x, 1, true)),
+  max: unary((x) => max(x, 1), distinct),
+  min: unary((x) => min(x, 0), distinct),
+  logsumexp: unary((x) => logsumexp(x, -1)),
+  softmax: unary((x) => softmax(x, 0)),
+  logSoftmax: unary((x) => logSoftmax(x, -1)),
+  matmul: {
+    inputs: [{ shape: [2, m, 4] }, { shape: [4, n] }],
+    f: (a, b) => matmul(a, b),
+  },
+  'matmul (transposed, vector)': {
+    inputs: [{ shape: [4, m] }, { shape: [n, 4] }, { shape: [n] }],
+    f: (a, b, v) => matmul(matmul(a, b, { transposeA: true, transposeB: true }), v),
+  },
+  linear: {
+    inputs: [{ shape: [2, m, 4] }, { shape: [n, 4] }, { shape: [n] }],
+    f: (x, w, b) => linear(x, w, b),
+  },
+  permute: { inputs: [{ shape: [2, m, n] }], f: (x) => permute(x, [2, 0, 1]) },
+  concat: { inputs: [{ shape: [m, 2] }, { shape: [m, n] }], f: (a, b) => concat([a, b], 1) },
+  slice: unary((x) =>
+    slice(x, [
+      [1, 3],
+      [0, 5, 2],
+    ]),
+  ),
+  'reshape and cast': unary((x) => cast(x.reshape([n, m]), 'float32')),
+  gather: {
+    inputs: [{ shape: [m, n] }],
+    f: (x) => gather(x, tensor([4, -1, 0, 2, 4], [5], { dtype: 'int32' }), 1),
+  },
+  layerNorm: {
+    inputs: [{ shape: [m, 2, n] }, { shape: [2, n] }, { shape: [2, n] }],
+    f: (x, w, b) => layerNorm(x, { weight: w, bias: b, normalizedDims: 2 }),
+  },
+  rmsNorm: {
+    inputs: [{ shape: [m, n] }, { shape: [n] }],
+    f: (x, w) => rmsNorm(x, { weight: w, eps: 1e-5 }),
+  },
+  rope: { inputs: [{ shape: [2, 4, 6] }], f: (x) => rope(x, positions, invFreq) },
+  attention: { inputs: qkv(2, 2, 3, 4, 3), f: (q, k, v) => attention(q, k, v) },
+  'attention (GQA, causal bottom-right, ALiBi, bool mask)': {
+    inputs: qkv(2, 1, 3, 4, 3),
+    f: (q, k, v) =>
+      attention(q, k, v, {
+        enableGqa: true,
+        isCausal: true,
+        causalAlignment: 'bottom-right',
+        alibiSlopes: slopes,
+        attnMask: boolMask,
+      }),
+  },
+  'attention (float mask, softcap, scale, top-left causal, kvLength)': {
+    inputs: qkv(2, 2, 3, 5, 3),
+    f: (q, k, v) =>
+      attention(q, k, v, {
+        attnMask: floatMask,
+        softcap: 2,
+        scale: 0.7,
+        isCausal: true,
+        kvLength: 4,
+      }),
+  },
+  'attention (a fully masked row)': {
+    inputs: qkv(1, 1, 3, 4, 2),
+    f: (q, k, v) => attention(q, k, v, { attnMask: fullyMasked }),
+  },
+  attentionWeights: {
+    inputs: qkv(2, 1, 3, 5, 3).slice(0, 2),
+    f: (q, k) => attentionWeights(q, k, { enableGqa: true, isCausal: true, kvLength: 4 }),
+  },
+};
+
+describe('grads', () => {
+  it('every op declares a gradient or that it has none', () => {
+    expect(missingGradients()).toEqual([]);
+  });
+
+  for (const [name, c] of Object.entries(CASES)) {
+    it(`${name}: matches finite differences`, () => {
+      fc.assert(
+        fc.property(fc.integer({ min: 1, max: 2 ** 30 }), (seed) => {
+          const rng = new Random(seed);
+          const inputs: CheckInput[] = c.inputs.map(({ shape, values = uniform }) => ({
+            shape,
+            values: values(
+              shape.reduce((p, d) => p * d, 1),
+              rng,
+            ),
+          }));
+          const before = liveTensors();
+          const { analytic, numeric } = finiteDifferenceCheck(c.f, inputs, { seed, eps: 1e-2 });
+          expect(liveTensors()).toBe(before);
+          analytic.forEach((g, a) => {
+            g.forEach((v, e) => {
+              const want = numeric[a]![e]!;
+              expect(Number.isNaN(v), `${name} input ${a}[${e}] is NaN`).toBe(false);
+              expect(
+                Math.abs(v - want),
+                `${name} input ${a}[${e}]: ${v} vs ${want}`,
+              ).toBeLessThanOrEqual(5e-3 + 2e-2 * Math.abs(want));
+            });
+          });
+        }),
+        { numRuns: 3 },
+      );
+    });
+  }
+
+  it('valueAndGrads returns the value and frees every intermediate', () => {
+    const x = tensor([1, 2, 3]);
+    const before = liveTensors();
+    const buffers = x.device.liveBuffers();
+    const { value, grads: g } = valueAndGrads((t) => sum(ew.mul(ew.exp(t), t)))([x]);
+    expect(value.dataSync()[0]).toBeCloseTo(Math.E + 2 * Math.E ** 2 + 3 * Math.E ** 3, 3);
+    // d/dx x·eˣ = (1 + x)·eˣ
+    expect(Array.from(g[0]!.dataSync())).toEqual(
+      [1, 2, 3].map((v) => Math.fround((1 + v) * Math.exp(v))),
+    );
+    expect(liveTensors()).toBe(before + 2);
+    value.dispose();
+    g[0]!.dispose();
+    expect(liveTensors()).toBe(before);
+    expect(x.device.liveBuffers()).toBe(buffers);
+    x.dispose();
+  });
+
+  it('takes dy as the upstream gradient and gives unused arguments zeros', () => {
+    const x = tensor([1, 2]);
+    const unused = tensor([5, 6, 7]);
+    const dy = tensor([10, -1]);
+    const [gx, gu] = grads((a) => ew.mul(a, a))([x, unused], dy);
+    expect(Array.from(gx!.dataSync())).toEqual([20, -4]);
+    expect(Array.from(gu!.dataSync())).toEqual([0, 0, 0]);
+    for (const t of [x, unused, dy, gx!, gu!]) t.dispose();
+  });
+
+  it('names the problem when dy or f is wrong', () => {
+    const x = tensor([1, 2]);
+    const dy = tensor([1, 2, 3]);
+    expect(() => grads((a) => ew.exp(a))([x], dy)).toThrow(
+      /dy \[3\] must have the shape of f's value \[2\]/,
+    );
+    const ints = tensor([1, 2], [2], { dtype: 'int32' });
+    expect(() => grads((a) => a)([ints])).toThrow(/args\[0\] must be float/);
+    const before = liveTensors();
+    expect(() =>
+      grads((a) => {
+        ew.exp(a);
+        throw new Error('boom');
+      })([x]),
+    ).toThrow('boom');
+    expect(liveTensors()).toBe(before);
+    for (const t of [x, dy, ints]) t.dispose();
+  });
+});

@@ -1,0 +1,77 @@
+import { fail } from '../errors.js';
+import { defineOp, type TensorSpec } from '../registry.js';
+import { formatShape, shapesEqual } from '../shape.js';
+import type { Tensor } from '../tensor.js';
+import { type AttentionAttrs, attentionDims } from './attention.js';
+import { assertDTypeIn, describe } from './validate.js';
+
+// The ops the `attention` gradient runs (FlashAttention-2, Dao 2023, Algorithm 2): the row
+// log-sum-exp of the scores, then one fused backward that recomputes the probabilities from
+// it and never materialises the L x S matrix.
+
+/** `[B..., Hq, L]` (rank-2 q: `[L]`): one value per query row. */
+function rowShape(q: Tensor, queryLength: number, batchShape: readonly number[], qHeads: number) {
+  return q.rank === 2 ? [queryLength] : [...batchShape, qHeads, queryLength];
+}
+
+/**
+ * Log-sum-exp over keys of each query row's final scores (steps 1-3 of {@link AttentionOp}),
+ * float32; a fully masked row gives -inf. Inputs: q, k and the optional mask, bias,
+ * alibiSlopes, with the attention attributes.
+ */
+export const AttentionLseOp = defineOp<AttentionAttrs>({
+  name: 'attentionLse',
+  inputNames: ['q', 'k', 'mask', 'bias', 'alibiSlopes'],
+  infer(inputs, attrs): TensorSpec[] {
+    const [q, k, ...extras] = inputs;
+    const d = attentionDims('attentionLse', [q!, k!, k!, ...extras], attrs);
+    return [{ shape: rowShape(q!, d.queryLength, d.batchShape, d.qHeads), dtype: 'float32' }];
+  },
+});
+
+/**
+ * Gradients of `attention` with respect to q, k and v. Inputs, in order: q, k, v, `dOut`
+ * (the output's gradient), `lse` (float32 {@link AttentionLseOp} of the same call), `delta`
+ * (float32 rowsum(dOut ∘ out), `[B..., Hq, L]`), then the forward's mask, bias,
+ * alibiSlopes. Per row i and key j, with p_ij = exp(s_ij − lse_i) (0 where masked or the
+ * row is fully masked):
+ *   dV_j += p_ij · dOut_i,   dS_ij = p_ij · (dOut_i · v_j − delta_i) · softcap'(s_ij),
+ *   dQ_i += scale · dS_ij · k_j,   dK_j += scale · dS_ij · q_i,
+ * where key/value head g collects the sums of every query head of its group (GQA). Rows of
+ * k and v past `kvLength` get zero gradient. Outputs dQ, dK, dV shaped like q, k, v.
+ */
+export const AttentionBackwardOp = defineOp<AttentionAttrs>({
+  name: 'attentionBackward',
+  inputNames: ['q', 'k', 'v', 'dOut', 'lse', 'delta', 'mask', 'bias', 'alibiSlopes'],
+  infer(inputs, attrs): TensorSpec[] {
+    const [q, k, v, dOut, lse, delta, ...extras] = inputs;
+    if (!q || !k || !v || !dOut || !lse || !delta) {
+      fail('attentionBackward', 'needs q, k, v, dOut, lse and delta');
+    }
+    const d = attentionDims('attentionBackward', [q, k, v, ...extras], attrs);
+    const outShape =
+      q.rank === 2
+        ? [d.queryLength, d.valueDim]
+        : [...d.batchShape, d.qHeads, d.queryLength, d.valueDim];
+    if (!shapesEqual(dOut.shape, outShape) || dOut.dtype !== q.dtype) {
+      fail(
+        'attentionBackward',
+        `dOut must be ${formatShape(outShape)} ${q.dtype} (the attention output), got ${describe(dOut)}`,
+      );
+    }
+    const rows = rowShape(q, d.queryLength, d.batchShape, d.qHeads);
+    for (const [name, t] of [
+      ['lse', lse],
+      ['delta', delta],
+    ] as const) {
+      assertDTypeIn('attentionBackward', name, t, ['float32']);
+      if (!shapesEqual(t.shape, rows)) {
+        fail(
+          'attentionBackward',
+          `${name} must be ${formatShape(rows)} float32, got ${describe(t)}`,
+        );
+      }
+    }
+    return [q, k, v].map((t) => ({ shape: t.shape, dtype: t.dtype }));
+  },
+});

@@ -1,0 +1,64 @@
+import { registerGradient } from '../autodiff/gradient-registry.js';
+import { zeros } from '../creation.js';
+import { fail } from '../errors.js';
+import { runOp } from '../registry.js';
+import type { Tensor } from '../tensor.js';
+import { type AttentionAttrs, attentionDims } from './attention.js';
+import { AttentionBackwardOp, AttentionLseOp } from './attention-backward.js';
+import { mul, sub } from './elementwise.js';
+import { cast, concat, narrow } from './layout.js';
+import { matmul } from './matmul.js';
+import { sum } from './reduce.js';
+
+/** Masks, biases and ALiBi slopes shape the scores but are not trained: no gradient. */
+const noExtraGrads = (attrs: AttentionAttrs) =>
+  Array.from(
+    { length: Number(attrs.hasMask) + Number(attrs.hasBias) + Number(attrs.hasAlibi) },
+    () => undefined,
+  );
+
+const toF32 = (t: Tensor) => (t.dtype === 'float32' ? t : cast(t, 'float32'));
+
+/** Zero rows appended along the key axis so a gradient covers k's whole capacity. */
+function padKeys(g: Tensor, capacity: number): Tensor {
+  const axis = g.rank - 2;
+  const missing = capacity - g.shape[axis]!;
+  if (missing === 0) return g;
+  const shape = g.shape.map((d, i) => (i === axis ? missing : d));
+  return concat([g, zeros(shape, { dtype: g.dtype, device: g.device })], axis);
+}
+
+export function registerAttentionGradients(): void {
+  // FlashAttention-2: the log-sum-exp per row and delta = rowsum(dOut ∘ out) let the fused
+  // backward recompute probabilities tile by tile.
+  registerGradient<AttentionAttrs>('attention', ([dy], { inputs, outputs: [out], attrs }) => {
+    const [q, k, v, ...extras] = inputs;
+    const lse = runOp(AttentionLseOp, [q!, k!, ...extras], attrs)[0]!;
+    const delta = toF32(sum(mul(dy!, out!), -1));
+    const [dq, dk, dv] = runOp(
+      AttentionBackwardOp,
+      [q!, k!, v!, dy!, lse, delta, ...extras],
+      attrs,
+    );
+    return [dq, dk, dv, ...noExtraGrads(attrs)];
+  });
+
+  // The weights are materialised already, so their gradient is plain ops:
+  // dS = P ∘ (dP − rowsum(dP ∘ P)), dQ = scale·dS·K, dK = scale·dSᵀ·Q, with the query heads
+  // of a group stacked so one matmul sums them (GQA).
+  registerGradient<AttentionAttrs>('attentionWeights', ([dy], { inputs, outputs: [p], attrs }) => {
+    const [q, k, ...extras] = inputs;
+    if (attrs.softcap > 0) {
+      fail('attentionWeights', 'the gradient with softcap is not supported; use attention()');
+    }
+    const d = attentionDims('attentionWeights', [q!, k!, k!, ...extras], attrs);
+    const dS = mul(p!, sub(dy!, sum(mul(dy!, p!), -1, true)));
+    const stacked = [d.batch, d.kvHeads, d.groupSize * d.queryLength];
+    const dS4 = dS.reshape([...stacked, d.kvLength]);
+    const q4 = q!.reshape([...stacked, d.headDim]);
+    const k4 = narrow(k!.reshape([d.batch, d.kvHeads, d.keyCapacity, d.headDim]), 2, 0, d.kvLength);
+    const dq = mul(matmul(dS4, k4), attrs.scale).reshape(q!.shape);
+    const dk = padKeys(mul(matmul(dS4, q4, { transposeA: true }), attrs.scale), d.keyCapacity);
+    return [dq, dk.reshape(k!.shape), ...noExtraGrads(attrs)];
+  });
+}
