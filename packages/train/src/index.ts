@@ -1,0 +1,22 @@
+// @qkv/train: what training a qkv model needs on top of @qkv/tensor's autodiff.
+
+export { type ClippedGradients, clipGradNorm } from './clip.js';
+export { type CrossEntropyOptions, crossEntropy } from './cross-entropy.js';
+export { headScores, repeatedSequences } from './induction.js';
+export { type InitOptions, linearInit, normalInit, uniformInit, xavierUniform } from './init.js';
+export {
+  AdamW,
+  type AdamWOptions,
+  Optimizer,
+  type Parameters,
+  SGD,
+  type SgdOptions,
+} from './optimizers.js';
+export { languageModelLoss, type TrainStepOptions, trainStep } from './trainer.js';
+export {
+  attentionPatterns,
+  forward,
+  initParameters,
+  parameterShapes,
+  type TransformerConfig,
+} from './transformer.js';
