@@ -290,6 +290,16 @@ export class MultiHeadAttention {
     return t;
   }
 
+  /**
+   * The parameters the forward reads, by internal name (`qWeight`, `kBias`, `outWeight`, ...),
+   * live: pass the values to `grads` / `valueAndGrads`, or the map to an optimizer from
+   * `@qkv/train`, whose steps replace its entries and so update the module. The module owns
+   * the tensors; `stateDict()` gives PyTorch's names.
+   */
+  parameters(): Map<string, Tensor> {
+    return this.#params as Map<string, Tensor>;
+  }
+
   /** Parameter names and shapes as PyTorch's `state_dict()` lists them for this module. */
   expectedStateDict(): Map<string, number[]> {
     return new Map([...expectedParameters(this.#shapeConfig())].map(([k, v]) => [k, [...v]]));

@@ -1,25 +1,34 @@
 import { type Device, type Random, type Tensor, tensor } from '@qkv/tensor';
+import { fail } from './errors.js';
 
 /**
- * Olsson et al. 2022, "In-context Learning and Induction Heads": sequences whose second half
- * repeats the first (uniform random tokens), so from the middle on the next token can be
- * copied from the previous occurrence of the current one.
+ * Olsson et al. 2022, "In-context Learning and Induction Heads": random tokens whose tail
+ * repeats a segment, so from the repeat on the next token can be copied from the previous
+ * occurrence of the current one. By default the second half repeats the first. With
+ * `minPeriod` below `length / 2`, each row repeats a segment of a random length in
+ * `[minPeriod, length / 2]` after a random prefix: with one fixed period a model with
+ * absolute positions can copy by position alone, without the induction circuit.
  */
 export function repeatedSequences(
   batch: number,
   length: number,
   vocabSize: number,
-  options: { rng: Random; device?: Device },
+  options: { rng: Random; device?: Device; minPeriod?: number },
 ): Tensor {
   const half = length / 2;
-  if (!Number.isInteger(half)) throw new RangeError(`length ${length} must be even`);
+  if (!Number.isInteger(half)) fail('repeatedSequences', `length ${length} must be even`);
+  const minPeriod = options.minPeriod ?? half;
+  if (!(minPeriod >= 1 && minPeriod <= half)) {
+    fail('repeatedSequences', `minPeriod must be in [1, ${half}], got ${minPeriod}`);
+  }
+  const { rng } = options;
   const data = new Int32Array(batch * length);
   for (let b = 0; b < batch; b++) {
-    for (let i = 0; i < half; i++) {
-      const token = Math.floor(options.rng.nextFloat() * vocabSize);
-      data[b * length + i] = token;
-      data[b * length + half + i] = token;
-    }
+    const period = minPeriod + Math.floor(rng.nextFloat() * (half - minPeriod + 1));
+    const row = data.subarray(b * length, (b + 1) * length);
+    const start = length - 2 * period;
+    for (let i = 0; i < start + period; i++) row[i] = Math.floor(rng.nextFloat() * vocabSize);
+    for (let i = start + period; i < length; i++) row[i] = row[i - period]!;
   }
   return tensor(data, [batch, length], {
     dtype: 'int32',
@@ -28,7 +37,8 @@ export function repeatedSequences(
 }
 
 /**
- * Scores of attention probabilities `[B, H, T, T]` on repeated sequences, per head:
+ * Scores of attention probabilities `[B, H, T, T]` on sequences whose second half repeats
+ * the first, per head:
  * - previous-token: mean attention from position i to i − 1 (i >= 1);
  * - induction: mean attention from a repeated position i >= T/2 to i − T/2 + 1, the token
  *   that followed the first occurrence of the current one (Olsson et al.'s prefix matching).

@@ -1,4 +1,4 @@
-import { add, div, mul, scope, sqrt, sub, type Tensor, zeros } from '@qkv/tensor';
+import { add, div, keep, mul, scope, sqrt, sub, type Tensor, zeros } from '@qkv/tensor';
 import { fail } from './errors.js';
 
 /**
@@ -26,12 +26,13 @@ export abstract class Optimizer {
           `gradient of ${name} is [${g.shape.join(', ')}], parameter is [${p.shape.join(', ')}]`,
         );
       }
-      const previous = this.state.get(name) ?? this.initialState(p);
+      const previous = this.state.get(name) ?? this.initialState(p).map(keep);
       const { value, state } = scope(() => this.update(p, g, previous));
       for (const t of previous) t.dispose();
       p.dispose();
-      this.params.set(name, value);
-      this.state.set(name, state);
+      // Parameters and state outlive any scope the training loop runs in.
+      this.params.set(name, keep(value));
+      this.state.set(name, state.map(keep));
     }
   }
 

@@ -43,10 +43,14 @@ export function parameterShapes(config: TransformerConfig): Map<string, number[]
   return shapes;
 }
 
-/** Embeddings N(0, 0.02²) as GPT-2, projections as `nn.Linear` (`U(±1/√d)`), seeded. */
+/**
+ * Embeddings `N(0, embedStd²)` (default 1, `nn.Embedding`'s), projections as `nn.Linear`
+ * (`U(±1/√d)`), seeded. Small embeddings (GPT-2's 0.02) make q·k near zero at the start, and
+ * an attention-only model then sits on a long plateau before its heads move.
+ */
 export function initParameters(
   config: TransformerConfig,
-  options: { seed: number; device?: Device },
+  options: { seed: number; device?: Device; embedStd?: number },
 ): Parameters {
   checkConfig(config);
   const params: Parameters = new Map();
@@ -55,7 +59,9 @@ export function initParameters(
     const common = { seed: seed++, ...(options.device ? { device: options.device } : {}) };
     params.set(
       name,
-      name.includes('embed') ? normalInit(shape, 0.02, common) : linearInit(shape, common),
+      name.includes('embed')
+        ? normalInit(shape, options.embedStd ?? 1, common)
+        : linearInit(shape, common),
     );
   }
   return params;
