@@ -7,6 +7,7 @@ import { positionalSuite } from './positional.js';
 import { softmaxSuite } from './softmax.js';
 import { sparseSuite } from './sparse.js';
 import { tokenizerSuite } from './tokenizer.js';
+import { trainSuite } from './train.js';
 
 /**
  * Every suite the CLI knows, in the order a full run takes them. `npm run bench` runs
@@ -21,6 +22,7 @@ export const SUITES: readonly Suite[] = [
   positionalSuite,
   sparseSuite,
   tokenizerSuite,
+  trainSuite,
 ];
 
 export const DEFAULT_SUITES: readonly string[] = SUITES.map((s) => s.name);
