@@ -4,6 +4,7 @@ import {
   attentionWeights,
   type Device,
   gather,
+  layerNorm,
   linear,
   narrow,
   permute,
@@ -27,6 +28,11 @@ export interface TransformerConfig {
   numLayers: number;
   /** Longest sequence (rows of the position embedding). */
   contextLength: number;
+  /**
+   * Layer norm without affine parameters before each layer's projections and before the
+   * unembedding (pre-LN); keeps the stream's scale steady, which shortens training.
+   */
+  layerNorm?: boolean;
 }
 
 /** Parameter names, as a PyTorch module with the same layout would list them. */
@@ -74,6 +80,8 @@ function checkConfig(config: TransformerConfig): void {
   }
 }
 
+const norm = (config: TransformerConfig, x: Tensor) => (config.layerNorm ? layerNorm(x) : x);
+
 /** `[B, T, d]` → `[B, H, T, d/H]`. */
 function splitHeads(x: Tensor, heads: number): Tensor {
   const [b, t, d] = x.shape as [number, number, number];
@@ -112,8 +120,9 @@ function residual(
   let x = embed(config, params, tokens);
   const [b, t, d] = x.shape as [number, number, number];
   for (let l = 0; l < config.numLayers; l++) {
+    const normed = norm(config, x);
     const head = (p: string) =>
-      splitHeads(linear(x, param(params, `layers.${l}.${p}.weight`)), config.numHeads);
+      splitHeads(linear(normed, param(params, `layers.${l}.${p}.weight`)), config.numHeads);
     const q = head('q');
     const k = head('k');
     visit?.(l, q, k);
@@ -126,7 +135,9 @@ function residual(
 
 /** Logits `[B, T, V]` for int32 tokens `[B, T]`. */
 export function forward(config: TransformerConfig, params: Parameters, tokens: Tensor): Tensor {
-  return scope(() => linear(residual(config, params, tokens), param(params, 'unembed.weight')));
+  return scope(() =>
+    linear(norm(config, residual(config, params, tokens)), param(params, 'unembed.weight')),
+  );
 }
 
 /** Each layer's attention probabilities `[B, H, T, T]` on `tokens` (for inspection). */
