@@ -2,12 +2,14 @@ import { type Device, type Random, type Tensor, tensor } from '@qkv/tensor';
 import { fail } from './errors.js';
 
 /**
- * Olsson et al. 2022, "In-context Learning and Induction Heads": random tokens whose tail
- * repeats a segment, so from the repeat on the next token can be copied from the previous
- * occurrence of the current one. By default the second half repeats the first. With
- * `minPeriod` below `length / 2`, each row repeats a segment of a random length in
- * `[minPeriod, length / 2]` after a random prefix: with one fixed period a model with
- * absolute positions can copy by position alone, without the induction circuit.
+ * Olsson et al. 2022, "In-context Learning and Induction Heads": rows of uniform random
+ * tokens that repeat, so once a token has been seen the next one can be copied from what
+ * followed its previous occurrence. By default the second half repeats the first. With
+ * `minPeriod` below `length / 2`, each row repeats a random segment whose length is drawn
+ * from `[minPeriod, length / 2]` until the row is full: with one fixed period a model with
+ * absolute positions can copy by position alone (a layer-1 head attending T/2 − 1 back)
+ * instead of forming the induction circuit, and the repeats give the circuit more to learn
+ * from.
  */
 export function repeatedSequences(
   batch: number,
@@ -26,9 +28,9 @@ export function repeatedSequences(
   for (let b = 0; b < batch; b++) {
     const period = minPeriod + Math.floor(rng.nextFloat() * (half - minPeriod + 1));
     const row = data.subarray(b * length, (b + 1) * length);
-    const start = length - 2 * period;
-    for (let i = 0; i < start + period; i++) row[i] = Math.floor(rng.nextFloat() * vocabSize);
-    for (let i = start + period; i < length; i++) row[i] = row[i - period]!;
+    for (let i = 0; i < length; i++) {
+      row[i] = i < period ? Math.floor(rng.nextFloat() * vocabSize) : row[i - period]!;
+    }
   }
   return tensor(data, [batch, length], {
     dtype: 'int32',
