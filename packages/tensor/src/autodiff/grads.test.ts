@@ -13,6 +13,7 @@ import { rope } from '../ops/rope.js';
 import { Random } from '../random.js';
 import type { Tensor } from '../tensor.js';
 import { type CheckInput, finiteDifferenceCheck } from './grad-check.js';
+import { type GradientFunc, gradientOf } from './gradient-registry.js';
 import { grads, missingGradients, valueAndGrads } from './tape.js';
 
 cpu();
@@ -176,6 +177,15 @@ const CASES: Record<string, GradCase> = {
 describe('grads', () => {
   it('every op declares a gradient or that it has none', () => {
     expect(missingGradients()).toEqual([]);
+  });
+
+  it('block-sparse attention, whose backward is not written yet, fails loudly', () => {
+    missingGradients();
+    const grad = gradientOf('blockSparseAttention');
+    expect(typeof grad).toBe('function');
+    expect(() =>
+      (grad as GradientFunc<unknown>)([], { inputs: [], outputs: [], attrs: {} }),
+    ).toThrow(/blockSparseAttention has no backward yet/);
   });
 
   for (const [name, c] of Object.entries(CASES)) {

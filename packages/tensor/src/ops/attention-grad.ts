@@ -61,4 +61,13 @@ export function registerAttentionGradients(): void {
     const dk = padKeys(mul(matmul(dS4, q4, { transposeA: true }), attrs.scale), d.keyCapacity);
     return [dq, dk.reshape(k!.shape), ...noExtraGrads(attrs)];
   });
+
+  // Declared by name: the op is defined where block masks are. Its backward (visiting only
+  // the forward's blocks) is not written yet, so reaching it is an error, never zeros.
+  registerGradient('blockSparseAttention', () =>
+    fail(
+      'grads',
+      'blockSparseAttention has no backward yet; train with attention() and the equivalent mask',
+    ),
+  );
 }
