@@ -1,12 +1,21 @@
 import { readFileSync } from 'node:fs';
 import { expectClose, noGpuTest } from '@qkv/conformance';
 import { createWebGPUDevice } from '@qkv/kernels';
-import { cpu, type Device, grads, liveTensors, type Tensor, tensor } from '@qkv/tensor';
+import {
+  cpu,
+  type Device,
+  finiteDifferenceCheck,
+  grads,
+  liveTensors,
+  type Tensor,
+  tensor,
+} from '@qkv/tensor';
 import { describe, expect, it } from 'vitest';
 import {
   AdamW,
   clipGradNorm,
   crossEntropy,
+  initParameters,
   languageModelLoss,
   type Optimizer,
   type Parameters,
@@ -119,6 +128,43 @@ for (const [backend, makeDevice] of BACKENDS) {
     });
   });
 }
+
+describe('the transformer on the CPU', () => {
+  it('has gradients that match finite differences, with and without pre-LN', () => {
+    for (const layerNorm of [false, true]) {
+      const config: TransformerConfig = {
+        vocabSize: 5,
+        dModel: 4,
+        numHeads: 2,
+        numLayers: 2,
+        contextLength: 4,
+        layerNorm,
+      };
+      const params = initParameters(config, { seed: 3, embedStd: 0.5 });
+      const names = [...params.keys()];
+      const tokens = tensor([1, 4, 0, 1, 3, 3, 2, 0], [2, 4], { dtype: 'int32' });
+      const inputs = names.map((n) => ({
+        shape: params.get(n)!.shape,
+        values: Array.from(params.get(n)!.dataSync()),
+      }));
+      const { analytic, numeric } = finiteDifferenceCheck(
+        (...ts) => languageModelLoss(config, new Map(names.map((n, i) => [n, ts[i]!])), tokens),
+        inputs,
+        { eps: 1e-2 },
+      );
+      analytic.forEach((g, a) => {
+        expectClose(
+          g,
+          numeric[a]!,
+          { atol: 2e-3, rtol: 2e-2 },
+          `${names[a]} (layerNorm ${layerNorm})`,
+        );
+      });
+      tokens.dispose();
+      for (const p of params.values()) p.dispose();
+    }
+  });
+});
 
 describe('input checks', () => {
   it('crossEntropy names mismatched targets', () => {
