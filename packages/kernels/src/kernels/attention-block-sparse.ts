@@ -9,7 +9,8 @@ import {
 } from '@qkv/sparse';
 import type { Tensor } from '@qkv/tensor';
 import { fail } from '../runtime/fail.js';
-import { type Binding, COMMON_WGSL, entryPoint, loadFns, param } from '../wgsl/shader.js';
+import { type ParamFields, paramBlock, paramStruct, textId } from '../wgsl/params.js';
+import { type Binding, COMMON_WGSL, entryPoint, loadFns } from '../wgsl/shader.js';
 import { FLASH_ROWS, flashKeyTile, flashTileWgsl } from './flash-tile.js';
 import { packFloat16 } from './map-kernel.js';
 import { gpuStorage, registerGpuKernel } from './register.js';
@@ -31,25 +32,6 @@ import { gpuStorage, registerGpuKernel } from './register.js';
  * counters are filled by the CPU backend only; this kernel leaves them unchanged.
  */
 
-const WORDS = {
-  heads: 0,
-  kvGroup: 1,
-  qLen: 2,
-  kvLen: 3,
-  scale: 4,
-  maskBatch: 5,
-  maskHeads: 6,
-  numQBlocks: 7,
-  blockQ: 8,
-  blockKv: 9,
-  splits: 10,
-  fullIndicesAt: 11,
-  partialOffsetsAt: 12,
-  partialIndicesAt: 13,
-} as const;
-
-const w = (name: keyof typeof WORDS): string => param(WORDS[name]);
-
 /** The snippet with its bindings placed after ours, or none when no block is partial. */
 function maskSnippet(attrs: BlockSparseAttentionAttrs): WgslSnippet | undefined {
   const { blockMask, scoreMod } = attrs;
@@ -69,7 +51,25 @@ function maskSnippet(attrs: BlockSparseAttentionAttrs): WgslSnippet | undefined 
   return { ...snippet, code: snippet.code.replace(/var<uniform>/g, 'var<storage, read>') };
 }
 
+const BLOCK_SPARSE_FIELDS = {
+  heads: 'u32',
+  kvGroup: 'u32',
+  qLen: 'u32',
+  kvLen: 'u32',
+  scale: 'f32',
+  maskBatch: 'u32',
+  maskHeads: 'u32',
+  numQBlocks: 'u32',
+  blockQ: 'u32',
+  blockKv: 'u32',
+  splits: 'u32',
+  fullIndicesAt: 'u32',
+  partialOffsetsAt: 'u32',
+  partialIndicesAt: 'u32',
+} as const;
+
 function blockSparseSource(
+  params: ParamFields,
   inputs: readonly Binding[],
   snippet: WgslSnippet | undefined,
   e: number,
@@ -85,7 +85,8 @@ function blockSparseSource(
     ),
     '@group(0) @binding(3) var<storage, read> blocks: array<i32>;',
     `@group(0) @binding(${4 + extra}) var<storage, read_write> out: array<f32>;`,
-    `@group(0) @binding(${5 + extra}) var<storage, read> params: array<u32>;`,
+    paramStruct(params),
+    `@group(0) @binding(${5 + extra}) var<storage, read> params: Params;`,
   ];
   const maskCall = snippet?.maskFunction
     ? `${snippet.maskFunction}(i32(row_b), i32(row_h), i32(row_i), i32(j))`
@@ -93,40 +94,40 @@ function blockSparseSource(
   const finish = snippet?.scoreFunction
     ? `${snippet.scoreFunction}(s, i32(row_b), i32(row_h), i32(row_i), i32(j))`
     : 's';
-  const body = `  let total = params[0];
+  const body = `  let total = params.count;
   if (group >= total) { return; }
-  let splits = ${w('splits')};
-  let blocks_q = ${w('numQBlocks')};
+  let splits = params.splits;
+  let blocks_q = params.numQBlocks;
   let sub = group % splits;
   let qb = (group / splits) % blocks_q;
   let bh = group / (splits * blocks_q);
-  let heads = ${w('heads')};
+  let heads = params.heads;
   // Locals, not the private copies: the analysis treats private variables as non-uniform,
   // and the block loops below hold barriers.
   let b = bh / heads;
   let h = bh % heads;
   row_b = b;
   row_h = h;
-  let length = ${w('qLen')};
-  let kv_len = ${w('kvLen')};
-  let block_q = ${w('blockQ')};
-  let block_kv = ${w('blockKv')};
+  let length = params.qLen;
+  let kv_len = params.kvLen;
+  let block_q = params.blockQ;
+  let block_kv = params.blockKv;
   let i = qb * block_q + sub * ${rows}u + lid;
   let row_ok = lid + sub * ${rows}u < block_q && i < length;
   row_i = min(i, length - 1u);
   start_row((bh * length + row_i) * ${e}u);
-  let kv_head = (b * (heads / ${w('kvGroup')}) + h / ${w('kvGroup')}) * kv_len;
+  let kv_head = (b * (heads / params.kvGroup) + h / params.kvGroup) * kv_len;
   let k_base = kv_head * ${e}u;
   let v_base = kv_head * ${ev}u;
   // The block mask's row folds the dimensions it broadcasts over (blockRow in @qkv/sparse).
-  let r = ((b % ${w('maskBatch')}) * ${w('maskHeads')} + h % ${w('maskHeads')}) * blocks_q + qb;
-  let full_at = ${w('fullIndicesAt')};
+  let r = ((b % params.maskBatch) * params.maskHeads + h % params.maskHeads) * blocks_q + qb;
+  let full_at = params.fullIndicesAt;
   for (var x = u32(blocks[r]); x < u32(blocks[r + 1u]); x++) {
     let kb = u32(blocks[full_at + x]);
     visit_keys(lid, k_base, v_base, kb * block_kv, min(kb * block_kv + block_kv, kv_len), false);
   }
-  let part_offsets = ${w('partialOffsetsAt')};
-  let part_at = ${w('partialIndicesAt')};
+  let part_offsets = params.partialOffsetsAt;
+  let part_at = params.partialIndicesAt;
   for (var x = u32(blocks[part_offsets + r]); x < u32(blocks[part_offsets + r + 1u]); x++) {
     let kb = u32(blocks[part_at + x]);
     visit_keys(lid, k_base, v_base, kb * block_kv, min(kb * block_kv + block_kv, kv_len), true);
@@ -143,7 +144,7 @@ function blockSparseSource(
 var<private> row_h: u32;
 var<private> row_i: u32;
 fn key_allowed(j: u32, masked: bool) -> bool { return !masked || ${maskCall}; }
-fn key_finish(d: f32, j: u32) -> f32 { let s = d * bitcast<f32>(${w('scale')}); return ${finish}; }`,
+fn key_finish(d: f32, j: u32) -> f32 { let s = d * params.scale; return ${finish}; }`,
     entryPoint(rows, body),
   ].join('\n');
 }
@@ -200,30 +201,38 @@ export function registerBlockSparseKernels(): void {
         { name: 'v', dtype: v.dtype },
       ];
       const bc = flashKeyTile(d.headDim, d.valueDim);
-      const scale = new Uint32Array(new Float32Array([ctx.attrs.scale]).buffer)[0]!;
+      const params = paramBlock(BLOCK_SPARSE_FIELDS, {
+        heads: d.heads,
+        kvGroup: d.heads / d.kvHeads,
+        qLen: d.qLen,
+        kvLen: d.kvLen,
+        scale: ctx.attrs.scale,
+        maskBatch: m.batch,
+        maskHeads: m.heads,
+        numQBlocks: m.numQBlocks,
+        blockQ: m.blockQ,
+        blockKv: m.blockKv,
+        splits,
+        fullIndicesAt: packed.at[0],
+        partialOffsetsAt: packed.at[1],
+        partialIndicesAt: packed.at[2],
+      });
       device.dispatch({
-        key: [
-          `${BLOCK_SPARSE_ATTENTION}:${q.dtype}:e${d.headDim}:ev${d.valueDim}:bc${bc}:rows${rows}`,
-          snippet?.code ?? 'no-mask',
-        ].join('\n'),
-        source: () => blockSparseSource(inputs, snippet, d.headDim, d.valueDim, bc, rows),
+        kernel: BLOCK_SPARSE_ATTENTION,
+        spec: {
+          dtype: q.dtype,
+          e: d.headDim,
+          ev: d.valueDim,
+          bc,
+          rows,
+          mods: snippet ? textId(snippet.code) : 'none',
+        },
+        source: () =>
+          blockSparseSource(params.fields, inputs, snippet, d.headDim, d.valueDim, bc, rows),
         inputs: [gpuStorage(q), gpuStorage(k), gpuStorage(v), ...uploads],
         outputs: [out],
-        params: [
-          groups,
-          d.heads,
-          d.heads / d.kvHeads,
-          d.qLen,
-          d.kvLen,
-          scale,
-          m.batch,
-          m.heads,
-          m.numQBlocks,
-          m.blockQ,
-          m.blockKv,
-          splits,
-          ...packed.at,
-        ],
+        params,
+        count: groups,
         workgroups: groups,
       });
       for (const u of uploads) device.release(u);
