@@ -45,6 +45,7 @@ export {
   commonDevice,
   defineOp,
   hasKernel,
+  type Inferred,
   type KernelConfig,
   type KernelContext,
   type KernelFunc,

@@ -1,7 +1,6 @@
 import {
   type AttentionAttrs,
   type AttentionDims,
-  attentionDims,
   broadcastStrides,
   type DType,
   type KernelContext,
@@ -41,17 +40,15 @@ export interface AttentionPlan {
   readonly dtype: DType;
 }
 
-/** Validate the op's inputs and lay out bindings and the shared parameters. */
+/** Lay out bindings and the shared parameters for the dims the op's `infer` derived. */
 export function planAttention(
-  ctx: KernelContext<AttentionAttrs>,
+  ctx: KernelContext<AttentionAttrs, AttentionDims>,
   hasValues: boolean,
 ): AttentionPlan {
-  const { inputs, attrs } = ctx;
+  const { inputs, attrs, plan: dims } = ctx;
   const [q, k] = inputs as [Tensor, Tensor];
   const v = hasValues ? inputs[2]! : undefined;
   const extras = inputs.slice(hasValues ? 3 : 2);
-  const where = hasValues ? 'attention' : 'attentionWeights';
-  const dims = attentionDims(where, [q, k, v ?? k, ...extras], attrs);
   const bound: (Binding & { storage: GpuStorage })[] = [
     { name: 'q', dtype: q.dtype, storage: gpuStorage(q) },
     { name: 'k', dtype: k.dtype, storage: gpuStorage(k) },

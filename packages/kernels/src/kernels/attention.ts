@@ -32,7 +32,7 @@ export function attentionPath(dims: Pick<AttentionDims, 'queryLength'>): 'fused'
 }
 
 export function registerAttentionKernels(): void {
-  registerGpuKernel<AttentionAttrs>('attention', (ctx, device) => {
+  registerGpuKernel<AttentionAttrs, AttentionDims>('attention', (ctx, device) => {
     const plan = planAttention(ctx, true);
     const size = plan.dims.batch * plan.dims.qHeads * plan.dims.queryLength * plan.dims.valueDim;
     if (attentionPath(plan.dims) === 'decode') {
@@ -42,7 +42,7 @@ export function registerAttentionKernels(): void {
     return [plan.dtype === 'float16' ? packFloat16(device, out, size) : out];
   });
 
-  registerGpuKernel<AttentionAttrs>('attentionWeights', (ctx, device) => {
+  registerGpuKernel<AttentionAttrs, AttentionDims>('attentionWeights', (ctx, device) => {
     const plan = planAttention(ctx, false);
     const out = runAttentionWeights(device, plan);
     const size = plan.dims.batch * plan.dims.qHeads * plan.dims.queryLength * plan.dims.kvLength;

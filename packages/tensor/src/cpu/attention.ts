@@ -1,5 +1,5 @@
 import type { TypedArray } from '../dtype.js';
-import { type AttentionAttrs, type AttentionDims, attentionDims } from '../ops/attention.js';
+import type { AttentionAttrs, AttentionDims } from '../ops/attention.js';
 import type { KernelContext } from '../registry.js';
 import { broadcastStrides, stridesOf } from '../shape.js';
 import type { Tensor } from '../tensor.js';
@@ -49,11 +49,11 @@ class RowScorer {
   readonly #additive: ScoreOperand[] = [];
   readonly #slopes: TypedArray | undefined;
 
-  constructor(ctx: KernelContext<AttentionAttrs>, hasValues: boolean) {
+  constructor(ctx: KernelContext<AttentionAttrs, AttentionDims>, hasValues: boolean) {
     const { inputs, attrs } = ctx;
     const [q, k] = inputs;
     const extras = inputs.slice(hasValues ? 3 : 2);
-    this.dims = attentionDims('attention', [q!, k!, hasValues ? inputs[2]! : k!, ...extras], attrs);
+    this.dims = ctx.plan;
     this.#q = cpuData(q!);
     this.#k = cpuData(k!);
     this.#attrs = attrs;
@@ -131,7 +131,7 @@ class RowScorer {
 export function registerAttentionKernels(): void {
   // Two passes over one row of scores (score + max, then exp-sum and the weighted sum of v):
   // memory is O(S) per row, never O(L·S).
-  registerCpuKernel<AttentionAttrs>('attention', (ctx, [out]) => {
+  registerCpuKernel<AttentionAttrs, AttentionDims>('attention', (ctx, [out]) => {
     const scorer = new RowScorer(ctx, true);
     const { dims } = scorer;
     const v = cpuData(ctx.inputs[2]!);
@@ -155,7 +155,7 @@ export function registerAttentionKernels(): void {
     });
   });
 
-  registerCpuKernel<AttentionAttrs>('attentionWeights', (ctx, [out]) => {
+  registerCpuKernel<AttentionAttrs, AttentionDims>('attentionWeights', (ctx, [out]) => {
     const scorer = new RowScorer(ctx, false);
     const s = scorer.dims.kvLength;
     scorer.forEachRow((b, h, i, row) => {

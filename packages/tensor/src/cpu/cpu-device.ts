@@ -72,11 +72,11 @@ export function cpuData(t: Tensor): TypedArray {
  * rounded to half precision afterwards, so every op stores exactly what a float16 tensor can
  * hold.
  */
-export function registerCpuKernel<A>(
+export function registerCpuKernel<A, P = undefined>(
   op: string,
-  fill: (ctx: KernelContext<A>, outputs: TypedArray[]) => void,
+  fill: (ctx: KernelContext<A, P>, outputs: TypedArray[]) => void,
 ): void {
-  registerKernel<A>({
+  registerKernel<A, P>({
     op,
     backend: 'cpu',
     run(ctx) {
