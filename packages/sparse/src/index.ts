@@ -1,6 +1,14 @@
 // @qkv/sparse: a mask language compiled to JavaScript, WGSL and block masks; built-in sparse
 // patterns and score modifiers; block-sparse attention on the CPU; a rolling KV cache.
 
+// The op this package is the front-end of, and the CPU helpers it shares with the core.
+export {
+  BLOCK_SPARSE_ATTENTION,
+  type BlockSparseAttentionAttrs,
+  type BlockSparseStats,
+  dot,
+  SoftmaxRow,
+} from '@qkv/tensor';
 export {
   BLOCK_EMPTY,
   BLOCK_FULL,
@@ -14,13 +22,9 @@ export {
   createBlockMask,
 } from './block-mask.js';
 export {
-  type AttentionDims,
-  attentionDims,
-  BLOCK_SPARSE_ATTENTION,
-  type BlockSparseAttentionAttrs,
   type BlockSparseAttentionOptions,
-  type BlockSparseStats,
   blockSparseAttention,
+  compileAttentionMods,
   emptyStats,
 } from './block-sparse-attention.js';
 export { type CompiledExpr, compileJs } from './compile-js.js';
@@ -66,7 +70,6 @@ export {
   materializeMask,
   type PredicateMask,
 } from './mask.js';
-export { dot, SoftmaxRow } from './online-softmax.js';
 export {
   type BigBirdOptions,
   bigBird,
@@ -97,4 +100,10 @@ export {
   t5Bias,
   t5RelativeBucket,
 } from './score-mods.js';
-export { type ToWgslOptions, toWgsl, type WgslBinding, type WgslSnippet } from './wgsl.js';
+export {
+  attentionModsWgsl,
+  type ToWgslOptions,
+  toWgsl,
+  type WgslBinding,
+  type WgslSnippet,
+} from './wgsl.js';

@@ -1,6 +1,5 @@
 import { Random, type Tensor, tensor } from '@qkv/tensor';
 import { expect } from 'vitest';
-import type { AttentionDims } from './block-sparse-attention.js';
 
 // Helpers shared by this package's tests: seeded inputs and a plain dense reference.
 
@@ -14,7 +13,18 @@ export function randomTensor(shape: number[], seed: number): Tensor {
   );
 }
 
-export interface DenseProblem extends AttentionDims {
+/** Sizes of a test problem: q `[batch, heads, qLen, headDim]`, k / v with `kvHeads`, `kvLen`. */
+export interface ProblemSize {
+  batch: number;
+  heads: number;
+  kvHeads: number;
+  qLen: number;
+  kvLen: number;
+  headDim: number;
+  valueDim: number;
+}
+
+export interface DenseProblem extends ProblemSize {
   q: ArrayLike<number>;
   k: ArrayLike<number>;
   v: ArrayLike<number>;

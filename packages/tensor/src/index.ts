@@ -1,6 +1,7 @@
 // @qkv/tensor: tensors, devices, the op registry, op front-ends and the CPU reference backend.
 
 export { cpu, cpuData, registerCpuKernel } from './cpu/cpu-device.js';
+export { dot, SoftmaxRow } from './cpu/online-softmax.js';
 export {
   arange,
   type CreationOptions,
@@ -34,6 +35,7 @@ export {
 export { QkvError } from './errors.js';
 export { keep, liveTensors, scope } from './lifetime.js';
 export * from './ops/attention.js';
+export * from './ops/block-sparse-attention.js';
 export * from './ops/elementwise.js';
 export * from './ops/layout.js';
 export * from './ops/matmul.js';

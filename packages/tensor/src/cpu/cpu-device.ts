@@ -5,6 +5,7 @@ import { type KernelContext, registerKernel } from '../registry.js';
 import { sizeOf } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { registerAttentionKernels } from './attention.js';
+import { registerBlockSparseAttentionKernel } from './block-sparse-attention.js';
 import { registerElementwiseKernels } from './elementwise.js';
 import { registerLayoutKernels } from './layout.js';
 import { registerMatmulKernels } from './matmul.js';
@@ -57,6 +58,7 @@ export function cpu(): Device {
     registerNormKernels();
     registerAttentionKernels();
     registerRopeKernels();
+    registerBlockSparseAttentionKernel();
     cpuDevice = new CpuDevice();
   }
   return cpuDevice;
