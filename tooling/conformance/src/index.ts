@@ -1,6 +1,7 @@
 // The op conformance suite: written once against the public op API of @qkv/tensor and run
 // by every backend (`describeConformance(backend, makeDevice, ALL_GROUPS, options)`).
 import { attentionCases } from './cases/attention.js';
+import { blockSparseAttentionCases } from './cases/block-sparse-attention.js';
 import { creationCases } from './cases/creation.js';
 import { elementwiseCases } from './cases/elementwise.js';
 import { layoutCases } from './cases/layout.js';
@@ -38,6 +39,7 @@ export const ALL_GROUPS: Record<string, CaseGroup> = {
   layout: layoutCases,
   norm: normCases,
   attention: attentionCases,
+  blockSparseAttention: blockSparseAttentionCases,
   rope: ropeCases,
   'PyTorch fixtures': torchFixtureCases,
 };
