@@ -1,4 +1,5 @@
 import {
+  attentionSizes,
   type CaseContext,
   type CaseGroup,
   describeGpuConformance,
@@ -64,15 +65,7 @@ async function check(ctx: CaseContext, c: SparseCase): Promise<void> {
   expectClose(await ctx.read(out), expected, c.tol ?? F32, 'blockSparseAttention');
 }
 
-const size = (
-  batch: number,
-  heads: number,
-  kvHeads: number,
-  qLen: number,
-  kvLen: number,
-  headDim: number,
-  valueDim: number,
-): ProblemSize => ({ batch, heads, kvHeads, qLen, kvLen, headDim, valueDim });
+const size = attentionSizes;
 
 const segments = Int32Array.from({ length: 50 }, (_, i) => (i < 17 ? 0 : i < 41 ? 1 : 2));
 

@@ -1,3 +1,4 @@
+import type { AttentionSizes } from '@qkv/conformance';
 import { Random, type Tensor, tensor } from '@qkv/tensor';
 import { expect } from 'vitest';
 
@@ -14,15 +15,7 @@ export function randomTensor(shape: number[], seed: number): Tensor {
 }
 
 /** Sizes of a test problem: q `[batch, heads, qLen, headDim]`, k / v with `kvHeads`, `kvLen`. */
-export interface ProblemSize {
-  batch: number;
-  heads: number;
-  kvHeads: number;
-  qLen: number;
-  kvLen: number;
-  headDim: number;
-  valueDim: number;
-}
+export type ProblemSize = AttentionSizes;
 
 export interface DenseProblem extends ProblemSize {
   q: ArrayLike<number>;

@@ -13,6 +13,10 @@ import { ropeCases } from './cases/rope.js';
 import { torchFixtureCases } from './cases/torch-fixtures.js';
 import type { CaseGroup } from './harness.js';
 
+export {
+  type Sizes as AttentionSizes,
+  sizes as attentionSizes,
+} from './cases/block-sparse-attention.js';
 export { expectClose, expectExact, type Tolerance, toleranceFor } from './compare.js';
 export {
   describeGpuConformance,

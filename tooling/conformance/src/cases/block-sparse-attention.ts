@@ -18,7 +18,8 @@ import { refAttention } from './attention.js';
 
 type Predicate = (b: number, h: number, i: number, j: number) => boolean;
 
-interface Sizes {
+/** Sizes of an attention problem: q `[batch, heads, qLen, headDim]`, k / v with `kvHeads`. */
+export interface Sizes {
   batch: number;
   heads: number;
   kvHeads: number;
@@ -177,7 +178,8 @@ async function check(ctx: CaseContext, c: SparseCase): Promise<void> {
   expectClose(got, expected, ctx.tol(dtype), 'blockSparseAttention');
 }
 
-const sizes = (
+/** {@link Sizes} in the order the shapes read: `[B, H, Hkv, L, S, E, Ev]`. */
+export const sizes = (
   batch: number,
   heads: number,
   kvHeads: number,
