@@ -72,7 +72,7 @@ function modParams(base: ParamBlock, mods: AttentionModsWgsl | undefined): Param
     fields[s.name] = s.type;
     values[s.name] = s.value;
   }
-  return { fields, values } as ParamBlock;
+  return { fields, values };
 }
 
 function blockSparseSource(

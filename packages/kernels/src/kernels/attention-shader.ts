@@ -107,7 +107,7 @@ export function planAttention(
     causal: attrs.isCausal,
     softcap: attrs.softcap > 0,
   };
-  const params = { fields, values } as ParamBlock;
+  const params: ParamBlock = { fields, values };
   return { dims, attrs, inputs: bound, maskKind, operands, params, spec, dtype: q.dtype };
 }
 

@@ -20,7 +20,11 @@ export type ParamFields = Readonly<Record<string, ParamField>>;
 
 /** Host values for `F`: a number per scalar, an array of exactly the declared length per array. */
 export type ParamValues<F extends ParamFields> = {
-  readonly [K in keyof F]: F[K] extends ParamType ? number : readonly number[];
+  readonly [K in keyof F]: F[K] extends ParamType
+    ? number
+    : F[K] extends readonly [ParamType, number]
+      ? readonly number[]
+      : number | readonly number[];
 };
 
 /** Declared fields and their values, as a kernel hands them to its launcher. */
