@@ -115,7 +115,7 @@ function blockSparseSource(
   let kv_head = (b * (heads / params.kvGroup) + h / params.kvGroup) * kv_len;
   let k_base = kv_head * ${e}u;
   let v_base = kv_head * ${ev}u;
-  // The block mask's row folds the dimensions it broadcasts over (blockRow in @qkv/sparse).
+  // The block tables' row folds the dimensions they broadcast over (blockTableRow).
   let r = ((b % params.maskBatch) * params.maskHeads + h % params.maskHeads) * blocks_q + qb;
   let full_at = params.fullIndicesAt;
   for (var x = u32(blocks[r]); x < u32(blocks[r + 1u]); x++) {
