@@ -67,7 +67,8 @@ export const attentionSuite: Suite = {
  */
 const PEER_MAX_FLOPS = 2e10;
 
-interface AttentionDims {
+/** One benchmark case: heads, head dim, sequence length, causal or not. */
+interface AttentionBenchCase {
   heads: number;
   headDim: number;
   seqLen: number;
@@ -84,7 +85,7 @@ function causalMask(ctx: SuiteContext, n: number): Tensor {
 async function attentionCase(
   ctx: SuiteContext,
   ort: Awaited<ReturnType<typeof loadOrtPeer>>,
-  dims: AttentionDims,
+  dims: AttentionBenchCase,
   seed: number,
 ): Promise<void> {
   const { heads, headDim, seqLen, causal } = dims;

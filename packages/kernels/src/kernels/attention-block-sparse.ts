@@ -7,7 +7,13 @@ import {
   type Tensor,
 } from '@qkv/tensor';
 import { fail } from '../runtime/fail.js';
-import { type ParamBlock, type ParamFields, paramBlock, textId } from '../wgsl/params.js';
+import {
+  joinParams,
+  type ParamBlock,
+  type ParamFields,
+  paramBlock,
+  textId,
+} from '../wgsl/params.js';
 import { type Binding, COMMON_WGSL, declareBindings, entryPoint, loadFns } from '../wgsl/shader.js';
 import { FLASH_ROWS, flashKeyTile, flashTileWgsl } from './flash-tile.js';
 import { packFloat16 } from './map-kernel.js';
@@ -65,14 +71,11 @@ function modsFor(attrs: BlockSparseAttentionAttrs): AttentionModsWgsl | undefine
 
 /** The kernel's own parameters plus the mods' scalars. */
 function modParams(base: ParamBlock, mods: AttentionModsWgsl | undefined): ParamBlock {
-  if (!mods || mods.scalars.length === 0) return base;
-  const fields: Record<string, ParamFields[string]> = { ...base.fields };
-  const values: Record<string, number | readonly number[]> = { ...base.values };
-  for (const s of mods.scalars) {
-    fields[s.name] = s.type;
-    values[s.name] = s.value;
-  }
-  return { fields, values };
+  if (!mods) return base;
+  return joinParams(base, {
+    fields: Object.fromEntries(mods.scalars.map((s) => [s.name, s.type])),
+    values: Object.fromEntries(mods.scalars.map((s) => [s.name, s.value])),
+  });
 }
 
 function blockSparseSource(
