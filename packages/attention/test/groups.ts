@@ -1,6 +1,7 @@
 // The @qkv/attention test groups, written against the public API and parameterised by the
 // device under test: every backend runs them with `describeConformance`.
 import type { CaseGroup } from '@qkv/conformance';
+import { failedCallCases } from './cases/failed-calls.js';
 import { kvCacheCases } from './cases/kv-cache.js';
 import { mhaCases } from './cases/multi-head-attention.js';
 import { sdpaCases } from './cases/sdpa.js';
@@ -11,4 +12,5 @@ export const ATTENTION_GROUPS: Record<string, CaseGroup> = {
   scaledDotProductAttention: sdpaCases,
   MultiHeadAttention: mhaCases,
   'KV cache': kvCacheCases,
+  'failed calls change nothing': failedCallCases,
 };
