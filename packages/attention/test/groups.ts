@@ -1,6 +1,7 @@
 // The @qkv/attention test groups, written against the public API and parameterised by the
 // device under test: every backend runs them with `describeConformance`.
 import type { CaseGroup } from '@qkv/conformance';
+import { alibiCases } from './cases/alibi.js';
 import { failedCallCases } from './cases/failed-calls.js';
 import { kvCacheCases } from './cases/kv-cache.js';
 import { mhaCases } from './cases/multi-head-attention.js';
@@ -12,5 +13,6 @@ export const ATTENTION_GROUPS: Record<string, CaseGroup> = {
   scaledDotProductAttention: sdpaCases,
   MultiHeadAttention: mhaCases,
   'KV cache': kvCacheCases,
+  'ALiBi, one convention': alibiCases,
   'failed calls change nothing': failedCallCases,
 };
