@@ -184,6 +184,52 @@ for (const [backend, getDevice] of BACKENDS) {
       });
     }
   });
+
+  describe(`RotaryEmbedding on ${backend}: int32 position tensors with length-dependent scaling`, () => {
+    const scalings = [
+      { type: 'dynamic', factor: 2, maxPositionEmbeddings: 16 },
+      {
+        type: 'longrope',
+        shortFactor: [1, 1.5, 2, 3],
+        longFactor: [2, 4, 8, 16],
+        originalMaxPositionEmbeddings: 16,
+        maxPositionEmbeddings: 64,
+      },
+    ] as const;
+    for (const scaling of scalings) {
+      it(`${scaling.type}: seqLen defaults to the largest position + 1 where the host can read the ids, and is required where it cannot`, async () => {
+        const device = getDevice();
+        const ids = [0, 40, 3];
+        const host = randn([2, 3, 8], { seed: 31 });
+        const x = tensor(host.dataSync(), [2, 3, 8], { device });
+        const idTensor = tensor(Int32Array.from(ids), [3], { dtype: 'int32', device });
+        host.dispose();
+        const fromHostIds = new RotaryEmbedding({ rotaryDim: 8, scaling });
+        const fromTensor = new RotaryEmbedding({ rotaryDim: 8, scaling });
+        try {
+          const reference = fromHostIds.apply(x, { positions: ids });
+          const expected = await reference.data();
+          reference.dispose();
+          const out = device.readSync
+            ? fromTensor.apply(x, { positions: idTensor })
+            : fromTensor.apply(x, { positions: idTensor, seqLen: 41 });
+          expect(Array.from(await out.data())).toEqual(Array.from(expected));
+          out.dispose();
+          if (!device.readSync) {
+            expect(() => fromTensor.apply(x, { positions: idTensor })).toThrow(
+              new RegExp(
+                `RotaryEmbedding.apply: ${scaling.type} scaling depends on the sequence length and the positions live on .*; pass seqLen \\(largest position \\+ 1\\)`,
+              ),
+            );
+          }
+        } finally {
+          for (const t of [x, idTensor]) t.dispose();
+          fromHostIds.dispose();
+          fromTensor.dispose();
+        }
+      });
+    }
+  });
 }
 
 describe('applyRope against PyTorch with its own float64-derived tables', () => {
@@ -335,6 +381,39 @@ describe('RotaryEmbedding', () => {
       const plain = applyRope(x, { rotaryDim: 8, positions: [0, 40, 3] }).dataSync();
       expect(auto).toEqual(explicit);
       expect(auto).not.toEqual(plain);
+      rotary.dispose();
+    });
+  });
+
+  it("dynamic NTK's table grows with the longest sequence and resets below the pretrained length (Hugging Face)", () => {
+    scope(() => {
+      const scaling = { type: 'dynamic', factor: 2, maxPositionEmbeddings: 16 } as const;
+      const rotary = new RotaryEmbedding({ rotaryDim: 8, scaling });
+      const x = randn([1, 8], { seed: 9 });
+      // A fresh embedding told the length: the stateless table for it.
+      const withTable = (seqLen: number, position: number) =>
+        applyRope(x, { rotaryDim: 8, scaling, positions: [position], seqLen }).dataSync();
+      const step = (position: number) => rotary.apply(x, { positions: [position] }).dataSync();
+      expect(rotary.tableLength).toBe(16);
+      expect(step(39)).toEqual(withTable(40, 39));
+      expect(rotary.tableLength).toBe(40);
+      // Shorter, still past 16: the grown table stays (a stateless one would use 21).
+      expect(step(20)).toEqual(withTable(40, 20));
+      expect(step(20)).not.toEqual(withTable(21, 20));
+      expect(rotary.tableLength).toBe(40);
+      // A call that fits in the pretrained length goes back to the original table.
+      expect(step(3)).toEqual(withTable(16, 3));
+      expect(rotary.tableLength).toBe(16);
+      expect(step(20)).toEqual(withTable(21, 20));
+      expect(rotary.tableLength).toBe(21);
+      // A call that throws leaves the table where it was.
+      const ints = tensor(
+        Int32Array.from({ length: 8 }, (_, i) => i),
+        [1, 8],
+        { dtype: 'int32' },
+      );
+      expect(() => rotary.apply(ints, { positions: [99] })).toThrow(/x must be float32 or float16/);
+      expect(rotary.tableLength).toBe(21);
       rotary.dispose();
     });
   });
