@@ -1,4 +1,4 @@
-import { noGpuTest } from '@qkv/conformance';
+import { reference as conformanceReference, noGpuTest } from '@qkv/conformance';
 import { createWebGPUDevice } from '@qkv/kernels';
 import {
   cpu,
@@ -21,11 +21,9 @@ import { expectNoLeaks } from './testing/leaks.js';
 const device = cpu();
 expectNoLeaks();
 
-/**
- * Float64 reference written from the definition: pair (a, b) of frequency i is
- * (x[i], x[i + r/2]) for `half` and (x[2i], x[2i+1]) for `interleaved`; angle rounded to
- * float32 as the op specifies.
- */
+const { refRope, ropeRowPositions } = conformanceReference;
+
+/** The float64 RoPE reference of @qkv/conformance for x `[..., S, D]` and its ids. */
 function reference(
   x: Float32Array,
   shape: readonly number[],
@@ -33,28 +31,10 @@ function reference(
   perBatch: boolean,
   invFreq: Float64Array,
   style: RopeStyle,
-  rotaryDim: number,
   scaling: number,
-): Float64Array {
-  const dim = shape[shape.length - 1]!;
-  const seq = shape[shape.length - 2]!;
-  const rows = x.length / dim;
-  const rowsPerBatch = perBatch ? rows / shape[0]! : rows;
-  const f32 = Float32Array.from(invFreq);
-  const out = Float64Array.from(x);
-  for (let r = 0; r < rows; r++) {
-    const s = r % seq;
-    const p = perBatch ? positions[Math.floor(r / rowsPerBatch) * seq + s]! : positions[s]!;
-    for (let i = 0; i < rotaryDim / 2; i++) {
-      const [ia, ib] = style === 'half' ? [i, i + rotaryDim / 2] : [2 * i, 2 * i + 1];
-      const angle = Math.fround(p * f32[i]!);
-      const a = x[r * dim + ia]!;
-      const b = x[r * dim + ib]!;
-      out[r * dim + ia] = scaling * (a * Math.cos(angle) - b * Math.sin(angle));
-      out[r * dim + ib] = scaling * (b * Math.cos(angle) + a * Math.sin(angle));
-    }
-  }
-  return out;
+): number[] {
+  const positionOf = ropeRowPositions(shape, positions, perBatch);
+  return refRope(x, shape[shape.length - 1]!, invFreq, style, scaling, positionOf);
 }
 
 /**
@@ -137,16 +117,7 @@ for (const [backend, getDevice] of BACKENDS) {
           Float32Array.from(invFreq),
           { style: c.style, rotaryDim: c.rotaryDim, attentionScaling: c.scaling },
         );
-        const expected = reference(
-          x,
-          c.shape,
-          ids,
-          c.perBatch,
-          invFreq,
-          c.style,
-          c.rotaryDim,
-          c.scaling,
-        );
+        const expected = reference(x, c.shape, ids, c.perBatch, invFreq, c.style, c.scaling);
         expect(mismatches(out, expected, 1e-6, 1e-6)).toEqual([]);
       });
     }
@@ -164,7 +135,7 @@ for (const [backend, getDevice] of BACKENDS) {
         Float32Array.from(invFreq),
         { style: 'half', rotaryDim: 8, attentionScaling: 1 },
       );
-      const expected = reference(x, [4, 8], ids, false, invFreq, 'half', 8, 1);
+      const expected = reference(x, [4, 8], ids, false, invFreq, 'half', 1);
       expect(mismatches(out, expected, 1e-3, 1e-3)).toEqual([]);
     });
   });
