@@ -68,3 +68,4 @@ export {
   stridesOf,
 } from './shape.js';
 export { Tensor } from './tensor.js';
+export { wgslTanh } from './wgsl-math.js';

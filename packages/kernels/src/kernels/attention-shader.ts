@@ -6,6 +6,7 @@ import {
   type DType,
   type KernelContext,
   type Tensor,
+  wgslTanh,
 } from '@qkv/tensor';
 import type { GpuStorage, WebGPUDevice } from '../runtime/webgpu-device.js';
 import {
@@ -166,7 +167,7 @@ export function attentionWgsl(plan: AttentionPlan, outputs: readonly Binding[]):
     ...operands.filter((o) => o !== 'mask' || maskKind === 'float').map((o) => `${o}_at(r, j)`),
     ...(attrs.hasAlibi ? ['-r.slope * abs(f32(r.position - i32(j)))'] : []),
   ];
-  const softcap = attrs.softcap > 0 ? '  s = cap * tanh_stable(s / cap);\n' : '';
+  const softcap = attrs.softcap > 0 ? '  s = cap * qkv_tanh(s / cap);\n' : '';
   const operandFns = operands.map((o, index) => operandRowFn(o, index, nb));
   if (maskKind === 'bool') {
     operandFns.push(
@@ -186,8 +187,7 @@ fn query_length() -> u32 { return ${word(W.queryLength)}; }
 fn key_capacity() -> u32 { return ${word(W.keyCapacity)}; }
 fn kv_length() -> u32 { return ${word(W.kvLength)}; }
 fn causal_offset() -> i32 { return bitcast<i32>(${word(W.causalOffset)}); }
-// tanh from one exp of a non-positive argument, so it cannot overflow to inf / inf.
-fn tanh_stable(x: f32) -> f32 { let t = exp(-2.0 * abs(x)); return sign(x) * (1.0 - t) / (1.0 + t); }`,
+${wgslTanh('qkv_tanh')}`,
     ...operandFns,
     `struct ScoreRow { ${fields.join(' ')} }`,
     `fn score_row(b: u32, h: u32, i: u32) -> ScoreRow { return ScoreRow(${rowInit.join(', ')}); }`,
