@@ -157,6 +157,11 @@ failedCallCases['MultiHeadAttention.forward: a rejected call leaves the cache as
           /query must be a Tensor, got an array/,
         ],
         [
+          'value left out',
+          () => mha.forward(x, x, undefined as unknown as Tensor, { cache }),
+          /value must be a Tensor, got undefined/,
+        ],
+        [
           'key of the wrong width',
           () => mha.forward(x, narrowKey, x, { cache }),
           /must end in embedDim 8, kdim 8 and vdim 8/,
