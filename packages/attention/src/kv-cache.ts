@@ -63,6 +63,13 @@ export class KVCache {
       if (!Number.isInteger(v) || v < 1)
         fail('KVCache', `${name} must be a positive integer, got ${v}`);
     }
+    if (this.writeMode !== 'copy' && this.writeMode !== 'in-place') {
+      fail('KVCache', `writeMode must be 'in-place' or 'copy', got ${String(this.writeMode)}`);
+    }
+    if (this.writeMode === 'in-place' && this.device.backend !== 'cpu') {
+      // In-place writes go through host memory, which only the CPU backend exposes.
+      fail('KVCache', `writeMode 'in-place' needs a CPU device, got ${this.device.name}`);
+    }
     this.#keys = this.#storage(capacity, headDim);
     this.#values = this.#storage(capacity, this.valueDim);
   }
@@ -86,7 +93,10 @@ export class KVCache {
     return this.#values;
   }
 
-  /** Append new positions: k `[batch, Hkv, T, D]`, v `[batch, Hkv, T, Dv]`. */
+  /**
+   * Append new positions: k `[batch, Hkv, T, D]`, v `[batch, Hkv, T, Dv]`. Everything is
+   * checked before anything is written, so an append that throws leaves the cache as it was.
+   */
   append(k: Tensor, v: Tensor): void {
     const t = k.shape[2] ?? 0;
     const expectK = [this.batch, this.numKvHeads, t, this.headDim];
@@ -121,6 +131,17 @@ export class KVCache {
   /** Forget every position (the storage is kept for reuse). */
   reset(): void {
     this.#length = 0;
+  }
+
+  /**
+   * Keep only the first `length` positions (Hugging Face's `DynamicCache.crop`): undoes
+   * appends, e.g. rejected speculative tokens. The storage is kept.
+   */
+  crop(length: number): void {
+    if (!Number.isInteger(length) || length < 0 || length > this.#length) {
+      fail('KVCache.crop', `length must be an integer in [0, ${this.#length}], got ${length}`);
+    }
+    this.#length = length;
   }
 
   dispose(): void {

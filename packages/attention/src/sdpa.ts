@@ -46,6 +46,23 @@ const DENSE_ONLY = [
 ] as const;
 
 /**
+ * The one check of options that `sparseMask` stands in for: `given` maps each option's name
+ * to its value, and any that is set (not undefined, false or 0) is an error naming it.
+ */
+export function assertNoSparseClash(
+  where: string,
+  given: Readonly<Record<string, unknown>>,
+  hint: string,
+): void {
+  const clashing = Object.entries(given)
+    .filter(([, value]) => value !== undefined && value !== false && value !== 0)
+    .map(([name]) => name);
+  if (clashing.length > 0) {
+    fail(where, `sparseMask cannot be combined with ${clashing.join(', ')} (${hint})`);
+  }
+}
+
+/**
  * `softmax(q·kᵀ·scale + mask)·v`, with the semantics of PyTorch's
  * `torch.nn.functional.scaled_dot_product_attention`:
  * - q `[B..., Hq, L, E]`, k `[B..., Hkv, S, E]`, v `[B..., Hkv, S, Ev]` → `[B..., Hq, L, Ev]`;
@@ -71,15 +88,11 @@ export function scaledDotProductAttention(
 ): Tensor {
   const { dropoutP = 0, dropoutRandom, sparseMask, scoreMod, blockSize, ...rest } = options;
   if (sparseMask) {
-    const clashing = DENSE_ONLY.filter(
-      (name) => options[name] !== undefined && options[name] !== false && options[name] !== 0,
+    assertNoSparseClash(
+      'scaledDotProductAttention',
+      Object.fromEntries(DENSE_ONLY.map((name) => [name, options[name]])),
+      'express them as @qkv/sparse mask patterns and scoreMod score modifiers',
     );
-    if (clashing.length > 0) {
-      fail(
-        'scaledDotProductAttention',
-        `sparseMask replaces ${clashing.join(', ')}: express them as @qkv/sparse mask patterns and scoreMod score modifiers`,
-      );
-    }
     return blockSparseAttention(q, k, v, sparseMask, {
       ...(rest.scale === undefined ? {} : { scale: rest.scale }),
       ...(rest.enableGqa === undefined ? {} : { enableGqa: rest.enableGqa }),

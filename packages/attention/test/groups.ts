@@ -1,6 +1,8 @@
 // The @qkv/attention test groups, written against the public API and parameterised by the
 // device under test: every backend runs them with `describeConformance`.
 import type { CaseGroup } from '@qkv/conformance';
+import { alibiCases } from './cases/alibi.js';
+import { failedCallCases } from './cases/failed-calls.js';
 import { kvCacheCases } from './cases/kv-cache.js';
 import { mhaCases } from './cases/multi-head-attention.js';
 import { sdpaCases } from './cases/sdpa.js';
@@ -11,4 +13,6 @@ export const ATTENTION_GROUPS: Record<string, CaseGroup> = {
   scaledDotProductAttention: sdpaCases,
   MultiHeadAttention: mhaCases,
   'KV cache': kvCacheCases,
+  'ALiBi, one convention': alibiCases,
+  'failed calls change nothing': failedCallCases,
 };

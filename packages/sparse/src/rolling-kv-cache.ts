@@ -7,7 +7,9 @@ import {
   fromTypedArray,
   roundToFloat16,
   SoftmaxRow,
+  type AttentionDims,
   type Tensor,
+  type TypedArray,
 } from '@qkv/tensor';
 import { type CompiledExpr, compileJs } from './compile-js.js';
 import { fail } from './errors.js';
@@ -107,6 +109,27 @@ export class RollingKvCache {
       ? compileJs(options.scoreMod)
       : undefined;
     const [qd, kd, vd] = [cpuData(q), cpuData(k), cpuData(v)];
+    // Slots are overwritten while the step runs: keep the old contents so a step that throws
+    // (a score modifier can) leaves the cache as it was.
+    const saved = [this.#keys.slice(), this.#values.slice()] as const;
+    try {
+      return this.#step(q, d, qd, kd, vd, scale, mod);
+    } catch (error) {
+      this.#keys = saved[0];
+      this.#values = saved[1];
+      throw error;
+    }
+  }
+
+  #step(
+    q: Tensor,
+    d: AttentionDims,
+    qd: TypedArray,
+    kd: TypedArray,
+    vd: TypedArray,
+    scale: number,
+    mod: CompiledExpr | undefined,
+  ): Tensor {
     const T = d.queryLength;
     const E = this.headDim;
     const Ev = this.valueDim;

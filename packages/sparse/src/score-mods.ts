@@ -67,9 +67,10 @@ export function relativeBias(
 /**
  * ALiBi slopes (Press et al. 2022, reference implementation): for n a power of two the
  * geometric sequence starting at 2^(-8/n) with that ratio; otherwise the slopes of the
- * nearest lower power of two followed by every other slope of the next one.
+ * nearest lower power of two followed by every other slope of the next one. A
+ * `Float64Array`, like `@qkv/positional`'s `alibiSlopes` (the same values).
  */
-export function alibiSlopes(numHeads: number): number[] {
+export function alibiSlopes(numHeads: number): Float64Array {
   if (!Number.isInteger(numHeads) || numHeads < 1) {
     fail(WHERE, `numHeads must be a positive integer, got ${numHeads}`);
   }
@@ -78,20 +79,20 @@ export function alibiSlopes(numHeads: number): number[] {
     return Array.from({ length: n }, (_, i) => start * start ** i);
   };
   const closest = 2 ** Math.floor(Math.log2(numHeads));
-  if (closest === numHeads) return powerOfTwo(numHeads);
+  if (closest === numHeads) return Float64Array.from(powerOfTwo(numHeads));
   const extra = alibiSlopes(2 * closest).filter((_, i) => i % 2 === 0);
-  return [...powerOfTwo(closest), ...extra.slice(0, numHeads - closest)];
+  return Float64Array.from([...powerOfTwo(closest), ...extra.slice(0, numHeads - closest)]);
 }
 
 /**
- * ALiBi: `score + m_h * (kvIdx - qIdx)`, a penalty growing with distance (causal form of
- * Press et al. 2022). `symmetric` uses `-m_h * |kvIdx - qIdx|` for bidirectional encoders.
+ * ALiBi (Press et al. 2022): `score - m_h * |kvIdx - qIdx|`, FlashAttention's form and the
+ * `attention` op's `alibiSlopes` (top-left aligned: query i and key j are positions i and
+ * j). Under a causal mask it equals the paper's `m_h * (kvIdx - qIdx)`; without one the
+ * penalty is symmetric, as bidirectional encoders need.
  */
-export function alibi(numHeads: number, options: { symmetric?: boolean } = {}): Expr {
+export function alibi(numHeads: number): Expr {
   const slopes = indexed('alibi_slopes', Float32Array.from(alibiSlopes(numHeads)));
-  const offset = kvIdx.sub(qIdx);
-  const distance = options.symmetric ? offset.abs().neg() : offset;
-  return score.add(slopes.at(h).mul(toF32(distance)));
+  return score.sub(slopes.at(h).mul(toF32(kvIdx.sub(qIdx).abs())));
 }
 
 /** Tanh soft-capping, `cap * tanh(score / cap)` (Gemma 2 caps attention logits at 50). */

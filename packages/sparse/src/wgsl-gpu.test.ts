@@ -117,7 +117,7 @@ const SCORE_MODS: [string, Expr][] = [
   [
     'composed',
     composeScoreMods(
-      alibi(3, { symmetric: true }),
+      alibi(3),
       softCap(2),
       where(qIdx.eq(kvIdx), score.mul(f32(0.5)), score.add(f32(-1.25e-3))),
     ),

@@ -1,4 +1,4 @@
-import type { AttentionModsWgsl } from '@qkv/tensor';
+import { type AttentionModsWgsl, wgslTanh } from '@qkv/tensor';
 import { fail } from './errors.js';
 import { Expr, type ExprNode, formatExpr, INFIX, walk } from './expr.js';
 import type { IndexedTensor } from './indexed-tensor.js';
@@ -61,11 +61,7 @@ const HELPERS = {
   fmod: (p: string) => `fn ${p}fmod(a: f32, d: f32) -> f32 {
   return a - d * floor(a / d);
 }`,
-  // f32 tanh is exactly +-1 beyond |x| > 9.02; clamping keeps exp-based tanh implementations
-  // away from inf / inf = NaN for large scores.
-  tanh: (p: string) => `fn ${p}tanh(x: f32) -> f32 {
-  return tanh(clamp(x, -10.0f, 10.0f));
-}`,
+  tanh: (p: string) => wgslTanh(`${p}tanh`),
 };
 
 const VARS = { b: 'b', h: 'h', qIdx: 'q_idx', kvIdx: 'kv_idx', score: 'score' } as const;

@@ -71,3 +71,4 @@ export {
   stridesOf,
 } from './shape.js';
 export { Tensor } from './tensor.js';
+export { wgslTanh } from './wgsl-math.js';

@@ -5,6 +5,7 @@ import {
   type DType,
   type KernelContext,
   type Tensor,
+  wgslTanh,
 } from '@qkv/tensor';
 import type { GpuStorage, WebGPUDevice } from '../runtime/webgpu-device.js';
 import { joinParams, type ParamBlock, type ParamFields, type SpecValue } from '../wgsl/params.js';
@@ -160,7 +161,7 @@ export function attentionWgsl(
     ...operands.filter((o) => o !== 'mask' || maskKind === 'float').map((o) => `${o}_at(r, j)`),
     ...(attrs.hasAlibi ? ['-r.slope * abs(f32(r.position - i32(j)))'] : []),
   ];
-  const softcap = attrs.softcap > 0 ? '  s = cap * tanh_stable(s / cap);\n' : '';
+  const softcap = attrs.softcap > 0 ? '  s = cap * qkv_tanh(s / cap);\n' : '';
   const operandFns = operands.map((o) => operandRowFn(o, nb));
   if (maskKind === 'bool') {
     operandFns.push(
@@ -180,8 +181,7 @@ fn query_length() -> u32 { return params.queryLength; }
 fn key_capacity() -> u32 { return params.keyCapacity; }
 fn kv_length() -> u32 { return params.kvLength; }
 fn causal_offset() -> i32 { return params.causalOffset; }
-// tanh from one exp of a non-positive argument, so it cannot overflow to inf / inf.
-fn tanh_stable(x: f32) -> f32 { let t = exp(-2.0 * abs(x)); return sign(x) * (1.0 - t) / (1.0 + t); }`,
+${wgslTanh('qkv_tanh')}`,
     ...operandFns,
     `struct ScoreRow { ${fields.join(' ')} }`,
     `fn score_row(b: u32, h: u32, i: u32) -> ScoreRow { return ScoreRow(${rowInit.join(', ')}); }`,
