@@ -90,16 +90,7 @@ export {
   type RollingKvCacheOptions,
   type RollingStepOptions,
 } from './rolling-kv-cache.js';
-export {
-  alibi,
-  alibiSlopes,
-  composeScoreMods,
-  relativeBias,
-  softCap,
-  type T5BucketOptions,
-  t5Bias,
-  t5RelativeBucket,
-} from './score-mods.js';
+export { alibi, composeScoreMods, relativeBias, softCap, t5Bias } from './score-mods.js';
 export {
   attentionModsWgsl,
   type ToWgslOptions,

@@ -24,7 +24,7 @@ describe('score modifiers', () => {
   it.each(
     fixtures.t5_buckets.map((c) => [c.bidirectional, c.num_buckets, c.max_distance, c] as const),
   )(
-    'T5 buckets match PyTorch (bidirectional %s, %i buckets, max distance %i)',
+    "T5 buckets (@qkv/positional's, which t5Bias uses) match PyTorch (bidirectional %s, %i buckets, max distance %i)",
     (bidirectional, numBuckets, maxDistance, c) => {
       const ours = c.relative_positions.map((r) =>
         t5RelativeBucket(r, { bidirectional, numBuckets, maxDistance }),
@@ -52,7 +52,7 @@ describe('score modifiers', () => {
   });
 
   it.each(Object.entries(fixtures.alibi_slopes))(
-    'ALiBi slopes for %s heads match the reference',
+    "ALiBi slopes (@qkv/positional's, which alibi uses) for %s heads match the reference",
     (n, slopes) => {
       const ours = alibiSlopes(Number(n));
       expect(ours.length).toBe(slopes.length);
