@@ -1,4 +1,5 @@
 import {
+  type AttentionDims,
   attentionDims,
   cpuData,
   defaultAttentionScale,
@@ -7,7 +8,6 @@ import {
   fromTypedArray,
   roundToFloat16,
   SoftmaxRow,
-  type AttentionDims,
   type Tensor,
   type TypedArray,
 } from '@qkv/tensor';
