@@ -481,7 +481,7 @@ export class MultiHeadAttention {
       } else if (needWeights || dropping) {
         weights = attentionWeights(q, k, opOptions);
         if (dropping) weights = dropout(weights, this.dropout, this.#rng);
-        heads = weightedValues(weights, v, kvLength);
+        heads = dropping ? weightedValues(weights, v, kvLength) : attention(q, k, v, opOptions);
       } else {
         heads = attention(q, k, v, opOptions);
       }

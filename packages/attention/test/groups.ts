@@ -2,6 +2,7 @@
 // device under test: every backend runs them with `describeConformance`.
 import type { CaseGroup } from '@qkv/conformance';
 import { kvCacheCases } from './cases/kv-cache.js';
+import { maskedGarbageCases } from './cases/masked-garbage.js';
 import { mhaCases } from './cases/multi-head-attention.js';
 import { sdpaCases } from './cases/sdpa.js';
 import { torchFixtureCases } from './cases/torch-fixtures.js';
@@ -11,4 +12,5 @@ export const ATTENTION_GROUPS: Record<string, CaseGroup> = {
   scaledDotProductAttention: sdpaCases,
   MultiHeadAttention: mhaCases,
   'KV cache': kvCacheCases,
+  'garbage at masked keys': maskedGarbageCases,
 };

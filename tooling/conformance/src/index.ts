@@ -5,6 +5,7 @@ import { creationCases } from './cases/creation.js';
 import { elementwiseCases } from './cases/elementwise.js';
 import { layoutCases } from './cases/layout.js';
 import { lifetimeCases } from './cases/lifetime.js';
+import { maskedNonFiniteCases } from './cases/masked-nonfinite.js';
 import { matmulCases } from './cases/matmul.js';
 import { normCases } from './cases/norm.js';
 import { reduceCases } from './cases/reduce.js';
@@ -38,6 +39,7 @@ export const ALL_GROUPS: Record<string, CaseGroup> = {
   layout: layoutCases,
   norm: normCases,
   attention: attentionCases,
+  'non-finite values at masked keys': maskedNonFiniteCases,
   rope: ropeCases,
   'PyTorch fixtures': torchFixtureCases,
 };

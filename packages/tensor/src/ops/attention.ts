@@ -229,6 +229,13 @@ function attentionOutput(inputs: readonly Tensor[], attrs: AttentionAttrs): Tens
  * 3. s_j = -inf where the bool mask is false, or (isCausal) where j > i + offset;
  *    causal and mask combine with AND (a key must pass both);
  * 4. out_i = Σ_j softmax(s)_j v_j, and a row whose every score is -inf is all zeros.
+ *
+ * Non-finite values: a key whose score is -inf (masked by the bool mask, the causal mask, a
+ * float mask or bias of -inf, or past `kvLength`) has weight 0 and contributes nothing, even
+ * NaN or ±Infinity in its k or v; -inf in an additive term wins over NaN in q·k. Scores are
+ * float32: q·k beyond float32's range (~3.4e38) is ±Infinity on every backend (the CPU
+ * rounds its float64 dot product and score to float32 range), so a +Infinity score makes
+ * its row NaN and a -Infinity score gives weight 0, as PyTorch's float32 attention does.
  * Output `[B..., Hq, L, Ev]` in q's dtype. Backends must not materialise the L x S scores
  * (the CPU holds one row of S at a time) and should accumulate in f32 or better.
  */
