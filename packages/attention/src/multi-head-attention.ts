@@ -36,6 +36,7 @@ import {
   type MhaShapeConfig,
   usesPackedProjection,
 } from './state-dict.js';
+import { validateMhaForwardArgs, validateMhaOptions } from './validate-args.js';
 
 /**
  * Rotary position embedding applied to the heads of q and k (`[N, H, T, D]`) before attention.
@@ -165,6 +166,7 @@ export class MultiHeadAttention {
   readonly #ownsAlibi: boolean;
 
   constructor(options: MultiHeadAttentionOptions) {
+    validateMhaOptions(options);
     const { embedDim, numHeads } = options;
     this.embedDim = embedDim;
     this.numHeads = numHeads;
@@ -382,6 +384,7 @@ export class MultiHeadAttention {
     options: MultiHeadAttentionForwardOptions = {},
   ): MultiHeadAttentionOutput {
     const where = 'MultiHeadAttention.forward';
+    validateMhaForwardArgs(query, key, value, options);
     const { needWeights = true, averageAttnWeights = true, isCausal = false, cache } = options;
     const extraKeys = Number(this.addBiasKv) + Number(this.addZeroAttn);
     if (cache && extraKeys > 0)

@@ -1,6 +1,7 @@
 import { type BlockMask, blockSparseAttention, type Expr, type Mask } from '@qkv/sparse';
 import {
   type AttentionOptions,
+  assertTensor,
   attention,
   attentionWeights,
   matmul,
@@ -11,6 +12,7 @@ import {
 } from '@qkv/tensor';
 import { dropout } from './dropout.js';
 import { fail } from './errors.js';
+import { validateSdpaArgs } from './validate-args.js';
 
 export interface SdpaOptions extends AttentionOptions {
   /**
@@ -69,6 +71,7 @@ export function scaledDotProductAttention(
   v: Tensor,
   options: SdpaOptions = {},
 ): Tensor {
+  validateSdpaArgs(q, k, v, options);
   const { dropoutP = 0, dropoutRandom, sparseMask, scoreMod, blockSize, ...rest } = options;
   if (sparseMask) {
     const clashing = DENSE_ONLY.filter(
@@ -106,6 +109,8 @@ export function scaledDotProductAttention(
  * Only the first `kvLength` rows of v are read.
  */
 export function weightedValues(weights: Tensor, v: Tensor, kvLength?: number): Tensor {
+  assertTensor('weightedValues', 'weights', weights);
+  assertTensor('weightedValues', 'v', v);
   return scope(() => {
     const rows = v.shape[v.rank - 2]!;
     const used = kvLength !== undefined && kvLength < rows ? narrow(v, -2, 0, kvLength) : v;

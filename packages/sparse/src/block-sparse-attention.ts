@@ -10,6 +10,7 @@ import {
   type Tensor,
 } from '@qkv/tensor';
 import { type BlockMask, blockRow, createBlockMask } from './block-mask.js';
+import { checkBlockSparseArgs } from './check-args.js';
 import { type CompiledExpr, compileJs } from './compile-js.js';
 import { fail } from './errors.js';
 import { Expr } from './expr.js';
@@ -152,6 +153,7 @@ export function blockSparseAttention(
   options: BlockSparseAttentionOptions = {},
 ): Tensor {
   const where = BLOCK_SPARSE_ATTENTION;
+  checkBlockSparseArgs(where, q, k, v, mask, options.scale);
   const dims = attentionDims(where, q, k, v, options.enableGqa ?? false);
   let blockMask: BlockMask;
   if (mask instanceof Expr || (mask as { kind?: string }).kind === 'predicate') {

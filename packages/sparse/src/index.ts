@@ -23,6 +23,7 @@ export {
   blockSparseAttention,
   emptyStats,
 } from './block-sparse-attention.js';
+export { assertMaskOrBlockMask } from './check-args.js';
 export { type CompiledExpr, compileJs } from './compile-js.js';
 export {
   abs,

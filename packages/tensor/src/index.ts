@@ -1,5 +1,12 @@
 // @qkv/tensor: tensors, devices, the op registry, op front-ends and the CPU reference backend.
 
+export {
+  assertAllocatable,
+  assertDevice,
+  assertTensor,
+  describeValue,
+  MAX_ELEMENTS,
+} from './check-args.js';
 export { cpu, cpuData, registerCpuKernel } from './cpu/cpu-device.js';
 export {
   arange,
@@ -32,7 +39,7 @@ export {
   type TypedArray,
 } from './dtype.js';
 export { QkvError } from './errors.js';
-export { keep, liveTensors, scope } from './lifetime.js';
+export { isTensor, keep, liveTensors, scope } from './lifetime.js';
 export * from './ops/attention.js';
 export * from './ops/elementwise.js';
 export * from './ops/layout.js';

@@ -1,9 +1,10 @@
+import { describeValue } from '../check-args.js';
 import { isFloatDType } from '../dtype.js';
 import { fail } from '../errors.js';
 import { defineOp, runOp, type TensorSpec } from '../registry.js';
 import { formatShape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
-import { assertFloat, assertSameDType, describe } from './validate.js';
+import { assertFloat, assertSameDType, assertTensors, describe } from './validate.js';
 
 /**
  * Where the causal diagonal sits when the query and key lengths differ.
@@ -121,7 +122,9 @@ export function attentionDims(
       `kvLength ${kvLength} must be an integer in [0, ${ks.length}] for k ${describe(k)}`,
     );
   }
-  if (!Number.isFinite(attrs.scale)) fail(where, `scale must be finite, got ${attrs.scale}`);
+  if (typeof attrs.scale !== 'number' || !Number.isFinite(attrs.scale)) {
+    fail(where, `scale must be a finite number, got ${describeValue(attrs.scale)}`);
+  }
   if (!(attrs.softcap >= 0) || !Number.isFinite(attrs.softcap)) {
     fail(where, `softcap must be a finite number >= 0 (0 = off), got ${attrs.softcap}`);
   }
@@ -292,6 +295,12 @@ function attentionInputs(
   options: AttentionOptions,
 ): { inputs: Tensor[]; attrs: AttentionAttrs } {
   const { attnMask, bias, alibiSlopes } = options;
+  assertTensors(where, { q, k, v, attnMask, bias, alibiSlopes }, [
+    'v',
+    'attnMask',
+    'bias',
+    'alibiSlopes',
+  ]);
   const qHeads = q.rank >= 3 ? q.shape[q.rank - 3] : 1;
   const kHeads = k.rank >= 3 ? k.shape[k.rank - 3] : 1;
   if (qHeads !== kHeads && !options.enableGqa) {
@@ -301,6 +310,12 @@ function attentionInputs(
     );
   }
   const headDim = q.shape[q.rank - 1] ?? 1;
+  if (options.scale === undefined && headDim === 0) {
+    fail(
+      where,
+      `q ${describe(q)} has E = 0, so the default scale 1/sqrt(E) is infinite; pass scale`,
+    );
+  }
   const attrs: AttentionAttrs = {
     scale: options.scale ?? 1 / Math.sqrt(headDim),
     isCausal: options.isCausal ?? false,
