@@ -17,7 +17,9 @@ import { validateSdpaArgs } from './validate-args.js';
 export interface SdpaOptions extends AttentionOptions {
   /**
    * Dropout on the attention probabilities (PyTorch's `dropout_p`). Above 0 the
-   * probabilities are materialised (O(L·S)), dropped and multiplied by v.
+   * probabilities are materialised (O(L·S)), dropped and multiplied by v, so a masked key's
+   * value enters as 0 × v: NaN or Infinity there reaches the output (without dropout a masked
+   * key contributes nothing whatever it holds).
    */
   dropoutP?: number;
   /** The generator dropout draws from (seeded, so runs repeat); required with `dropoutP`. */
