@@ -12,6 +12,7 @@ import {
   zeros,
 } from '@qkv/tensor';
 import { fail } from './errors.js';
+import { validateKvCacheOptions } from './validate-args.js';
 
 export interface KVCacheOptions {
   batch: number;
@@ -51,6 +52,7 @@ export class KVCache {
   #length = 0;
 
   constructor(options: KVCacheOptions) {
+    validateKvCacheOptions(options);
     const { batch, numKvHeads, headDim, capacity = 16, dtype = 'float32' } = options;
     this.batch = batch;
     this.numKvHeads = numKvHeads;

@@ -2,13 +2,14 @@ import {
   add,
   concat,
   type Device,
+  describeValue,
   formatShape,
   full,
   logicalAnd,
   logicalNot,
   Tensor,
 } from '@qkv/tensor';
-import { describeValue, fail } from './errors.js';
+import { fail } from './errors.js';
 
 export interface MhaMaskInputs {
   /** `[L, S]` or `[N·H, L, S]`: bool `true` = masked out (PyTorch MHA), or float, added. */

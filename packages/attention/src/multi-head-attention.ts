@@ -7,6 +7,7 @@ import {
   concat,
   type Device,
   type DType,
+  describeValue,
   formatShape,
   gather,
   getDefaultDevice,
@@ -21,11 +22,12 @@ import {
   zeros,
 } from '@qkv/tensor';
 import { dropout, dropoutRandom } from './dropout.js';
-import { describeValue, fail } from './errors.js';
+import { fail } from './errors.js';
 import { KVCache } from './kv-cache.js';
 import { checkMhaMasks, type MhaMaskInputs, toOpMasks } from './mha-masks.js';
 import { MhaParameters } from './mha-parameters.js';
 import { assertNoSparseClash, weightedValues } from './sdpa.js';
+import { validateMhaForwardArgs, validateMhaOptions } from './validate-args.js';
 
 /**
  * Rotary position embedding applied to the heads of q and k (`[N, H, T, D]`) before attention.
@@ -164,6 +166,7 @@ export class MultiHeadAttention {
   readonly #ownsAlibi: boolean;
 
   constructor(options: MultiHeadAttentionOptions) {
+    validateMhaOptions(options);
     const { embedDim, numHeads } = options;
     this.embedDim = embedDim;
     this.numHeads = numHeads;
@@ -319,6 +322,7 @@ export class MultiHeadAttention {
     options: MultiHeadAttentionForwardOptions,
   ): ForwardCall {
     const where = 'MultiHeadAttention.forward';
+    validateMhaForwardArgs(query, key, value, options);
     const { needWeights = true, averageAttnWeights = true, isCausal = false, cache } = options;
     const extraKeys = Number(this.addBiasKv) + Number(this.addZeroAttn);
     const dims = this.#checkInputs(where, query, key, value);
@@ -450,7 +454,12 @@ export class MultiHeadAttention {
     if (!call.needWeights && !call.dropping) return { heads: attention(q, k, v, opOptions) };
     let weights = attentionWeights(q, k, opOptions);
     if (call.dropping) weights = dropout(weights, this.dropout, this.#rng);
-    return { heads: weightedValues(weights, v, kvLength), weights };
+    // Without dropout the heads come from the fused op, which skips masked keys outright:
+    // zero weights times NaN / Infinity in a masked value would otherwise leak into the row.
+    const heads = call.dropping
+      ? weightedValues(weights, v, kvLength)
+      : attention(q, k, v, opOptions);
+    return { heads, weights };
   }
 
   /** Check query, key and value and return the call's dimensions. */

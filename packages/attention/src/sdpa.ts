@@ -1,6 +1,7 @@
 import { type BlockMask, blockSparseAttention, type Expr, type Mask } from '@qkv/sparse';
 import {
   type AttentionOptions,
+  assertTensor,
   attention,
   attentionWeights,
   matmul,
@@ -11,11 +12,14 @@ import {
 } from '@qkv/tensor';
 import { dropout } from './dropout.js';
 import { fail } from './errors.js';
+import { validateSdpaArgs } from './validate-args.js';
 
 export interface SdpaOptions extends AttentionOptions {
   /**
    * Dropout on the attention probabilities (PyTorch's `dropout_p`). Above 0 the
-   * probabilities are materialised (O(L·S)), dropped and multiplied by v.
+   * probabilities are materialised (O(L·S)), dropped and multiplied by v, so a masked key's
+   * value enters as 0 × v: NaN or Infinity there reaches the output (without dropout a masked
+   * key contributes nothing whatever it holds).
    */
   dropoutP?: number;
   /** The generator dropout draws from (seeded, so runs repeat); required with `dropoutP`. */
@@ -86,6 +90,7 @@ export function scaledDotProductAttention(
   v: Tensor,
   options: SdpaOptions = {},
 ): Tensor {
+  validateSdpaArgs(q, k, v, options);
   const { dropoutP = 0, dropoutRandom, sparseMask, scoreMod, blockSize, ...rest } = options;
   if (sparseMask) {
     assertNoSparseClash(
@@ -119,6 +124,8 @@ export function scaledDotProductAttention(
  * Only the first `kvLength` rows of v are read.
  */
 export function weightedValues(weights: Tensor, v: Tensor, kvLength?: number): Tensor {
+  assertTensor('weightedValues', 'weights', weights);
+  assertTensor('weightedValues', 'v', v);
   return scope(() => {
     const rows = v.shape[v.rank - 2]!;
     const used = kvLength !== undefined && kvLength < rows ? narrow(v, -2, 0, kvLength) : v;

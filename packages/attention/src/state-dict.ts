@@ -1,5 +1,5 @@
-import { formatShape, Tensor } from '@qkv/tensor';
-import { describeValue, fail } from './errors.js';
+import { describeValue, formatShape, isTensor, type Tensor } from '@qkv/tensor';
+import { fail } from './errors.js';
 
 /** Parameter name → expected shape, in PyTorch's `state_dict()` order. */
 export type ParameterShapes = ReadonlyMap<string, readonly number[]>;
@@ -56,9 +56,8 @@ export function checkStateDict(
   const problems: string[] = [];
   for (const [name, shape] of expected) {
     const t = record[name];
-    if (t === undefined) problems.push(`missing ${name}`);
-    else if (!(t instanceof Tensor))
-      problems.push(`${name} is ${describeValue(t)}, expected a Tensor`);
+    if (!t) problems.push(`missing ${name}`);
+    else if (!isTensor(t)) problems.push(`${name} is ${describeValue(t)}, expected a Tensor`);
     else if (t.rank !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
       problems.push(`${name} is ${formatShape(t.shape)}, expected ${formatShape(shape)}`);
     } else if (t.dtype !== 'float32' && t.dtype !== 'float16') {

@@ -4,6 +4,7 @@ import type { CaseGroup } from '@qkv/conformance';
 import { alibiCases } from './cases/alibi.js';
 import { failedCallCases } from './cases/failed-calls.js';
 import { kvCacheCases } from './cases/kv-cache.js';
+import { maskedGarbageCases } from './cases/masked-garbage.js';
 import { mhaCases } from './cases/multi-head-attention.js';
 import { sdpaCases } from './cases/sdpa.js';
 import { torchFixtureCases } from './cases/torch-fixtures.js';
@@ -15,4 +16,5 @@ export const ATTENTION_GROUPS: Record<string, CaseGroup> = {
   'KV cache': kvCacheCases,
   'ALiBi, one convention': alibiCases,
   'failed calls change nothing': failedCallCases,
+  'garbage at masked keys': maskedGarbageCases,
 };

@@ -1,5 +1,13 @@
-import { type Device, keep, type RopeStyle, rope, type Tensor, tensor } from '@qkv/tensor';
-import { fail } from './errors.js';
+import {
+  assertTensor,
+  type Device,
+  keep,
+  type RopeStyle,
+  rope,
+  type Tensor,
+  tensor,
+} from '@qkv/tensor';
+import { assertOptions, fail } from './errors.js';
 import { type PositionIds, positionTensor, resolvePositions } from './positions.js';
 import {
   type RopeConfig,
@@ -55,6 +63,7 @@ export class RotaryEmbedding {
   #dynamicLength: number | undefined;
 
   constructor(options: RotaryEmbeddingOptions) {
+    assertOptions('RotaryEmbedding', options, '{ headDim } or { rotaryDim }');
     const { style = 'half', ...config } = options;
     if (style !== 'half' && style !== 'interleaved') {
       fail('RotaryEmbedding', `style must be 'half' or 'interleaved', got '${style}'`);
@@ -85,6 +94,7 @@ export class RotaryEmbedding {
   /** Rotate `x` `[..., S, D]` (float32 / float16); returns a new tensor of the same shape. */
   apply(x: Tensor, options: RopeApplyOptions = {}): Tensor {
     const where = 'RotaryEmbedding.apply';
+    assertTensor(where, 'x', x);
     if (x.rank < 2) fail(where, `x must be [..., S, D], got [${x.shape.join(', ')}]`);
     const dim = x.shape[x.rank - 1]!;
     if (this.rotaryDim > dim) {
@@ -178,6 +188,8 @@ export class RotaryEmbedding {
  * For repeated calls, build a `RotaryEmbedding` and reuse it.
  */
 export function applyRope(x: Tensor, options: RotaryEmbeddingOptions & RopeApplyOptions): Tensor {
+  assertTensor('applyRope', 'x', x);
+  assertOptions('applyRope', options, '{ headDim } or { rotaryDim }, and positions or offset');
   const { positions, offset, seqLen, ...config } = options;
   const rotary = new RotaryEmbedding({
     ...config,

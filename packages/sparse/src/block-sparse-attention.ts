@@ -10,6 +10,7 @@ import {
   type Tensor,
 } from '@qkv/tensor';
 import { type BlockMask, createBlockMask } from './block-mask.js';
+import { checkBlockSparseArgs } from './check-args.js';
 import { compileJs } from './compile-js.js';
 import { Expr } from './expr.js';
 import { assertMask, compileMask, type Mask } from './mask.js';
@@ -74,6 +75,7 @@ export function blockSparseAttention(
   options: BlockSparseAttentionOptions = {},
 ): Tensor {
   const where = BLOCK_SPARSE_ATTENTION;
+  checkBlockSparseArgs(where, q, k, v, mask, options.scale);
   assertGqaAllowed(where, q, k, options.enableGqa);
   let blockMask: BlockMask;
   if (mask instanceof Expr || (mask as { kind?: string }).kind === 'predicate') {

@@ -27,6 +27,7 @@ export {
   compileAttentionMods,
   emptyStats,
 } from './block-sparse-attention.js';
+export { assertMaskOrBlockMask } from './check-args.js';
 export { type CompiledExpr, compileJs } from './compile-js.js';
 export {
   abs,

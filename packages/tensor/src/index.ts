@@ -1,5 +1,12 @@
 // @qkv/tensor: tensors, devices, the op registry, op front-ends and the CPU reference backend.
 
+export {
+  assertAllocatable,
+  assertDevice,
+  assertTensor,
+  describeValue,
+  MAX_ELEMENTS,
+} from './check-args.js';
 export { cpu, cpuData, registerCpuKernel } from './cpu/cpu-device.js';
 export { dot, SoftmaxRow } from './cpu/online-softmax.js';
 export {
@@ -33,7 +40,7 @@ export {
   type TypedArray,
 } from './dtype.js';
 export { QkvError } from './errors.js';
-export { keep, liveTensors, scope } from './lifetime.js';
+export { isTensor, keep, liveTensors, scope } from './lifetime.js';
 export * from './ops/attention.js';
 export * from './ops/block-sparse-attention.js';
 export * from './ops/elementwise.js';

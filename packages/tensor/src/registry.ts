@@ -1,3 +1,4 @@
+import { assertTensor } from './check-args.js';
 import type { Device } from './device.js';
 import { allocateTypedArray, type DType } from './dtype.js';
 import { fail } from './errors.js';
@@ -96,6 +97,7 @@ export function commonDevice(
 ): Device {
   let first: { device: Device; name: string } | undefined;
   inputs.forEach((t, i) => {
+    assertTensor(where, inputName(names, i), t);
     if (t.isDisposed)
       fail(where, `input ${inputName(names, i)} ${formatShape(t.shape)} was disposed`);
     const name = inputName(names, i);

@@ -1,3 +1,4 @@
+import { assertDevice, describeValue } from './check-args.js';
 import { fromTypedArray } from './creation.js';
 import type { Device } from './device.js';
 import {
@@ -65,8 +66,12 @@ export function loadSafetensors(
   bytes: Uint8Array | ArrayBuffer,
   options: { device?: Device } = {},
 ): SafetensorsFile {
-  const buffer = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
   const where = 'loadSafetensors';
+  if (!(bytes instanceof Uint8Array) && !(bytes instanceof ArrayBuffer)) {
+    fail(where, `bytes must be a Uint8Array or an ArrayBuffer, got ${describeValue(bytes)}`);
+  }
+  if (options.device !== undefined) assertDevice(where, 'options.device', options.device);
+  const buffer = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
   if (buffer.byteLength < 8)
     fail(where, `file is ${buffer.byteLength} bytes, shorter than the 8-byte header length`);
   const view = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
@@ -90,11 +95,13 @@ export function loadSafetensors(
   const dataStart = 8 + headerLength;
   const dataLength = buffer.byteLength - dataStart;
   const metadata = (header.__metadata__ ?? {}) as Record<string, string>;
+  const entries = Object.entries(header)
+    .filter(([name]) => name !== '__metadata__')
+    .map(([name, raw]) => [name, validateEntry(name, raw, dataLength)] as const);
+  checkPacked(entries, dataLength);
   const tensors: Record<string, Tensor> = {};
   try {
-    for (const [name, raw] of Object.entries(header)) {
-      if (name === '__metadata__') continue;
-      const entry = validateEntry(name, raw, dataLength);
+    for (const [name, entry] of entries) {
       const data = decode(
         name,
         entry,
@@ -113,7 +120,7 @@ function validateEntry(name: string, raw: unknown, dataLength: number): HeaderEn
   const where = `loadSafetensors: tensor "${name}"`;
   const entry = raw as HeaderEntry;
   if (!entry || typeof entry !== 'object') fail(where, 'header entry is not an object');
-  if (!(entry.dtype in ELEMENT_BYTES)) {
+  if (typeof entry.dtype !== 'string' || !Object.hasOwn(ELEMENT_BYTES, entry.dtype)) {
     fail(
       where,
       `dtype ${JSON.stringify(entry.dtype)} is not supported (supported: ${Object.keys(ELEMENT_BYTES).join(', ')})`,
@@ -144,6 +151,39 @@ function validateEntry(name: string, raw: unknown, dataLength: number): HeaderEn
       `data ends at byte ${offsets[1]} but the file has only ${dataLength} data bytes (truncated?)`,
     );
   return entry;
+}
+
+/**
+ * The tensors' byte ranges tile the data exactly, as the safetensors format requires (and its
+ * reference parser checks): no two overlap, no gap between them, no unused bytes at the end.
+ */
+function checkPacked(
+  entries: readonly (readonly [string, HeaderEntry])[],
+  dataLength: number,
+): void {
+  const sorted = [...entries].sort(
+    (a, b) =>
+      a[1].data_offsets[0] - b[1].data_offsets[0] || a[1].data_offsets[1] - b[1].data_offsets[1],
+  );
+  let end = 0;
+  let previous = '';
+  for (const [name, { data_offsets: offsets }] of sorted) {
+    if (offsets[0] !== end) {
+      const what =
+        offsets[0] < end
+          ? `overlap tensor "${previous}", whose data ends at byte ${end}`
+          : `leave bytes ${end}-${offsets[0]} unused${previous ? ` after tensor "${previous}"` : ''}`;
+      fail(`loadSafetensors: tensor "${name}"`, `data_offsets ${JSON.stringify(offsets)} ${what}`);
+    }
+    end = offsets[1];
+    previous = name;
+  }
+  if (end !== dataLength) {
+    fail(
+      'loadSafetensors',
+      `the tensors' data ends at byte ${end} but the file has ${dataLength} data bytes (${dataLength - end} unused bytes at the end)`,
+    );
+  }
 }
 
 function decode(name: string, entry: HeaderEntry, bytes: Uint8Array): TypedArray {

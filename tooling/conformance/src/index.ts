@@ -6,6 +6,7 @@ import { creationCases } from './cases/creation.js';
 import { elementwiseCases } from './cases/elementwise.js';
 import { layoutCases } from './cases/layout.js';
 import { lifetimeCases } from './cases/lifetime.js';
+import { maskedNonFiniteCases } from './cases/masked-nonfinite.js';
 import { matmulCases } from './cases/matmul.js';
 import { normCases } from './cases/norm.js';
 import { reduceCases } from './cases/reduce.js';
@@ -44,6 +45,7 @@ export const ALL_GROUPS: Record<string, CaseGroup> = {
   norm: normCases,
   attention: attentionCases,
   blockSparseAttention: blockSparseAttentionCases,
+  'non-finite values at masked keys': maskedNonFiniteCases,
   rope: ropeCases,
   'PyTorch fixtures': torchFixtureCases,
 };

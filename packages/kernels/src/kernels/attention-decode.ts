@@ -64,7 +64,10 @@ function decodeSource(plan: AttentionPlan, params: ParamFields): string {
       let c = lid + t * ${CHUNK}u;
       if (c < ${ev}u) {
         var sum = 0.0;
-        for (var x = 0u; x < count; x++) { sum += ps[x] * f32(load_v(v_base + (c0 + x) * ${ev}u + c)); }
+        // A key of weight 0 (masked) adds nothing, even NaN or inf in its value.
+        for (var x = 0u; x < count; x++) {
+          if (ps[x] != 0.0) { sum += ps[x] * f32(load_v(v_base + (c0 + x) * ${ev}u + c)); }
+        }
         acc[t] = acc[t] * alpha + sum;
       }
     }

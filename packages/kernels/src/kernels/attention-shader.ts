@@ -189,8 +189,11 @@ ${wgslTanh('qkv_tanh')}`,
     `fn finish_score(dot: f32, r: ScoreRow, j: u32) -> f32 {
   var s = dot * params.scale;
   let cap = params.softcap;
-${softcap}${additive.map((a) => `  s += ${a};\n`).join('')}  return s;
-}`,
+${softcap}${additive.map((a) => `  s = add_score(s, ${a});\n`).join('')}  return s;
+}
+// s + t, but -inf on either side stays -inf: a float mask of -inf masks the key whatever q.k
+// holds, so NaN in a masked key cannot leak into the row.
+fn add_score(s: f32, t: f32) -> f32 { return select(s + t, neg_inf(), s == neg_inf() || t == neg_inf()); }`,
   ].join('\n');
 }
 

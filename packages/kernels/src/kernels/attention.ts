@@ -1,4 +1,5 @@
-import type { AttentionAttrs, AttentionDims } from '@qkv/tensor';
+import { type AttentionAttrs, type AttentionDims, describeValue } from '@qkv/tensor';
+import { fail } from '../runtime/fail.js';
 import { runDecodeAttention } from './attention-decode.js';
 import { runFlashAttention } from './attention-flash.js';
 import { planAttention } from './attention-shader.js';
@@ -20,6 +21,12 @@ let forcedPath: AttentionPath = 'auto';
 
 /** Force the WebGPU attention path (`auto` restores the default choice); returns the previous. */
 export function setAttentionPath(path: AttentionPath): AttentionPath {
+  if (path !== 'auto' && path !== 'fused' && path !== 'decode') {
+    fail(
+      'setAttentionPath',
+      `path must be 'auto', 'fused' or 'decode', got ${describeValue(path)}`,
+    );
+  }
   const previous = forcedPath;
   forcedPath = path;
   return previous;

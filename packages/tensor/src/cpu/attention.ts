@@ -36,6 +36,26 @@ function scoreOperand(t: Tensor, dims: AttentionDims): ScoreOperand {
 }
 
 /**
+ * `x` where float32 can hold it, else the ±Infinity float32 rounds it to: scores follow the
+ * float32 range the WebGPU kernels compute in, so q·k beyond ~3.4e38 overflows on every
+ * backend (PyTorch's float32 attention overflows the same way).
+ */
+function float32Range(x: number): number {
+  const rounded = Math.fround(x);
+  return Number.isFinite(rounded) ? x : rounded;
+}
+
+/**
+ * `s + term`, except that -Infinity on either side stays -Infinity: a key masked by a float
+ * mask of -Infinity is masked whatever its q·k holds (NaN in a masked key must not leak).
+ */
+function addScore(s: number, term: number): number {
+  return s === Number.NEGATIVE_INFINITY || term === Number.NEGATIVE_INFINITY
+    ? Number.NEGATIVE_INFINITY
+    : s + term;
+}
+
+/**
  * Fills one row of scores at a time (float64), exactly as the `attention` op's contract
  * orders it: scale, softcap, additive terms, then bool mask and causal mask as -inf.
  */
@@ -93,14 +113,18 @@ class RowScorer {
       let dot = 0;
       const kRow = kBase + j * e;
       for (let p = 0; p < e; p++) dot += qData[qBase + p]! * kData[kRow + p]!;
-      let s = dot * scale;
+      let s = float32Range(float32Range(dot) * scale);
       if (softcap > 0) s = softcap * Math.tanh(s / softcap);
       for (const a of additive) {
-        s += a.data[a.batchOffsets[b]! + h * a.headStride + i * a.rowStride + j * a.colStride]!;
+        s = addScore(
+          s,
+          a.data[a.batchOffsets[b]! + h * a.headStride + i * a.rowStride + j * a.colStride]!,
+        );
       }
       if (slope !== 0) s -= slope * Math.abs(position - j);
       scores[j] = s;
-      if (s > max) max = s;
+      // A NaN score makes the row NaN, as a float32 softmax would.
+      if (s > max || Number.isNaN(s)) max = Number.isNaN(max) ? max : s;
     }
     return max;
   }

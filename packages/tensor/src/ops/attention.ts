@@ -1,9 +1,10 @@
+import { describeValue } from '../check-args.js';
 import { isFloatDType } from '../dtype.js';
 import { fail } from '../errors.js';
 import { defineOp, type Inferred, runOp } from '../registry.js';
 import { formatShape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
-import { assertFloat, assertSameDType, describe } from './validate.js';
+import { assertFloat, assertSameDType, assertTensors, describe } from './validate.js';
 
 /**
  * Where the causal diagonal sits when the query and key lengths differ.
@@ -178,7 +179,9 @@ export function attentionDims(
 
 /** An op's scale must be finite (front-ends fill in {@link defaultAttentionScale}). */
 export function assertScale(where: string, scale: number): void {
-  if (!Number.isFinite(scale)) fail(where, `scale must be finite, got ${scale}`);
+  if (typeof scale !== 'number' || !Number.isFinite(scale)) {
+    fail(where, `scale must be a finite number, got ${describeValue(scale)}`);
+  }
 }
 
 /** The dims of the dense ops, after checking the attributes and the optional inputs. */
@@ -278,6 +281,13 @@ function attentionOutput(
  * 3. s_j = -inf where the bool mask is false, or (isCausal) where j > i + offset;
  *    causal and mask combine with AND (a key must pass both);
  * 4. out_i = Σ_j softmax(s)_j v_j, and a row whose every score is -inf is all zeros.
+ *
+ * Non-finite values: a key whose score is -inf (masked by the bool mask, the causal mask, a
+ * float mask or bias of -inf, or past `kvLength`) has weight 0 and contributes nothing, even
+ * NaN or ±Infinity in its k or v; -inf in an additive term wins over NaN in q·k. Scores are
+ * float32: q·k beyond float32's range (~3.4e38) is ±Infinity on every backend (the CPU
+ * rounds its float64 dot product and score to float32 range), so a +Infinity score makes
+ * its row NaN and a -Infinity score gives weight 0, as PyTorch's float32 attention does.
  * Output `[B..., Hq, L, Ev]` in q's dtype. Backends must not materialise the L x S scores
  * (the CPU holds one row of S at a time) and should accumulate in f32 or better.
  */
@@ -334,7 +344,20 @@ function attentionInputs(
   options: AttentionOptions,
 ): { inputs: Tensor[]; attrs: AttentionAttrs } {
   const { attnMask, bias, alibiSlopes } = options;
+  assertTensors(where, { q, k, v, attnMask, bias, alibiSlopes }, [
+    'v',
+    'attnMask',
+    'bias',
+    'alibiSlopes',
+  ]);
   assertGqaAllowed(where, q, k, options.enableGqa);
+  const headDim = q.shape[q.rank - 1] ?? 1;
+  if (options.scale === undefined && headDim === 0) {
+    fail(
+      where,
+      `q ${describe(q)} has E = 0, so the default scale 1/sqrt(E) is infinite; pass scale`,
+    );
+  }
   const attrs: AttentionAttrs = {
     scale: options.scale ?? defaultAttentionScale(q.shape[q.rank - 1] ?? 1),
     isCausal: options.isCausal ?? false,
