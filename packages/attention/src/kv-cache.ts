@@ -65,13 +65,6 @@ export class KVCache {
       if (!Number.isInteger(v) || v < 1)
         fail('KVCache', `${name} must be a positive integer, got ${v}`);
     }
-    if (this.writeMode !== 'copy' && this.writeMode !== 'in-place') {
-      fail('KVCache', `writeMode must be 'in-place' or 'copy', got ${String(this.writeMode)}`);
-    }
-    if (this.writeMode === 'in-place' && this.device.backend !== 'cpu') {
-      // In-place writes go through host memory, which only the CPU backend exposes.
-      fail('KVCache', `writeMode 'in-place' needs a CPU device, got ${this.device.name}`);
-    }
     this.#keys = this.#storage(capacity, headDim);
     this.#values = this.#storage(capacity, this.valueDim);
   }
