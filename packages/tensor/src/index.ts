@@ -44,6 +44,7 @@ export { manualSeed, Random } from './random.js';
 export {
   commonDevice,
   defineOp,
+  getKernel,
   hasKernel,
   type KernelConfig,
   type KernelContext,

@@ -69,6 +69,11 @@ export function unregisterKernel(op: string, backend: string): void {
   kernels.delete(kernelKey(backend, op));
 }
 
+/** The kernel registered for `op` on `backend`, if any (a backend may run another's kernel). */
+export function getKernel(op: string, backend: string): KernelConfig<never> | undefined {
+  return kernels.get(kernelKey(backend, op));
+}
+
 export function hasKernel(op: string, backend: string): boolean {
   return kernels.has(kernelKey(backend, op));
 }

@@ -1,0 +1,73 @@
+import {
+  type KernelFunc,
+  type MatmulAttrs,
+  registerKernel,
+  sizeOf,
+  type TypedArray,
+} from '@qkv/tensor';
+import type { WasmDevice } from '../wasm-device.js';
+import { broadcastOffsets } from './batch.js';
+
+/**
+ * `matmul` on float32: every batch (broadcast like the op defines) runs the packed SIMD GEMM
+ * of assembly/matmul.ts. Transposes are strides given to the packing, never copies.
+ */
+export function registerMatmulKernel(fallback: KernelFunc<MatmulAttrs>): void {
+  registerKernel<MatmulAttrs>({
+    op: 'matmul',
+    backend: 'wasm',
+    run(ctx) {
+      const [a, b] = ctx.inputs;
+      const spec = ctx.outputs[0]!;
+      if (spec.dtype !== 'float32') return fallback(ctx);
+      const device = ctx.device as WasmDevice;
+      const { transposeA, transposeB } = ctx.attrs;
+      const outShape = spec.shape;
+      const rank = outShape.length;
+      const m = outShape[rank - 2]!;
+      const n = outShape[rank - 1]!;
+      const aRows = a!.shape[a!.rank - 2]!;
+      const aCols = a!.shape[a!.rank - 1]!;
+      const bRows = b!.shape[b!.rank - 2]!;
+      const bCols = b!.shape[b!.rank - 1]!;
+      const k = transposeA ? aRows : aCols;
+      const [aRs, aCs] = transposeA ? [1, aCols] : [aCols, 1];
+      const [bRs, bCs] = transposeB ? [1, bCols] : [bCols, 1];
+      const batchShape = outShape.slice(0, -2);
+      const aOffsets = broadcastOffsets(a!.shape.slice(0, -2), batchShape);
+      const bOffsets = broadcastOffsets(b!.shape.slice(0, -2), batchShape);
+
+      const wasm = device.module;
+      const da = a!.storage as TypedArray;
+      const db = b!.storage as TypedArray;
+      const out = new Float32Array(sizeOf(outShape));
+      const [pa, pb, pc, scratch] = wasm.layout([
+        da.length * 4,
+        db.length * 4,
+        m * n * 4,
+        wasm.exports.matmulScratchBytes(m, n, k),
+      ]);
+      wasm.f32(pa!, da.length).set(da);
+      wasm.f32(pb!, db.length).set(db);
+      const aMatrix = aRows * aCols;
+      const bMatrix = bRows * bCols;
+      aOffsets.forEach((ao, batch) => {
+        wasm.exports.matmul(
+          pa! + ao * aMatrix * 4,
+          pb! + bOffsets[batch]! * bMatrix * 4,
+          pc!,
+          m,
+          n,
+          k,
+          aRs,
+          aCs,
+          bRs,
+          bCs,
+          scratch!,
+        );
+        out.set(wasm.f32(pc!, m * n), batch * m * n);
+      });
+      return [device.upload(out)];
+    },
+  });
+}

@@ -1,0 +1,109 @@
+import {
+  cpu,
+  type Device,
+  type DType,
+  getKernel,
+  type KernelContext,
+  type KernelFunc,
+  listOps,
+  registerKernel,
+  type TypedArray,
+} from '@qkv/tensor';
+import { registerAttentionKernel } from './kernels/attention.js';
+import { registerMatmulKernel } from './kernels/matmul.js';
+import { KernelModule } from './wasm-module.js';
+
+export const WASM_BACKEND = 'wasm';
+
+export interface WasmDeviceOptions {
+  /**
+   * Worker threads for the native kernels. Only 1 is implemented today; larger values are
+   * rejected rather than silently ignored.
+   */
+  threads?: number;
+}
+
+/**
+ * The fast CPU device. Storage is exactly the reference CPU backend's (a typed array the
+ * device owns: Float32Array for float32 and float16, Int32Array, Uint32Array, Uint8Array for
+ * bool), so every op without a native kernel runs the reference kernel on the same arrays
+ * with no conversion. Native kernels copy float32 operands into the module's memory.
+ */
+export class WasmDevice implements Device {
+  readonly backend = WASM_BACKEND;
+  readonly name: string;
+  readonly threads: number;
+  readonly module: KernelModule;
+  #live = 0;
+
+  constructor(module: KernelModule, threads: number) {
+    this.module = module;
+    this.threads = threads;
+    this.name = `wasm (SIMD, ${threads} thread${threads === 1 ? '' : 's'})`;
+  }
+
+  /** Takes ownership of `data`, like the CPU device: callers pass arrays nobody else holds. */
+  upload(data: TypedArray): TypedArray {
+    this.#live++;
+    return data;
+  }
+
+  async read(storage: unknown, dtype: DType, size: number): Promise<TypedArray> {
+    return this.readSync(storage, dtype, size);
+  }
+
+  readSync(storage: unknown, _dtype: DType, size: number): TypedArray {
+    return (storage as TypedArray).slice(0, size);
+  }
+
+  release(): void {
+    this.#live--;
+  }
+
+  liveBuffers(): number {
+    return this.#live;
+  }
+}
+
+/** Ops with a WebAssembly kernel (float32 only; other dtypes take the reference kernel). */
+export const NATIVE_OPS: readonly string[] = ['matmul', 'attention'];
+
+let registered = false;
+
+/** Register the native kernels, and the reference kernel for every other declared op. */
+function registerWasmKernels(): void {
+  if (registered) return;
+  registered = true;
+  cpu(); // registers the reference kernels the fallbacks call
+  registerMatmulKernel(reference('matmul'));
+  registerAttentionKernel(reference('attention'));
+  for (const op of listOps()) {
+    if (NATIVE_OPS.includes(op)) continue;
+    registerKernel({ op, backend: WASM_BACKEND, run: reference(op) });
+  }
+}
+
+/**
+ * The reference CPU kernel of `op`, run on this device's tensors: it reads the same typed
+ * arrays and hands its outputs to `ctx.device.upload`, so results land on this device.
+ */
+export function reference<A>(op: string): KernelFunc<A> {
+  const kernel = getKernel(op, 'cpu');
+  if (!kernel) throw new Error(`@qkv/wasm: the CPU backend has no kernel for op "${op}"`);
+  return (ctx: KernelContext<A>) => kernel.run(ctx as KernelContext<never>);
+}
+
+/**
+ * Create the fast CPU device: float32 kernels in WebAssembly SIMD for matmul and fused
+ * attention, the reference CPU kernels for everything else. Works in Node and browsers.
+ */
+export async function createWasmDevice(options: WasmDeviceOptions = {}): Promise<WasmDevice> {
+  const threads = options.threads ?? 1;
+  if (threads !== 1) {
+    throw new Error(
+      `createWasmDevice: threads must be 1 (multi-threaded kernels are not implemented yet), got ${threads}`,
+    );
+  }
+  registerWasmKernels();
+  return new WasmDevice(await KernelModule.create(), threads);
+}

@@ -1,0 +1,104 @@
+import { kernelsWasmBase64 } from './generated/kernels-wasm.js';
+
+/** The exports of assembly/index.ts. Pointers and sizes are bytes; dimensions are elements. */
+export interface KernelExports {
+  readonly memory: WebAssembly.Memory;
+  heapBase(): number;
+  matmulScratchBytes(m: number, n: number, k: number): number;
+  matmul(
+    a: number,
+    b: number,
+    c: number,
+    m: number,
+    n: number,
+    k: number,
+    aRs: number,
+    aCs: number,
+    bRs: number,
+    bCs: number,
+    scratch: number,
+  ): void;
+  attentionScratchBytes(l: number, s: number, e: number, ev: number): number;
+  setScoreTerms(
+    softcap: number,
+    slope: number,
+    a: number,
+    aRow: number,
+    aCol: number,
+    b: number,
+    bRow: number,
+    bCol: number,
+  ): void;
+  attentionHead(
+    q: number,
+    k: number,
+    v: number,
+    out: number,
+    l: number,
+    s: number,
+    e: number,
+    ev: number,
+    scale: number,
+    causal: number,
+    offset: number,
+    scratch: number,
+  ): void;
+}
+
+function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
+  const chars = atob(text);
+  const bytes = new Uint8Array(chars.length);
+  for (let i = 0; i < chars.length; i++) bytes[i] = chars.charCodeAt(i);
+  return bytes;
+}
+
+/** True where the engine runs 128-bit SIMD WebAssembly (every current browser and Node >= 16). */
+export function wasmSimdSupported(): boolean {
+  return typeof WebAssembly === 'object' && WebAssembly.validate(decodeBase64(kernelsWasmBase64));
+}
+
+/**
+ * One instance of the kernels and its linear memory, used as a scratch arena: a kernel call
+ * reserves what it needs (`layout`), copies its inputs in, runs, and copies its outputs out.
+ * Tensors themselves live in ordinary typed arrays, so the reference CPU kernels read them too.
+ */
+export class KernelModule {
+  readonly exports: KernelExports;
+  readonly #base: number;
+
+  private constructor(exports: KernelExports) {
+    this.exports = exports;
+    this.#base = align(exports.heapBase());
+  }
+
+  static async create(): Promise<KernelModule> {
+    const { instance } = await WebAssembly.instantiate(decodeBase64(kernelsWasmBase64));
+    return new KernelModule(instance.exports as unknown as KernelExports);
+  }
+
+  /**
+   * Byte offsets for regions of the given sizes (16-byte aligned), growing memory to fit.
+   * Valid until the next call; views made before a call may be detached by the growth.
+   */
+  layout(sizes: readonly number[]): number[] {
+    let at = this.#base;
+    const offsets = sizes.map((bytes) => {
+      const start = at;
+      at = align(at + bytes);
+      return start;
+    });
+    const memory = this.exports.memory;
+    const missing = at - memory.buffer.byteLength;
+    if (missing > 0) memory.grow(Math.ceil(missing / 65536));
+    return offsets;
+  }
+
+  /** A float32 view of `length` elements at byte offset `ptr` (taken after `layout`). */
+  f32(ptr: number, length: number): Float32Array {
+    return new Float32Array(this.exports.memory.buffer, ptr, length);
+  }
+}
+
+function align(bytes: number): number {
+  return (bytes + 15) & ~15;
+}
