@@ -1,5 +1,5 @@
 // The native kernels against the float64 reference backend on shapes that cross every tile
-// and block boundary (4 x 8 micro-tiles, 64-row and 256-deep GEMM blocks, 32 x 64 attention
+// and block boundary (4 x 8 micro-tiles, 32-row and 1024-deep GEMM blocks, 32 x 64 attention
 // blocks), with outputs poisoned and buffers counted. The conformance suite covers the op
 // contracts on small shapes; these cover the blocking.
 import { expectClose } from '@qkv/conformance';
@@ -58,6 +58,7 @@ describe('wasm matmul', () => {
     [67, 35, 300],
     [130, 9, 257],
     [64, 64, 64],
+    [9, 13, 1100],
   ])('%i x %i (k = %i), every transpose', async (m, n, k) => {
     for (const transposeA of [false, true]) {
       for (const transposeB of [false, true]) {
