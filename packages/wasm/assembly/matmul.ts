@@ -106,7 +106,14 @@ function packPanels(
   }
 }
 
-function copyTile(src: usize, srcRow: usize, dst: usize, dstRow: usize, rows: i32, cols: i32): void {
+function copyTile(
+  src: usize,
+  srcRow: usize,
+  dst: usize,
+  dstRow: usize,
+  rows: i32,
+  cols: i32,
+): void {
   for (let r = 0; r < rows; r++) {
     memory.copy(dst + <usize>r * dstRow, src + <usize>r * srcRow, <usize>cols * 4);
   }

@@ -1,0 +1,149 @@
+import { attention, cpu, type Device, fromTypedArray, matmul, type Tensor } from '@qkv/tensor';
+import { createWasmDevice } from '@qkv/wasm';
+import type { OnnxNodeSpec } from '../peers/onnx-model.js';
+import { loadOrtPeer, type OrtPeer } from '../peers/onnxruntime.js';
+import { loadOrtWebPeer } from '../peers/onnxruntime-web.js';
+import type { MeasureOptions, Params, Suite, SuiteContext } from '../suite.js';
+import { assertClose, normalData } from './common.js';
+
+/**
+ * Every CPU path side by side in one process, one thread each: qkv's WebAssembly device
+ * (`@qkv/wasm`), qkv's float64 reference backend, onnxruntime-web's WebAssembly backend (what
+ * a page without WebGPU runs) and onnxruntime-node (native MLAS). Independent of `--device`.
+ * Each path's output is checked against the WebAssembly device's before it is timed.
+ */
+export const cpuPeersSuite: Suite = {
+  name: 'cpu-peers',
+  description:
+    'matmul and attention on every CPU path: qkv wasm, qkv reference, onnxruntime-web, onnxruntime-node',
+  async run(ctx) {
+    const wasm = await createWasmDevice();
+    const peers = [await loadOrtWebPeer(ctx.log), await loadOrtPeer(ctx.log)].filter(
+      (p): p is OrtPeer => p !== undefined,
+    );
+    const paths: CpuPaths = { wasm, peers };
+    for (const [i, n] of (ctx.quick ? [33] : [256, 512]).entries()) {
+      await matmulCase(ctx, paths, n, 700 + i);
+    }
+    for (const causal of [false, true]) {
+      for (const [i, n] of (ctx.quick ? [33] : [256, 512, 1024, 2048]).entries()) {
+        await attentionCase(ctx, paths, n, causal, 800 + 10 * i + Number(causal));
+      }
+    }
+  },
+};
+
+interface CpuPaths {
+  wasm: Device;
+  peers: OrtPeer[];
+}
+
+/**
+ * The reference backend accumulates in float64 at well under 1 GFLOP/s: past this many
+ * flops (matmul 512³, attention N = 512) a call takes seconds and it is left out (logged).
+ */
+const REFERENCE_MAX_FLOPS = 3e8;
+
+interface CpuCase {
+  suite: string;
+  params: Params;
+  options: MeasureOptions;
+  /** Host data of every input, in the op's order. */
+  inputs: { data: Float32Array; shape: number[] }[];
+  op: (inputs: Tensor[]) => Tensor;
+  onnx: OnnxNodeSpec;
+  tolerance: { atol: number; rtol: number };
+}
+
+async function measureCpuCase(ctx: SuiteContext, paths: CpuPaths, c: CpuCase): Promise<void> {
+  const flops = c.options.flops ?? 0;
+  const devices: [string, Device][] = [['qkv wasm', paths.wasm]];
+  if (flops <= REFERENCE_MAX_FLOPS) devices.push(['qkv cpu', cpu()]);
+  else ctx.log(`qkv cpu skipped for ${JSON.stringify(c.params)}: ${flops} flops per call`);
+  let expected: Float32Array | undefined;
+  for (const [name, device] of devices) {
+    const inputs = c.inputs.map((x) => fromTypedArray(x.data, x.shape, 'float32', device));
+    try {
+      const first = c.op(inputs);
+      const out = first.dataSync() as Float32Array;
+      first.dispose();
+      if (expected) assertClose(c.suite, out, expected, c.tolerance, [name, 'qkv wasm']);
+      else expected = out;
+      await ctx.measure(name, c.params, () => c.op(inputs).dispose(), {
+        ...c.options,
+        trackMemory: false,
+      });
+    } finally {
+      for (const t of inputs) t.dispose();
+    }
+  }
+  for (const peer of paths.peers) {
+    const graph = await peer.graph(
+      c.onnx,
+      c.inputs.map((x) => x.data),
+    );
+    try {
+      assertClose(c.suite, await graph.run(), expected!, c.tolerance, [peer.name, 'qkv wasm']);
+      await ctx.measure(peer.name, c.params, () => graph.run(), {
+        ...c.options,
+        config: { threads: peer.threads, version: peer.version },
+        trackMemory: false,
+      });
+    } finally {
+      await graph.release();
+    }
+  }
+}
+
+function matmulCase(ctx: SuiteContext, paths: CpuPaths, n: number, seed: number) {
+  const shape = [n, n];
+  return measureCpuCase(ctx, paths, {
+    suite: 'cpu-peers matmul',
+    params: { op: 'matmul', n },
+    options: { flops: 2 * n ** 3, x: 'n', series: 'matmul' },
+    inputs: [0, 1].map((j) => ({ data: normalData(n * n, seed + 1000 * j), shape })),
+    op: ([a, b]) => matmul(a!, b!),
+    onnx: {
+      opType: 'MatMul',
+      inputs: [
+        { name: 'a', shape },
+        { name: 'b', shape },
+      ],
+      outputs: [{ name: 'y', shape }],
+    },
+    tolerance: { atol: 1e-4 * Math.sqrt(n), rtol: 1e-4 },
+  });
+}
+
+function attentionCase(
+  ctx: SuiteContext,
+  paths: CpuPaths,
+  seqLen: number,
+  causal: boolean,
+  seed: number,
+) {
+  const heads = 4;
+  const headDim = 64;
+  const shape = [1, heads, seqLen, headDim];
+  const size = heads * seqLen * headDim;
+  return measureCpuCase(ctx, paths, {
+    suite: 'cpu-peers attention',
+    params: { op: 'attention', heads, headDim, seqLen, causal },
+    // Causal counts half the flops, as in the attention suite.
+    options: {
+      flops: (4 * heads * seqLen * seqLen * headDim) / (causal ? 2 : 1),
+      x: 'seqLen',
+      series: `attention ${causal ? 'causal' : 'full'}`,
+    },
+    inputs: [0, 1, 2].map((j) => ({ data: normalData(size, seed + 1000 * j), shape })),
+    op: ([q, k, v]) => attention(q!, k!, v!, { isCausal: causal }),
+    onnx: {
+      opType: 'Attention',
+      opset: 23,
+      inputs: ['q', 'k', 'v'].map((name) => ({ name, shape })),
+      outputs: [{ name: 'y', shape }],
+      intAttrs: { is_causal: causal ? 1 : 0 },
+    },
+    tolerance: { atol: 1e-4, rtol: 1e-3 },
+  });
+}
