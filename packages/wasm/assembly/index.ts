@@ -2,6 +2,7 @@
 // out inputs, outputs and scratch above `heapBase()` and calls these; nothing here allocates.
 export { attentionHead, attentionScratchBytes, setScoreTerms } from './attention';
 export { matmul, matmulScratchBytes } from './matmul';
+export { normRows, softmaxRows } from './rows';
 
 /** First byte the host may use: everything below holds the module's static data. */
 export function heapBase(): usize {

@@ -1,7 +1,7 @@
 // The native kernels against the float64 reference backend on shapes that cross every tile
 // and block boundary (4 x 8 micro-tiles, 32-row and 1024-deep GEMM blocks, 32 x 64 attention
 // blocks), with outputs poisoned and buffers counted. The conformance suite covers the op
-// contracts on small shapes; these cover the blocking.
+// contracts on small shapes; these cover the blocking and the SIMD tails of the row ops.
 import { expectClose } from '@qkv/conformance';
 import {
   type AttentionOptions,
@@ -9,9 +9,12 @@ import {
   cpu,
   debugFlags,
   fromTypedArray,
+  layerNorm,
   matmul,
   rand,
+  rmsNorm,
   type Shape,
+  softmax,
   type Tensor,
   tensor,
 } from '@qkv/tensor';
@@ -119,5 +122,24 @@ describe('wasm attention', () => {
       const [q, k, v, attnMask] = xs;
       return attention(q!, k!, v!, { attnMask });
     });
+  });
+});
+
+describe('wasm row ops', () => {
+  it('softmax over the last axis, with -inf and fully masked rows', async () => {
+    const values = Array.from({ length: 5 * 37 }, (_, i) =>
+      i < 37 || i % 7 === 0 ? Number.NEGATIVE_INFINITY : Math.sin(i) * 20,
+    );
+    await compare([mirror(tensor(values, [5, 37], { device: cpu() }))], ([x]) => softmax(x!));
+    await compare([pair([3, 4, 130], -30, 30)], ([x]) => softmax(x!));
+  });
+
+  it('layerNorm and rmsNorm with and without weight and bias', async () => {
+    await compare([pair([6, 3, 21], -5, 7), pair([3, 21]), pair([3, 21])], ([x, w, b]) =>
+      layerNorm(x!, { weight: w!, bias: b!, normalizedDims: 2 }),
+    );
+    await compare([pair([9, 67], 2, 3)], ([x]) => layerNorm(x!));
+    await compare([pair([4, 130]), pair([130])], ([x, w]) => rmsNorm(x!, { weight: w! }));
+    await compare([pair([2, 5])], ([x]) => rmsNorm(x!, { eps: 0.1 }));
   });
 });

@@ -11,6 +11,7 @@ import {
 } from '@qkv/tensor';
 import { registerAttentionKernel } from './kernels/attention.js';
 import { registerMatmulKernel } from './kernels/matmul.js';
+import { registerRowKernels } from './kernels/rows.js';
 import { KernelModule } from './wasm-module.js';
 
 export const WASM_BACKEND = 'wasm';
@@ -66,7 +67,13 @@ export class WasmDevice implements Device {
 }
 
 /** Ops with a WebAssembly kernel (float32 only; other dtypes take the reference kernel). */
-export const NATIVE_OPS: readonly string[] = ['matmul', 'attention'];
+export const NATIVE_OPS: readonly string[] = [
+  'matmul',
+  'attention',
+  'softmax',
+  'layerNorm',
+  'rmsNorm',
+];
 
 let registered = false;
 
@@ -77,6 +84,7 @@ function registerWasmKernels(): void {
   cpu(); // registers the reference kernels the fallbacks call
   registerMatmulKernel(reference('matmul'));
   registerAttentionKernel(reference('attention'));
+  registerRowKernels(reference);
   for (const op of listOps()) {
     if (NATIVE_OPS.includes(op)) continue;
     registerKernel({ op, backend: WASM_BACKEND, run: reference(op) });

@@ -18,6 +18,17 @@ export interface KernelExports {
     bCs: number,
     scratch: number,
   ): void;
+  softmaxRows(x: number, out: number, rows: number, width: number): void;
+  normRows(
+    x: number,
+    out: number,
+    rows: number,
+    width: number,
+    weight: number,
+    bias: number,
+    eps: number,
+    center: number,
+  ): void;
   attentionScratchBytes(l: number, s: number, e: number, ev: number): number;
   setScoreTerms(
     softcap: number,
@@ -91,6 +102,22 @@ export class KernelModule {
     const missing = at - memory.buffer.byteLength;
     if (missing > 0) memory.grow(Math.ceil(missing / 65536));
     return offsets;
+  }
+
+  /**
+   * Copy `operands` (as float32) into module memory, reserve `extraBytes` more regions, and
+   * call `run` with the byte offsets of all of them, operands first.
+   */
+  withOperands<T>(
+    operands: readonly ArrayLike<number>[],
+    extraBytes: readonly number[],
+    run: (pointers: number[]) => T,
+  ): T {
+    const pointers = this.layout([...operands.map((o) => o.length * 4), ...extraBytes]);
+    operands.forEach((o, i) => {
+      this.f32(pointers[i]!, o.length).set(o);
+    });
+    return run(pointers);
   }
 
   /** A float32 view of `length` elements at byte offset `ptr` (taken after `layout`). */

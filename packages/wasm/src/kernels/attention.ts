@@ -64,43 +64,38 @@ export function registerAttentionKernel(fallback: KernelFunc<AttentionAttrs>): v
       const slopes = attrs.hasAlibi ? (extras[next++]!.storage as TypedArray) : undefined;
 
       const wasm = device.module;
-      const [q, k, v] = inputs.slice(0, 3).map((t) => t.storage as TypedArray);
       const { queryLength: l, kvLength: s, headDim: e, valueDim: ev, keyCapacity } = dims;
-      const sizes = [q!.length, k!.length, v!.length, sizeOf(spec.shape)].map((n) => n * 4);
-      const [pq, pk, pv, po, scratch, ...pPlanes] = wasm.layout([
-        ...sizes,
-        wasm.exports.attentionScratchBytes(l, s, e, ev),
-        ...planes.map((p) => p.values.length * 4),
-      ]);
-      wasm.f32(pq!, q!.length).set(q!);
-      wasm.f32(pk!, k!.length).set(k!);
-      wasm.f32(pv!, v!.length).set(v!);
-      planes.forEach((p, i) => {
-        wasm.f32(pPlanes[i]!, p.values.length).set(p.values);
-      });
-
-      for (let b = 0; b < dims.batch; b++) {
-        for (let h = 0; h < dims.qHeads; h++) {
-          const kvHead = b * dims.kvHeads + Math.floor(h / dims.groupSize);
-          setTerms(wasm, attrs.softcap, slopes ? slopes[h]! : 0, planes, pPlanes, b, h);
-          const qHead = b * dims.qHeads + h;
-          wasm.exports.attentionHead(
-            pq! + qHead * l * e * 4,
-            pk! + kvHead * keyCapacity * e * 4,
-            pv! + kvHead * keyCapacity * ev * 4,
-            po! + qHead * l * ev * 4,
-            l,
-            s,
-            e,
-            ev,
-            attrs.scale,
-            attrs.isCausal ? 1 : 0,
-            dims.causalOffset,
-            scratch!,
-          );
+      const operands = [...inputs.slice(0, 3).map((t) => t.storage as TypedArray)];
+      for (const p of planes) operands.push(p.values);
+      const extra = [sizeOf(spec.shape) * 4, wasm.exports.attentionScratchBytes(l, s, e, ev)];
+      const out = wasm.withOperands(operands, extra, (pointers) => {
+        const [pq, pk, pv] = pointers;
+        const [po, scratch] = pointers.slice(operands.length);
+        const pPlanes = pointers.slice(3, operands.length);
+        for (let b = 0; b < dims.batch; b++) {
+          for (let h = 0; h < dims.qHeads; h++) {
+            const kvHead = b * dims.kvHeads + Math.floor(h / dims.groupSize);
+            setTerms(wasm, attrs.softcap, slopes ? slopes[h]! : 0, planes, pPlanes, b, h);
+            const qHead = b * dims.qHeads + h;
+            wasm.exports.attentionHead(
+              pq! + qHead * l * e * 4,
+              pk! + kvHead * keyCapacity * e * 4,
+              pv! + kvHead * keyCapacity * ev * 4,
+              po! + qHead * l * ev * 4,
+              l,
+              s,
+              e,
+              ev,
+              attrs.scale,
+              attrs.isCausal ? 1 : 0,
+              dims.causalOffset,
+              scratch!,
+            );
+          }
         }
-      }
-      return [device.upload(wasm.f32(po!, sizeOf(spec.shape)).slice())];
+        return wasm.f32(po!, sizeOf(spec.shape)).slice();
+      });
+      return [device.upload(out)];
     },
   });
 }

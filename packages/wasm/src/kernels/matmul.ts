@@ -38,34 +38,18 @@ export function registerMatmulKernel(fallback: KernelFunc<MatmulAttrs>): void {
       const bOffsets = broadcastOffsets(b!.shape.slice(0, -2), batchShape);
 
       const wasm = device.module;
-      const da = a!.storage as TypedArray;
-      const db = b!.storage as TypedArray;
       const out = new Float32Array(sizeOf(outShape));
-      const [pa, pb, pc, scratch] = wasm.layout([
-        da.length * 4,
-        db.length * 4,
-        m * n * 4,
-        wasm.exports.matmulScratchBytes(m, n, k),
-      ]);
-      wasm.f32(pa!, da.length).set(da);
-      wasm.f32(pb!, db.length).set(db);
       const aMatrix = aRows * aCols;
       const bMatrix = bRows * bCols;
-      aOffsets.forEach((ao, batch) => {
-        wasm.exports.matmul(
-          pa! + ao * aMatrix * 4,
-          pb! + bOffsets[batch]! * bMatrix * 4,
-          pc!,
-          m,
-          n,
-          k,
-          aRs,
-          aCs,
-          bRs,
-          bCs,
-          scratch!,
-        );
-        out.set(wasm.f32(pc!, m * n), batch * m * n);
+      const operands = [a!.storage as TypedArray, b!.storage as TypedArray];
+      const extra = [m * n * 4, wasm.exports.matmulScratchBytes(m, n, k)];
+      wasm.withOperands(operands, extra, ([pa, pb, pc, scratch]) => {
+        aOffsets.forEach((ao, batch) => {
+          const a0 = pa! + ao * aMatrix * 4;
+          const b0 = pb! + bOffsets[batch]! * bMatrix * 4;
+          wasm.exports.matmul(a0, b0, pc!, m, n, k, aRs, aCs, bRs, bCs, scratch!);
+          out.set(wasm.f32(pc!, m * n), batch * m * n);
+        });
       });
       return [device.upload(out)];
     },
