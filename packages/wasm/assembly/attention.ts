@@ -57,7 +57,8 @@ export function setScoreTerms(
  * out (l x ev) = softmax(scale · q kᵀ + terms) v for one head: q is l x e, k the first s rows
  * of a row-major key matrix (e wide), v likewise (ev wide). With `causal`, query i sees keys
  * j <= i + offset; key blocks entirely past a query block's last row are never touched.
- * A row that sees no key is zero.
+ * A row that sees no key is zero. Only query blocks firstBlock, firstBlock + blockStep, ...
+ * are computed, so threads can share a head with balanced work even when causal.
  */
 export function attentionHead(
   q: usize,
@@ -71,6 +72,8 @@ export function attentionHead(
   scale: f32,
   causal: bool,
   offset: i32,
+  firstBlock: i32,
+  blockStep: i32,
   scratch: usize,
 ): void {
   const s8 = roundUp(s, 8);
@@ -88,7 +91,7 @@ export function attentionHead(
   padRows(q, qp, l, l4, e, e, scale);
   const general = softcap > 0 || slope !== 0 || maskA !== 0 || maskB !== 0;
 
-  for (let i0 = 0; i0 < l4; i0 += BR) {
+  for (let i0 = firstBlock * BR; i0 < l4; i0 += blockStep * BR) {
     const rows = min(BR, l4 - i0);
     const lastRow = min(i0 + rows, l) - 1;
     const jEnd = causal ? min(s, max(0, lastRow + offset + 1)) : s;

@@ -18,8 +18,10 @@ export const WASM_BACKEND = 'wasm';
 
 export interface WasmDeviceOptions {
   /**
-   * Worker threads for the native kernels. Only 1 is implemented today; larger values are
-   * rejected rather than silently ignored.
+   * Threads the native kernels split their work over (default 1). More than one needs
+   * `SharedArrayBuffer` and a thread allowed to block: Node, or a Web Worker of a
+   * cross-origin-isolated page. Elsewhere the device runs on one thread; `device.threads`
+   * says how many it got.
    */
   threads?: number;
 }
@@ -37,8 +39,9 @@ export class WasmDevice implements Device {
   readonly module: KernelModule;
   #live = 0;
 
-  constructor(module: KernelModule, threads: number) {
+  constructor(module: KernelModule) {
     this.module = module;
+    const threads = module.threads;
     this.threads = threads;
     this.name = `wasm (SIMD, ${threads} thread${threads === 1 ? '' : 's'})`;
   }
@@ -63,6 +66,11 @@ export class WasmDevice implements Device {
 
   liveBuffers(): number {
     return this.#live;
+  }
+
+  /** Stop the worker threads, if any; the device must not be used afterwards. */
+  dispose(): void {
+    this.module.terminate();
   }
 }
 
@@ -107,11 +115,9 @@ export function reference<A>(op: string): KernelFunc<A> {
  */
 export async function createWasmDevice(options: WasmDeviceOptions = {}): Promise<WasmDevice> {
   const threads = options.threads ?? 1;
-  if (threads !== 1) {
-    throw new Error(
-      `createWasmDevice: threads must be 1 (multi-threaded kernels are not implemented yet), got ${threads}`,
-    );
+  if (!Number.isInteger(threads) || threads < 1) {
+    throw new Error(`createWasmDevice: threads must be an integer >= 1, got ${threads}`);
   }
   registerWasmKernels();
-  return new WasmDevice(await KernelModule.create(), threads);
+  return new WasmDevice(await KernelModule.create(threads));
 }

@@ -1,4 +1,5 @@
-import { kernelsWasmBase64 } from './generated/kernels-wasm.js';
+import { kernelsWasmBase64, sharedKernelsWasmBase64 } from './generated/kernels-wasm.js';
+import { canBlockOnSharedMemory, type KernelCall, ThreadPool } from './thread-pool.js';
 
 /** The exports of assembly/index.ts. Pointers and sizes are bytes; dimensions are elements. */
 export interface KernelExports {
@@ -75,16 +76,53 @@ export function wasmSimdSupported(): boolean {
  */
 export class KernelModule {
   readonly exports: KernelExports;
+  /** Threads the kernels split their work over (this one included). */
+  readonly threads: number;
+  readonly #pool: ThreadPool | undefined;
+  /** Four bytes the pool counts finished workers in. */
+  readonly #counter: number;
   readonly #base: number;
 
-  private constructor(exports: KernelExports) {
+  private constructor(exports: KernelExports, pool?: ThreadPool, threads = 1) {
     this.exports = exports;
-    this.#base = align(exports.heapBase());
+    this.#pool = pool;
+    this.threads = threads;
+    this.#counter = align(exports.heapBase());
+    this.#base = this.#counter + 16;
   }
 
-  static async create(): Promise<KernelModule> {
+  /**
+   * Instantiate the kernels. With `threads > 1` where shared memory and blocking waits are
+   * available (Node; a cross-origin-isolated page's worker), the shared-memory build with
+   * `threads - 1` workers; otherwise one thread.
+   */
+  static async create(threads = 1): Promise<KernelModule> {
+    if (threads > 1 && canBlockOnSharedMemory()) {
+      const module = await WebAssembly.compile(decodeBase64(sharedKernelsWasmBase64));
+      // Initial and maximum pages as the module declares them (scripts/build-wasm.mjs).
+      const memory = new WebAssembly.Memory({ initial: 16, maximum: 32768, shared: true });
+      const instance = await WebAssembly.instantiate(module, { env: { memory } });
+      const pool = await ThreadPool.create(threads - 1, module, memory);
+      const exports = { ...instance.exports, memory } as unknown as KernelExports;
+      return new KernelModule(exports, pool, threads);
+    }
     const { instance } = await WebAssembly.instantiate(decodeBase64(kernelsWasmBase64));
     return new KernelModule(instance.exports as unknown as KernelExports);
+  }
+
+  /** Run `calls[t]` on thread t (t < threads), all at once; returns when every one is done. */
+  parallel(calls: readonly (readonly KernelCall[])[]): void {
+    const runHere = (list: readonly KernelCall[]) => {
+      const table = this.exports as unknown as Record<string, (...args: number[]) => void>;
+      for (const [name, args] of list) table[name]!(...args);
+    };
+    if (this.#pool) this.#pool.run(calls, this.#counter, runHere);
+    else for (const list of calls) runHere(list);
+  }
+
+  /** Stop the worker threads (the device is unusable afterwards). */
+  terminate(): void {
+    this.#pool?.terminate();
   }
 
   /**

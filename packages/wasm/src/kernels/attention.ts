@@ -9,8 +9,8 @@ import {
   type Tensor,
   type TypedArray,
 } from '@qkv/tensor';
+import type { KernelCall } from '../thread-pool.js';
 import type { WasmDevice } from '../wasm-device.js';
-import type { KernelModule } from '../wasm-module.js';
 import { offsetsOver } from './batch.js';
 
 /** A mask or bias, as float32 in module memory, addressed like the `[B..., Hq, L, S]` scores. */
@@ -67,32 +67,48 @@ export function registerAttentionKernel(fallback: KernelFunc<AttentionAttrs>): v
       const { queryLength: l, kvLength: s, headDim: e, valueDim: ev, keyCapacity } = dims;
       const operands = [...inputs.slice(0, 3).map((t) => t.storage as TypedArray)];
       for (const p of planes) operands.push(p.values);
-      const extra = [sizeOf(spec.shape) * 4, wasm.exports.attentionScratchBytes(l, s, e, ev)];
+      const threads = wasm.threads;
+      const scratchBytes = wasm.exports.attentionScratchBytes(l, s, e, ev);
+      const extra = [sizeOf(spec.shape) * 4, ...Array<number>(threads).fill(scratchBytes)];
+      // Query blocks of 32 rows (assembly/attention.ts) dealt round-robin over the threads.
+      const blocks = Math.ceil(l / 32);
       const out = wasm.withOperands(operands, extra, (pointers) => {
         const [pq, pk, pv] = pointers;
-        const [po, scratch] = pointers.slice(operands.length);
+        const [po, ...scratch] = pointers.slice(operands.length);
         const pPlanes = pointers.slice(3, operands.length);
-        for (let b = 0; b < dims.batch; b++) {
-          for (let h = 0; h < dims.qHeads; h++) {
-            const kvHead = b * dims.kvHeads + Math.floor(h / dims.groupSize);
-            setTerms(wasm, attrs.softcap, slopes ? slopes[h]! : 0, planes, pPlanes, b, h);
-            const qHead = b * dims.qHeads + h;
-            wasm.exports.attentionHead(
-              pq! + qHead * l * e * 4,
-              pk! + kvHead * keyCapacity * e * 4,
-              pv! + kvHead * keyCapacity * ev * 4,
-              po! + qHead * l * ev * 4,
-              l,
-              s,
-              e,
-              ev,
-              attrs.scale,
-              attrs.isCausal ? 1 : 0,
-              dims.causalOffset,
-              scratch!,
-            );
+        const calls = scratch.map((scratchAt, t): KernelCall[] => {
+          if (t >= blocks) return [];
+          const list: KernelCall[] = [];
+          for (let b = 0; b < dims.batch; b++) {
+            for (let h = 0; h < dims.qHeads; h++) {
+              const kvHead = b * dims.kvHeads + Math.floor(h / dims.groupSize);
+              const qHead = b * dims.qHeads + h;
+              const slope = slopes ? slopes[h]! : 0;
+              list.push(['setScoreTerms', scoreTerms(attrs.softcap, slope, planes, pPlanes, b, h)]);
+              list.push([
+                'attentionHead',
+                [
+                  pq! + qHead * l * e * 4,
+                  pk! + kvHead * keyCapacity * e * 4,
+                  pv! + kvHead * keyCapacity * ev * 4,
+                  po! + qHead * l * ev * 4,
+                  l,
+                  s,
+                  e,
+                  ev,
+                  attrs.scale,
+                  attrs.isCausal ? 1 : 0,
+                  dims.causalOffset,
+                  t,
+                  threads,
+                  scratchAt,
+                ],
+              ]);
+            }
           }
-        }
+          return list;
+        });
+        wasm.parallel(calls);
         return wasm.f32(po!, sizeOf(spec.shape)).slice();
       });
       return [device.upload(out)];
@@ -100,20 +116,20 @@ export function registerAttentionKernel(fallback: KernelFunc<AttentionAttrs>): v
   });
 }
 
-function setTerms(
-  wasm: KernelModule,
+/** Arguments of `setScoreTerms` for batch b, query head h. */
+function scoreTerms(
   softcap: number,
   slope: number,
   planes: readonly ScorePlane[],
   pointers: readonly number[],
   b: number,
   h: number,
-): void {
+): number[] {
   const at = (i: number): [number, number, number] => {
     const p = planes[i];
     if (!p) return [0, 0, 0];
     const base = p.batchOffsets[b]! + h * p.headStride;
     return [pointers[i]! + base * 4, p.rowStride, p.colStride];
   };
-  wasm.exports.setScoreTerms(softcap, slope, ...at(0), ...at(1));
+  return [softcap, slope, ...at(0), ...at(1)];
 }

@@ -5,6 +5,7 @@ import {
   sizeOf,
   type TypedArray,
 } from '@qkv/tensor';
+import type { KernelCall } from '../thread-pool.js';
 import type { WasmDevice } from '../wasm-device.js';
 import { broadcastOffsets } from './batch.js';
 
@@ -38,18 +39,28 @@ export function registerMatmulKernel(fallback: KernelFunc<MatmulAttrs>): void {
       const bOffsets = broadcastOffsets(b!.shape.slice(0, -2), batchShape);
 
       const wasm = device.module;
-      const out = new Float32Array(sizeOf(outShape));
       const aMatrix = aRows * aCols;
       const bMatrix = bRows * bCols;
       const operands = [a!.storage as TypedArray, b!.storage as TypedArray];
-      const extra = [m * n * 4, wasm.exports.matmulScratchBytes(m, n, k)];
-      wasm.withOperands(operands, extra, ([pa, pb, pc, scratch]) => {
-        aOffsets.forEach((ao, batch) => {
-          const a0 = pa! + ao * aMatrix * 4;
-          const b0 = pb! + bOffsets[batch]! * bMatrix * 4;
-          wasm.exports.matmul(a0, b0, pc!, m, n, k, aRs, aCs, bRs, bCs, scratch!);
-          out.set(wasm.f32(pc!, m * n), batch * m * n);
+      const size = sizeOf(outShape);
+      const scratchBytes = wasm.exports.matmulScratchBytes(m, n, k);
+      const extra = [size * 4, ...Array<number>(wasm.threads).fill(scratchBytes)];
+      // Each thread takes a band of rows (a multiple of the micro-kernel's 4) of every batch.
+      const band = Math.ceil(m / wasm.threads / 4) * 4;
+      const out = wasm.withOperands(operands, extra, ([pa, pb, pc, ...scratch]) => {
+        const calls = scratch.map((scratchAt, t): KernelCall[] => {
+          const i0 = t * band;
+          const rows = Math.min(band, m - i0);
+          if (rows <= 0) return [];
+          return aOffsets.map((ao, batch): KernelCall => {
+            const a0 = pa! + (ao * aMatrix + i0 * aRs) * 4;
+            const b0 = pb! + bOffsets[batch]! * bMatrix * 4;
+            const c0 = pc! + (batch * m + i0) * n * 4;
+            return ['matmul', [a0, b0, c0, rows, n, k, aRs, aCs, bRs, bCs, scratchAt]];
+          });
         });
+        wasm.parallel(calls);
+        return wasm.f32(pc!, size).slice();
       });
       return [device.upload(out)];
     },
