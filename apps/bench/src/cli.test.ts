@@ -87,9 +87,18 @@ describe('qkv-bench run --quick', () => {
     await main(['--quick', '--suite', 'cpu-peers', '--out', out], io().io);
     const result = parseResult(readFileSync(out, 'utf8'));
     const names = new Set(result.measurements.map((m) => m.name));
-    expect(names).toEqual(new Set(['qkv wasm', 'qkv cpu', 'onnxruntime-web', 'onnxruntime-node']));
+    expect(names).toEqual(
+      new Set([
+        'qkv wasm',
+        'qkv wasm 2t',
+        'qkv cpu',
+        'onnxruntime-web',
+        'onnxruntime-node',
+        'onnxruntime-node 2t',
+      ]),
+    );
     // One matmul and two attention cases (full and causal), each timed on every path.
-    expect(result.measurements).toHaveLength(3 * 4);
+    expect(result.measurements).toHaveLength(3 * 6);
   });
 
   it('runs a suite on the WebGPU backend and records the adapter', async () => {

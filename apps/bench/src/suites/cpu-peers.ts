@@ -7,10 +7,11 @@ import type { MeasureOptions, Params, Suite, SuiteContext } from '../suite.js';
 import { assertClose, normalData } from './common.js';
 
 /**
- * Every CPU path side by side in one process, one thread each: qkv's WebAssembly device
- * (`@qkv/wasm`), qkv's float64 reference backend, onnxruntime-web's WebAssembly backend (what
- * a page without WebGPU runs) and onnxruntime-node (native MLAS). Independent of `--device`.
- * Each path's output is checked against the WebAssembly device's before it is timed.
+ * Every CPU path side by side in one process: qkv's WebAssembly device (`@qkv/wasm`) on one
+ * and two threads, qkv's float64 reference backend, onnxruntime-web's WebAssembly backend
+ * (what a page without WebGPU runs; one thread, which it fixes per process) and
+ * onnxruntime-node (native MLAS) on one and two threads. Independent of `--device`. Each
+ * path's output is checked against the one-thread WebAssembly device's before it is timed.
  */
 export const cpuPeersSuite: Suite = {
   name: 'cpu-peers',
@@ -18,10 +19,19 @@ export const cpuPeersSuite: Suite = {
     'matmul and attention on every CPU path: qkv wasm, qkv reference, onnxruntime-web, onnxruntime-node',
   async run(ctx) {
     const wasm = await createWasmDevice();
-    const peers = [await loadOrtWebPeer(ctx.log), await loadOrtPeer(ctx.log)].filter(
-      (p): p is OrtPeer => p !== undefined,
-    );
-    const paths: CpuPaths = { wasm, peers };
+    const wasm2 = await createWasmDevice({ threads: 2 });
+    const peers = [
+      await loadOrtWebPeer(ctx.log),
+      await loadOrtPeer(ctx.log),
+      await loadOrtPeer(ctx.log, 2),
+    ].filter((p): p is OrtPeer => p !== undefined);
+    const paths: CpuPaths = {
+      devices: [
+        ['qkv wasm', wasm],
+        [`qkv wasm ${wasm2.threads}t`, wasm2],
+      ],
+      peers,
+    };
     for (const [i, n] of (ctx.quick ? [33] : [256, 512]).entries()) {
       await matmulCase(ctx, paths, n, 700 + i);
     }
@@ -30,11 +40,13 @@ export const cpuPeersSuite: Suite = {
         await attentionCase(ctx, paths, n, causal, 800 + 10 * i + Number(causal));
       }
     }
+    wasm2.dispose();
   },
 };
 
 interface CpuPaths {
-  wasm: Device;
+  /** qkv devices by the name their results are recorded under, the reference first. */
+  devices: [string, Device][];
   peers: OrtPeer[];
 }
 
@@ -57,7 +69,7 @@ interface CpuCase {
 
 async function measureCpuCase(ctx: SuiteContext, paths: CpuPaths, c: CpuCase): Promise<void> {
   const flops = c.options.flops ?? 0;
-  const devices: [string, Device][] = [['qkv wasm', paths.wasm]];
+  const devices = [...paths.devices];
   if (flops <= REFERENCE_MAX_FLOPS) devices.push(['qkv cpu', cpu()]);
   else ctx.log(`qkv cpu skipped for ${JSON.stringify(c.params)}: ${flops} flops per call`);
   let expected: Float32Array | undefined;
@@ -84,7 +96,8 @@ async function measureCpuCase(ctx: SuiteContext, paths: CpuPaths, c: CpuCase): P
     );
     try {
       assertClose(c.suite, await graph.run(), expected!, c.tolerance, [peer.name, 'qkv wasm']);
-      await ctx.measure(peer.name, c.params, () => graph.run(), {
+      const name = peer.threads > 1 ? `${peer.name} ${peer.threads}t` : peer.name;
+      await ctx.measure(name, c.params, () => graph.run(), {
         ...c.options,
         config: { threads: peer.threads, version: peer.version },
         trackMemory: false,
