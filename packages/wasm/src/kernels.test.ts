@@ -152,5 +152,15 @@ for (const threads of [1, 3]) {
     it('got the threads it asked for', () => {
       expect(device.threads).toBe(threads);
     });
+
+    if (threads > 1) {
+      it('reports a worker whose kernel traps instead of waiting for it forever', async () => {
+        // A read far past the end of memory traps inside the worker.
+        const outOfBounds = ['matmul', [2 ** 31, 0, 0, 4, 8, 4, 4, 1, 8, 1, 0]] as const;
+        expect(() => device.module.parallel([[], [outOfBounds]])).toThrow(/worker thread failed/);
+        // The pool still works afterwards.
+        await compare([pair([9, 5]), pair([5, 11])], ([x, y]) => matmul(x!, y!));
+      });
+    }
   });
 }

@@ -23,10 +23,17 @@ listen((msg) => {
     port.postMessage('ready');
     return;
   }
-  for (const [name, args] of msg.calls) kernels[name](...args);
-  const counter = new Int32Array(memory.buffer, msg.counter, 1);
-  Atomics.add(counter, 0, 1);
-  Atomics.notify(counter, 0);
+  // [0]: workers finished, [1]: set when one failed. Always count, or the caller waits forever.
+  const state = new Int32Array(memory.buffer, msg.counter, 2);
+  try {
+    for (const [name, args] of msg.calls) kernels[name](...args);
+  } catch (error) {
+    Atomics.store(state, 1, 1);
+    console.error(error);
+  } finally {
+    Atomics.add(state, 0, 1);
+    Atomics.notify(state, 0);
+  }
 });
 `;
 
@@ -115,23 +122,32 @@ export class ThreadPool {
 
   /**
    * Run `calls[t]` on worker t - 1 for t >= 1 while `runHere` runs `calls[0]` on this thread;
-   * return when all are done. `counter` is the byte offset of 4 bytes of scratch memory.
+   * return when all are done (throwing if a worker failed). `counter` is the byte offset of
+   * 8 bytes of scratch memory: finished workers, and a failure flag.
    */
   run(
     calls: readonly (readonly KernelCall[])[],
     counter: number,
     runHere: (calls: readonly KernelCall[]) => void,
   ): void {
-    const view = new Int32Array(this.#memory.buffer, counter, 1);
+    const view = new Int32Array(this.#memory.buffer, counter, 2);
     Atomics.store(view, 0, 0);
+    Atomics.store(view, 1, 0);
     const posted = calls.slice(1).filter((c, i) => {
       if (c.length === 0) return false;
       this.#workers[i]!.post({ calls: c, counter });
       return true;
     }).length;
-    runHere(calls[0] ?? []);
-    for (let done = Atomics.load(view, 0); done < posted; done = Atomics.load(view, 0)) {
-      Atomics.wait(view, 0, done);
+    try {
+      runHere(calls[0] ?? []);
+    } finally {
+      // Workers may still be writing to memory the caller reuses: wait for them either way.
+      for (let done = Atomics.load(view, 0); done < posted; done = Atomics.load(view, 0)) {
+        Atomics.wait(view, 0, done);
+      }
+    }
+    if (Atomics.load(view, 1) !== 0) {
+      throw new Error('@qkv/wasm: a worker thread failed in a kernel (its error was logged)');
     }
   }
 

@@ -79,7 +79,7 @@ export class KernelModule {
   /** Threads the kernels split their work over (this one included). */
   readonly threads: number;
   readonly #pool: ThreadPool | undefined;
-  /** Four bytes the pool counts finished workers in. */
+  /** Eight bytes the pool counts finished workers (and failures) in. */
   readonly #counter: number;
   readonly #base: number;
 
