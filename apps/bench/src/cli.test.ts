@@ -82,6 +82,14 @@ describe('qkv-bench run --quick', () => {
     );
   });
 
+  it('runs a suite on the WebAssembly device with --device wasm', async () => {
+    const out = join(dir, 'wasm.json');
+    await main(['--quick', '--device', 'wasm', '--suite', 'softmax', '--out', out], io().io);
+    const result = parseResult(readFileSync(out, 'utf8'));
+    expect(result.environment.device).toMatchObject({ kind: 'wasm', backend: 'wasm' });
+    expect(result.measurements.filter((m) => m.name === 'qkv').length).toBeGreaterThan(0);
+  });
+
   it('runs the cpu-peers suite: every CPU path on the same cases, checked against each other', async () => {
     const out = join(dir, 'cpu-peers.json');
     await main(['--quick', '--suite', 'cpu-peers', '--out', out], io().io);
