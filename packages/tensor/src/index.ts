@@ -54,6 +54,7 @@ export {
   type OpDef,
   registerKernel,
   runOp,
+  setKernelFallback,
   type TensorSpec,
   unregisterKernel,
 } from './registry.js';

@@ -3,6 +3,7 @@
 // blocks), with outputs poisoned and buffers counted. The conformance suite covers the op
 // contracts on small shapes; these cover the blocking and the SIMD tails of the row ops.
 import { expectClose } from '@qkv/conformance';
+import { blockSparseAttention, causal, createBlockMask } from '@qkv/sparse';
 import {
   type AttentionOptions,
   attention,
@@ -149,6 +150,13 @@ for (const threads of [1, 3]) {
         await compare([pair([2, 5])], ([x]) => rmsNorm(x!, { eps: 0.1 }));
       });
     });
+    it("runs ops declared later through the reference fallback (@qkv/sparse's)", async () => {
+      const blocks = createBlockMask(causal(), { qLen: 40, kvLen: 40, blockSize: 16 });
+      await compare([pair([1, 2, 40, 8]), pair([1, 2, 40, 8]), pair([1, 2, 40, 8])], (xs) =>
+        blockSparseAttention(xs[0]!, xs[1]!, xs[2]!, blocks),
+      );
+    });
+
     it('got the threads it asked for', () => {
       expect(device.threads).toBe(threads);
     });

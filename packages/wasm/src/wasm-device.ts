@@ -5,8 +5,7 @@ import {
   getKernel,
   type KernelContext,
   type KernelFunc,
-  listOps,
-  registerKernel,
+  setKernelFallback,
   type TypedArray,
 } from '@qkv/tensor';
 import { registerAttentionKernel } from './kernels/attention.js';
@@ -85,18 +84,18 @@ export const NATIVE_OPS: readonly string[] = [
 
 let registered = false;
 
-/** Register the native kernels, and the reference kernel for every other declared op. */
+/**
+ * Register the native kernels; every other op, including ops declared later (such as
+ * `@qkv/sparse`'s), runs the reference CPU kernel through the registry's fallback.
+ */
 function registerWasmKernels(): void {
   if (registered) return;
   registered = true;
-  cpu(); // registers the reference kernels the fallbacks call
+  cpu(); // registers the reference kernels the native ones fall back on for other dtypes
+  setKernelFallback(WASM_BACKEND, 'cpu');
   registerMatmulKernel(reference('matmul'));
   registerAttentionKernel(reference('attention'));
   registerRowKernels(reference);
-  for (const op of listOps()) {
-    if (NATIVE_OPS.includes(op)) continue;
-    registerKernel({ op, backend: WASM_BACKEND, run: reference(op) });
-  }
 }
 
 /**
