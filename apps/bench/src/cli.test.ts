@@ -78,8 +78,35 @@ describe('qkv-bench run --quick', () => {
       /unknown suite "nope" \(known: peak, matmul, softmax/,
     );
     await expect(main(['--device', 'tpu'], io().io)).rejects.toThrow(
-      /--device must be cpu or webgpu/,
+      /--device must be cpu or wasm or webgpu/,
     );
+  });
+
+  it('runs a suite on the WebAssembly device with --device wasm', async () => {
+    const out = join(dir, 'wasm.json');
+    await main(['--quick', '--device', 'wasm', '--suite', 'softmax', '--out', out], io().io);
+    const result = parseResult(readFileSync(out, 'utf8'));
+    expect(result.environment.device).toMatchObject({ kind: 'wasm', backend: 'wasm' });
+    expect(result.measurements.filter((m) => m.name === 'qkv').length).toBeGreaterThan(0);
+  });
+
+  it('runs the cpu-peers suite: every CPU path on the same cases, checked against each other', async () => {
+    const out = join(dir, 'cpu-peers.json');
+    await main(['--quick', '--suite', 'cpu-peers', '--out', out], io().io);
+    const result = parseResult(readFileSync(out, 'utf8'));
+    const names = new Set(result.measurements.map((m) => m.name));
+    expect(names).toEqual(
+      new Set([
+        'qkv wasm',
+        'qkv wasm 2t',
+        'qkv cpu',
+        'onnxruntime-web',
+        'onnxruntime-node',
+        'onnxruntime-node 2t',
+      ]),
+    );
+    // One matmul and two attention cases (full and causal), each timed on every path.
+    expect(result.measurements).toHaveLength(3 * 6);
   });
 
   it('runs a suite on the WebGPU backend and records the adapter', async () => {

@@ -14,7 +14,7 @@ const USAGE = `qkv-bench: benchmark qkv against its peers
 
   qkv-bench [run] [options]            run suites, print a table, write JSON
     --suite a,b          suites to run (default: ${DEFAULT_SUITES.join(',')})
-    --device cpu|webgpu  where qkv runs (default cpu)
+    --device cpu|wasm|webgpu  where qkv runs (default cpu)
     --webgpu-backend B   Dawn backend for --device webgpu in Node (e.g. vulkan)
     --quick              tiny sizes and few repeats (CI smoke run)
     --warmup N --repeats N

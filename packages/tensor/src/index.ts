@@ -53,6 +53,7 @@ export { manualSeed, Random } from './random.js';
 export {
   commonDevice,
   defineOp,
+  getKernel,
   hasKernel,
   type Inferred,
   type KernelConfig,
@@ -63,6 +64,7 @@ export {
   type OpDef,
   registerKernel,
   runOp,
+  setKernelFallback,
   type TensorSpec,
   unregisterKernel,
 } from './registry.js';

@@ -54,6 +54,28 @@ const kernels = new Map<string, KernelConfig<never, never>>();
 
 const kernelKey = (backend: string, op: string) => `${backend}_${op}`;
 
+/** backend -> the backend whose kernels run for the ops it has none of. */
+const fallbacks = new Map<string, string>();
+
+/**
+ * Run `fallback`'s kernel for every op `backend` has no kernel of its own for, including ops
+ * declared later. Only for a backend whose storage is the fallback's (e.g. a fast CPU device
+ * over the CPU backend's typed arrays): the kernel gets this backend's tensors as they are.
+ */
+export function setKernelFallback(backend: string, fallback: string): void {
+  if (backend === fallback)
+    fail('setKernelFallback', `backend "${backend}" cannot fall back on itself`);
+  fallbacks.set(backend, fallback);
+}
+
+/** The kernel `runOp` uses for `op` on `backend`: its own, else its fallback's. */
+function findKernel(op: string, backend: string): KernelConfig<never, never> | undefined {
+  const own = kernels.get(kernelKey(backend, op));
+  if (own) return own;
+  const fallback = fallbacks.get(backend);
+  return fallback === undefined ? undefined : kernels.get(kernelKey(fallback, op));
+}
+
 export function defineOp<A, P = undefined>(def: OpDef<A, P>): OpDef<A, P> {
   if (ops.has(def.name)) fail('defineOp', `op "${def.name}" is already defined`);
   ops.set(def.name, def as OpDef<never, unknown>);
@@ -80,13 +102,18 @@ export function unregisterKernel(op: string, backend: string): void {
   kernels.delete(kernelKey(backend, op));
 }
 
+/** The kernel registered for `op` on `backend`, if any (a backend may run another's kernel). */
+export function getKernel(op: string, backend: string): KernelConfig<never, never> | undefined {
+  return kernels.get(kernelKey(backend, op));
+}
+
 export function hasKernel(op: string, backend: string): boolean {
   return kernels.has(kernelKey(backend, op));
 }
 
-/** Ops declared but without a kernel on `backend`. */
+/** Ops declared but without a kernel on `backend` (its own or its fallback's). */
 export function missingKernels(backend: string): string[] {
-  return listOps().filter((op) => !hasKernel(op, backend));
+  return listOps().filter((op) => !findKernel(op, backend));
 }
 
 /** The device every input lives on; throws naming both devices when they differ. */
@@ -126,7 +153,7 @@ export function runOp<A, P>(def: OpDef<A, P>, inputs: readonly Tensor[], attrs: 
   const { outputs, plan } = Array.isArray(inferred)
     ? { outputs: inferred, plan: undefined as P }
     : inferred;
-  const kernel = kernels.get(kernelKey(device.backend, def.name)) as KernelConfig<A, P> | undefined;
+  const kernel = findKernel(def.name, device.backend) as KernelConfig<A, P> | undefined;
   if (!kernel) fail(def.name, `no kernel is registered for backend "${device.backend}"`);
   if (outputs.every((o) => sizeOf(o.shape) === 0)) {
     // Empty results need no kernel; backends never see zero-sized outputs alone.

@@ -24,7 +24,11 @@ export function upload(ctx: SuiteContext, data: Float32Array, shape: number[]): 
  * tens of milliseconds for a 256³ matmul: they get the CPU's sizes.
  */
 export function isSoftwareDevice(device: Device): boolean {
-  return device.backend === 'cpu' || /swiftshader|llvmpipe|lavapipe|software/i.test(device.name);
+  return (
+    device.backend === 'cpu' ||
+    device.backend === 'wasm' ||
+    /swiftshader|llvmpipe|lavapipe|software/i.test(device.name)
+  );
 }
 
 /**
@@ -82,8 +86,11 @@ export async function measureWithPeer(
   if (!ort || !c.onnx) return;
   const graph = await ort.graph(c.onnx.node, c.onnx.inputs);
   try {
-    assertClose(`${c.suite} ${JSON.stringify(c.params)}`, ours, await graph.run(), c.tolerance);
-    await ctx.measure(ORT_PACKAGE, c.params, () => graph.run(), {
+    assertClose(`${c.suite} ${JSON.stringify(c.params)}`, ours, await graph.run(), c.tolerance, [
+      'qkv',
+      ort.name,
+    ]);
+    await ctx.measure(ort.name, c.params, () => graph.run(), {
       ...c.options,
       config: { threads: ort.threads, version: ort.version },
       trackMemory: false,

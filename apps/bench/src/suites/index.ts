@@ -1,5 +1,6 @@
 import type { Suite } from '../suite.js';
 import { attentionSuite } from './attention.js';
+import { cpuPeersSuite } from './cpu-peers.js';
 import { decodeSuite } from './decode.js';
 import { matmulSuite } from './matmul.js';
 import { peakSuite } from './peak.js';
@@ -21,6 +22,7 @@ export const SUITES: readonly Suite[] = [
   positionalSuite,
   sparseSuite,
   tokenizerSuite,
+  cpuPeersSuite,
 ];
 
 export const DEFAULT_SUITES: readonly string[] = SUITES.map((s) => s.name);
