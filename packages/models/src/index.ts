@@ -8,9 +8,9 @@ export type {
   Network,
   NetworkOutput,
 } from './architectures/architecture.js';
-export { SUPPORTED_MODEL_TYPES } from './architectures/registry.js';
+export { checkpointShapes, SUPPORTED_MODEL_TYPES } from './architectures/registry.js';
 export { type LoadModelOptions, type LoadProgress, loadModel } from './load/load-model.js';
-export type { ModelSource } from './load/sources.js';
+export { MODEL_CACHE_NAME, type ModelSource } from './load/sources.js';
 export {
   type ForwardOptions,
   type GenerateOptions,

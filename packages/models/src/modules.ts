@@ -4,32 +4,55 @@ import {
   gelu,
   geluTanh,
   layerNorm,
-  linear,
   matmul,
   permute,
   relu,
   rmsNorm,
   silu,
   type Tensor,
+  transpose,
 } from '@qkv/tensor';
 import { fail } from './errors.js';
 
 // The building blocks the architectures share, named like their torch.nn / transformers
 // counterparts. Each holds the parameters it was given; dispose() releases them.
 
-/** `torch.nn.Linear`: weight `[out, in]`, y = x Wᵀ + b. */
+/**
+ * Transpose a loaded weight once and release the original. WebGPU's matmul reads a
+ * transposed right operand several times slower than a row-major one (7-8x on SwiftShader at
+ * GPT-2's shapes; the CPU is indifferent), so weights are kept in the layout matmul wants.
+ */
+function transposedOnce(weight: Tensor): Tensor {
+  const t = transpose(weight);
+  weight.dispose();
+  return t;
+}
+
+/** `x [..., K] · w [K, N] (+ b)` over the flattened leading dimensions. */
+function project(x: Tensor, w: Tensor, bias?: Tensor): Tensor {
+  const product = matmul(x.reshape([-1, x.shape[x.rank - 1]!]), w);
+  const out = bias ? add(product, bias) : product;
+  return out.reshape([...x.shape.slice(0, -1), w.shape[1]!]);
+}
+
+/** `torch.nn.Linear`: the checkpoint's weight is `[out, in]`, y = x Wᵀ + b. */
 export class Linear {
+  /** `weight` transposed to `[in, out]` at load (see `transposedOnce`). */
+  readonly weightT: Tensor;
+
   constructor(
-    readonly weight: Tensor,
+    weight: Tensor,
     readonly bias?: Tensor,
-  ) {}
+  ) {
+    this.weightT = transposedOnce(weight);
+  }
 
   forward(x: Tensor): Tensor {
-    return linear(x, this.weight, this.bias);
+    return project(x, this.weightT, this.bias);
   }
 
   dispose(): void {
-    this.weight.dispose();
+    this.weightT.dispose();
     this.bias?.dispose();
   }
 }
@@ -42,10 +65,7 @@ export class Conv1D {
   ) {}
 
   forward(x: Tensor): Tensor {
-    const flat = x.reshape([-1, x.shape[x.rank - 1]!]);
-    const product = matmul(flat, this.weight);
-    const out = add(product, this.bias);
-    return out.reshape([...x.shape.slice(0, -1), this.weight.shape[1]!]);
+    return project(x, this.weight, this.bias);
   }
 
   dispose(): void {
@@ -98,6 +118,33 @@ export class Embedding {
 
   dispose(): void {
     this.weight.dispose();
+  }
+}
+
+/**
+ * A token embedding that is also the LM head (`tie_word_embeddings`): kept transposed,
+ * `[dim, vocab]`, so the head is a plain matmul (see `transposedOnce`) and the lookup a
+ * gather along the vocabulary axis, without a second copy of the table.
+ */
+export class TiedEmbedding {
+  readonly weightT: Tensor;
+
+  constructor(weight: Tensor) {
+    this.weightT = transposedOnce(weight);
+  }
+
+  /** ids `[B, L]` → `[B, L, dim]`. */
+  forward(ids: Tensor): Tensor {
+    return permute(gather(this.weightT, ids, 1), [1, 2, 0]);
+  }
+
+  /** hidden `[..., dim]` → logits `[..., vocab]`. */
+  logits(hidden: Tensor): Tensor {
+    return project(hidden, this.weightT);
+  }
+
+  dispose(): void {
+    this.weightT.dispose();
   }
 }
 

@@ -138,6 +138,47 @@ describe('sources', () => {
       }
     });
 
+    test('a second load comes from Cache Storage where the page has it', async () => {
+      // A Map-backed stand-in for the browser's CacheStorage.
+      const stored = new Map<string, ArrayBuffer>();
+      const names: string[] = [];
+      const fake = {
+        async open(name: string) {
+          names.push(name);
+          return {
+            async match(url: string) {
+              const body = stored.get(url);
+              return body && new Response(body.slice(0), { status: 200 });
+            },
+            async put(url: string, response: Response) {
+              stored.set(url, await response.arrayBuffer());
+            },
+          };
+        },
+      };
+      (globalThis as { caches?: unknown }).caches = fake;
+      try {
+        const url = `${base}/tiny-gpt2/resolve/main`;
+        (await loadModel(url)).dispose();
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        expect(stored.has(`${url}/model.safetensors`)).toBe(true);
+        requests = [];
+        const model = await loadModel(url);
+        await expectReferenceLogits(model);
+        model.dispose();
+        // Only the files the first visit found absent are asked for again.
+        expect(
+          requests.filter((r) => r.endsWith('.safetensors') || r.endsWith('/config.json')),
+        ).toEqual([]);
+        expect(names.every((n) => n === 'qkv-models')).toBe(true);
+        requests = [];
+        (await loadModel(url, { cache: false })).dispose();
+        expect(requests).toContain('/qkv/tiny-gpt2/resolve/main/model.safetensors');
+      } finally {
+        delete (globalThis as { caches?: unknown }).caches;
+      }
+    });
+
     test('a truncated download fails naming the file and the tensor, leaving nothing', async () => {
       await expect(loadModel(`${base}/tiny-truncated/resolve/main`)).rejects.toThrow(
         /model\.safetensors: tensor "[^"]+" needs bytes up to \d+ but the file ends at byte \d+ \(truncated\?\)/,

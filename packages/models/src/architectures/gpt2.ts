@@ -1,6 +1,14 @@
-import { add, type Device, linear, slice, type Tensor, tensor } from '@qkv/tensor';
+import { add, type Device, slice, type Tensor, tensor } from '@qkv/tensor';
 import type { ForwardContext } from '../forward-context.js';
-import { activation, Conv1D, Embedding, LayerNorm, mergeHeads, splitHeads } from '../modules.js';
+import {
+  activation,
+  Conv1D,
+  Embedding,
+  LayerNorm,
+  mergeHeads,
+  splitHeads,
+  TiedEmbedding,
+} from '../modules.js';
 import {
   type Architecture,
   type ConfigJson,
@@ -99,7 +107,7 @@ class Gpt2Block {
 }
 
 class Gpt2 implements Network {
-  readonly wte: Embedding;
+  readonly wte: TiedEmbedding;
   readonly wpe: Embedding;
   readonly h: Gpt2Block[];
   readonly ln_f: LayerNorm;
@@ -115,7 +123,7 @@ class Gpt2 implements Network {
     w: Weights,
     readonly device: Device,
   ) {
-    this.wte = new Embedding(w.take('wte.weight'));
+    this.wte = new TiedEmbedding(w.take('wte.weight'));
     this.wpe = new Embedding(w.take('wpe.weight'));
     this.h = Array.from({ length: config.nLayer }, (_, i) => new Gpt2Block(w, `h.${i}.`, config));
     this.ln_f = new LayerNorm(w.take('ln_f.weight'), w.take('ln_f.bias'), config.layerNormEpsilon);
@@ -139,8 +147,8 @@ class Gpt2 implements Network {
   }
 
   lmHead(hidden: Tensor): Tensor {
-    // The LM head is the token embedding, transposed (tie_word_embeddings).
-    return linear(hidden, this.wte.weight);
+    // The LM head is the token embedding (tie_word_embeddings).
+    return this.wte.logits(hidden);
   }
 
   dispose(): void {

@@ -1,7 +1,15 @@
 import { type HfRopeConfigJson, RotaryEmbedding, ropeOptionsFromHfConfig } from '@qkv/positional';
-import { add, type Device, linear, mul, type Tensor } from '@qkv/tensor';
+import { add, type Device, mul, type Tensor } from '@qkv/tensor';
 import type { ForwardContext } from '../forward-context.js';
-import { activation, Embedding, Linear, mergeHeads, RmsNorm, splitHeads } from '../modules.js';
+import {
+  activation,
+  Embedding,
+  Linear,
+  mergeHeads,
+  RmsNorm,
+  splitHeads,
+  TiedEmbedding,
+} from '../modules.js';
 import {
   type Architecture,
   type ConfigJson,
@@ -123,7 +131,7 @@ class LlamaDecoderLayer {
 }
 
 class LlamaForCausalLM implements Network {
-  readonly embed_tokens: Embedding;
+  readonly embed_tokens: Embedding | TiedEmbedding;
   readonly layers: LlamaDecoderLayer[];
   readonly norm: RmsNorm;
   /** Absent when tie_word_embeddings: the head is embed_tokens. */
@@ -142,7 +150,8 @@ class LlamaForCausalLM implements Network {
     w: Weights,
   ) {
     this.rotary = new RotaryEmbedding(ropeOptionsFromHfConfig(config.rope));
-    this.embed_tokens = new Embedding(w.take('model.embed_tokens.weight'));
+    const embed = w.take('model.embed_tokens.weight');
+    this.embed_tokens = config.tieWordEmbeddings ? new TiedEmbedding(embed) : new Embedding(embed);
     this.layers = Array.from(
       { length: config.numLayers },
       (_, i) => new LlamaDecoderLayer(w, `model.layers.${i}.`, config, this.rotary),
@@ -165,7 +174,9 @@ class LlamaForCausalLM implements Network {
   }
 
   lmHead(hidden: Tensor): Tensor {
-    return this.lm_head ? this.lm_head.forward(hidden) : linear(hidden, this.embed_tokens.weight);
+    return this.embed_tokens instanceof TiedEmbedding
+      ? this.embed_tokens.logits(hidden)
+      : this.lm_head!.forward(hidden);
   }
 
   dispose(): void {

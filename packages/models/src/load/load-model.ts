@@ -8,7 +8,7 @@ import {
 } from '@qkv/tensor';
 import { HfTokenizer } from '@qkv/tokenizer';
 import { type ConfigJson, Weights } from '../architectures/architecture.js';
-import { ARCHITECTURES, SUPPORTED_MODEL_TYPES } from '../architectures/registry.js';
+import { architectureFor } from '../architectures/registry.js';
 import { fail } from '../errors.js';
 import { Model } from '../model.js';
 import { ByteReader, readText } from './byte-reader.js';
@@ -30,6 +30,11 @@ export interface LoadModelOptions {
   /** Where the parameters live (default: the default device, the CPU unless changed). */
   device?: Device;
   onProgress?: (progress: LoadProgress) => void;
+  /**
+   * Keep files fetched from a URL in Cache Storage (`caches`, in browsers) and read them from
+   * there next time. Default true; ignored where there is no Cache Storage (Node).
+   */
+  cache?: boolean;
 }
 
 /** Weight dtypes a checkpoint may hold; all load as float32 (see the README on memory). */
@@ -73,19 +78,13 @@ export async function loadModel(
   source: ModelSource,
   options: LoadModelOptions = {},
 ): Promise<Model> {
-  const files = modelFiles(source);
+  const files = modelFiles(source, { cache: options.cache ?? true });
   const device = options.device ?? getDefaultDevice();
   const configJson = (await readJson(files, 'config.json')) as ConfigJson | undefined;
   if (configJson === undefined)
     fail('loadModel', `no config.json at ${files.locate('config.json')}`);
   const modelType = configJson.model_type;
-  const architecture = typeof modelType === 'string' ? ARCHITECTURES.get(modelType) : undefined;
-  if (!architecture) {
-    fail(
-      'loadModel',
-      `${files.locate('config.json')}: model_type ${JSON.stringify(modelType)} is not supported (supported: ${SUPPORTED_MODEL_TYPES.join(', ')})`,
-    );
-  }
+  const architecture = architectureFor(modelType, 'loadModel', files.locate('config.json'));
   const config = architecture.parseConfig(configJson);
   // The small files first, so nothing is allocated when one of them is bad.
   const tokenizerJson = await readJson(files, 'tokenizer.json');

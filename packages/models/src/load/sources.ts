@@ -45,9 +45,14 @@ function isUrl(source: string | URL): boolean {
   return source instanceof URL || /^(https?|file|blob|data):/i.test(source);
 }
 
-export function modelFiles(source: ModelSource): ModelFiles {
+/** The Cache Storage bucket downloaded checkpoint files are kept in (browsers). */
+export const MODEL_CACHE_NAME = 'qkv-models';
+
+export function modelFiles(source: ModelSource, options: { cache?: boolean } = {}): ModelFiles {
   if (typeof source === 'string' || source instanceof URL) {
-    return isUrl(source) ? urlFiles(String(source)) : directoryFiles(source as string);
+    return isUrl(source)
+      ? urlFiles(String(source), options.cache ?? true)
+      : directoryFiles(source as string);
   }
   if (source === null || typeof source !== 'object') {
     fail(
@@ -90,13 +95,29 @@ function directoryFiles(dir: string): ModelFiles {
   };
 }
 
-function urlFiles(base: string): ModelFiles {
+/**
+ * fetch through Cache Storage where the page has it, so a second visit does not download the
+ * checkpoint again. The copy is stored while the caller streams the other branch of the body,
+ * so neither waits for the whole file.
+ */
+async function cachedFetch(url: string, useCache: boolean): Promise<Response> {
+  const storage = useCache ? (globalThis as { caches?: CacheStorage }).caches : undefined;
+  if (!storage) return fetch(url);
+  const cache = await storage.open(MODEL_CACHE_NAME);
+  const hit = await cache.match(url);
+  if (hit) return hit;
+  const response = await fetch(url);
+  if (response.ok) cache.put(url, response.clone()).catch(() => {});
+  return response;
+}
+
+function urlFiles(base: string, useCache: boolean): ModelFiles {
   const locate = (name: string) => `${base.replace(/\/+$/, '')}/${name}`;
   return {
     locate,
     async open(name) {
       const url = locate(name);
-      const response = await fetch(url);
+      const response = await cachedFetch(url, useCache);
       if (response.status === 404) {
         await response.body?.cancel();
         return undefined;
