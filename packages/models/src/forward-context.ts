@@ -35,8 +35,12 @@ export interface ForwardContextOptions {
 export class ForwardContext {
   readonly batch: number;
   readonly length: number;
-  /** Cached positions before this forward. */
+  /** Positions seen before this forward (the absolute position of the first new one). */
   readonly past: number;
+  /** Cached positions the keys hold before the new ones (fewer than `past` once a window trims). */
+  readonly stored: number;
+  /** Absolute position of stored key 0. */
+  readonly offset: number;
   /** Position ids of the new tokens, `[B · L]` row-major. */
   readonly positions: Int32Array;
   readonly attentions: Tensor[] = [];
@@ -52,18 +56,20 @@ export class ForwardContext {
     const { batch, length, cache } = options;
     this.batch = batch;
     this.length = length;
-    this.past = cache?.length ?? 0;
+    this.past = cache?.position ?? 0;
+    this.stored = cache?.length ?? 0;
+    this.offset = cache?.offset ?? 0;
     this.#keyMask = options.mask.map((row, b) => [...(cache?.keyMask[b] ?? []), ...row]);
     this.positions = new Int32Array(batch * length);
     for (let b = 0; b < batch; b++) {
       const row = this.#keyMask[b]!;
-      let seen = 0;
+      let seen = cache?.droppedTokens[b] ?? 0;
       for (let j = 0; j < row.length; j++) {
         seen += row[j]!;
-        if (j < this.past) continue;
-        const i = j - this.past;
+        if (j < this.stored) continue;
+        const i = j - this.stored;
         // Hugging Face generate: position_ids = cumsum(mask) - 1, and 1 on padding.
-        const pos = !options.positionsFromMask ? j : row[j] ? seen - 1 : 1;
+        const pos = !options.positionsFromMask ? this.offset + j : row[j] ? seen - 1 : 1;
         this.positions[b * length + i] = pos;
       }
     }
@@ -105,11 +111,11 @@ export class ForwardContext {
    * out keys the plain causal (or unmasked) attention would use; undefined otherwise.
    */
   #buildMask(): Tensor | undefined {
-    const { batch, length, past } = this;
+    const { batch, length, past, stored, offset } = this;
     const { causal, slidingWindow: window } = this.#options;
-    const total = past + length;
+    const total = stored + length;
     const padded = this.#keyMask.some((row) => row.some((m) => m === 0));
-    const windowed = causal && window !== undefined && total > window;
+    const windowed = causal && window !== undefined && past + length > window;
     if (!padded && !windowed) return undefined;
     // The window is @qkv/sparse's causal sliding-window pattern, evaluated per (query, key).
     const allowed = windowed
@@ -122,7 +128,8 @@ export class ForwardContext {
       const row = this.#keyMask[b]!;
       for (let i = 0; i < length; i++) {
         for (let j = 0; j < total; j++) {
-          data[(b * length + i) * total + j] = row[j] && allowed(b, 0, past + i, j, 0) ? 1 : 0;
+          data[(b * length + i) * total + j] =
+            row[j] && allowed(b, 0, past + i, offset + j, 0) ? 1 : 0;
         }
       }
     }

@@ -161,7 +161,7 @@ export class Model {
         fail(where, `cache must come from createCache(${batch}) for a batch of ${batch}`);
       }
     }
-    const past = cache?.length ?? 0;
+    const past = cache?.position ?? 0;
     let mask: readonly (readonly number[])[] = Array.from({ length: batch }, () =>
       Array(length).fill(1),
     );
@@ -232,7 +232,9 @@ export class Model {
         keep(l.keys);
         keep(l.values);
       }
-      cache.commit(result.layers, ctx.newMask);
+      // A sliding window bounds what later queries see: keep only those positions.
+      const window = network.slidingWindow;
+      cache.commit(result.layers, ctx.newMask, window === undefined ? undefined : window - 1);
     }
     return {
       lastHiddenState: result.hidden,

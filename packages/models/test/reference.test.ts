@@ -127,7 +127,10 @@ await describeOnDevices('models', (device) => {
                   `${dir} step ${t} row ${b}`,
                 );
               }
-              expect(cache.length).toBe(t + 1);
+              expect(cache.position).toBe(t + 1);
+              // Mistral keeps only what its window can still see.
+              const window = model.config.sliding_window as number | undefined;
+              expect(cache.length).toBe(window ? Math.min(t + 1, window - 1) : t + 1);
             } finally {
               disposeAll([
                 step.logits,
@@ -149,6 +152,11 @@ await describeOnDevices('models', (device) => {
   test('bert: last hidden state and attentions, unpadded and padded', async () => {
     const fixture = expected('bert');
     await withModel('bert', async (model) => {
+      // WordPiece from tokenizer.json, with BertProcessing's [CLS] ... [SEP].
+      expect(model.tokenizer!.encode('The cats sat!').ids).toEqual([2, 5, 6, 13, 7, 18, 3]);
+      await expect(model.generate([1, 2])).rejects.toThrow(
+        'bert.generate: bert is an encoder; it cannot generate',
+      );
       for (const c of fixture.cases) {
         const out = model.forward(fixture.inputIds, {
           tokenTypeIds: fixture.tokenTypeIds!,
