@@ -1,4 +1,4 @@
-import { Random, scope } from '@qkv/tensor';
+import { Random, scope, tensor } from '@qkv/tensor';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { loadModel, type Model, sampleToken } from '../src/index.js';
 import { expected, expectNoLeaks, FIXTURES } from './helpers.js';
@@ -55,6 +55,20 @@ describe('a call that throws changes nothing', () => {
     model.dispose();
     expect(() => model.forward([[1]])).toThrow('llama.forward: the model was disposed');
   });
+});
+
+test('inputIds may be an int32 tensor; other tensors are refused by name', async () => {
+  const prompt = llama.greedy!.prompt;
+  const ids = tensor(Int32Array.from(prompt), [1, prompt.length], { dtype: 'int32' });
+  const fromTensor = await lastLogits(model.forward(ids));
+  const fromArrays = await lastLogits(model.forward([prompt]));
+  expect(fromTensor).toEqual(fromArrays);
+  ids.dispose();
+  const floats = tensor([1, 2], [1, 2]);
+  expect(() => model.forward(floats)).toThrow(
+    /llama\.forward: inputIds must be an int32 tensor \[B, L\], got Tensor\(\[1, 2\], float32/,
+  );
+  floats.dispose();
 });
 
 describe('generate', () => {
