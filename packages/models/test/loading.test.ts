@@ -252,6 +252,17 @@ describe('a bad checkpoint fails clearly and leaves nothing allocated', () => {
     );
   });
 
+  test('a tokenizer.json that cannot be read', async () => {
+    const bytes = files('gpt2')['model.safetensors']!;
+    await expect(
+      loadModel({
+        ...files('gpt2'),
+        'model.safetensors': bytes,
+        'tokenizer.json': new TextEncoder().encode('{"model": {"type": "Nope"}}'),
+      }),
+    ).rejects.toThrow(/^loadModel: tokenizer\.json: /);
+  });
+
   test('errors are QkvErrors', async () => {
     await expect(loadModel({})).rejects.toBeInstanceOf(QkvError);
   });

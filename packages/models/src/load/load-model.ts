@@ -88,7 +88,12 @@ export async function loadModel(
   const config = architecture.parseConfig(configJson);
   // The small files first, so nothing is allocated when one of them is bad.
   const tokenizerJson = await readJson(files, 'tokenizer.json');
-  const tokenizer = tokenizerJson === undefined ? undefined : HfTokenizer.fromJSON(tokenizerJson);
+  let tokenizer: HfTokenizer | undefined;
+  try {
+    tokenizer = tokenizerJson === undefined ? undefined : HfTokenizer.fromJSON(tokenizerJson);
+  } catch (error) {
+    fail('loadModel', `${files.locate('tokenizer.json')}: ${(error as Error).message}`);
+  }
   const tokenizerConfig = (await readJson(files, 'tokenizer_config.json')) as
     | Record<string, unknown>
     | undefined;
