@@ -116,7 +116,9 @@ export const modelSuite: Suite = {
     'GPT-2-small and SmolLM2-135M shapes (random weights): prefill and decode tokens/s, decode time vs cache length, live buffers over generation',
   async run(ctx) {
     const device = contextDevice(ctx);
-    const full = !isSoftwareDevice(device) || process.env.QKV_BENCH_FULL_MODELS === '1';
+    // `process` is absent when the dashboard runs the suite in a browser.
+    const fullEnv = typeof process !== 'undefined' && process.env.QKV_BENCH_FULL_MODELS === '1';
+    const full = !isSoftwareDevice(device) || fullEnv;
     for (const [i, shape] of SHAPES.entries()) {
       const config = { ...shape.config, ...(ctx.quick ? QUICK[shape.name] : {}) };
       if (!ctx.quick && !full) config[shape.layersKey] = 2;
