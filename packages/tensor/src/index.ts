@@ -68,7 +68,15 @@ export {
   type TensorSpec,
   unregisterKernel,
 } from './registry.js';
-export { loadSafetensors, type SafetensorsFile, saveSafetensors } from './safetensors.js';
+export {
+  decodeSafetensorsTensor,
+  loadSafetensors,
+  parseSafetensorsHeader,
+  type SafetensorsEntry,
+  type SafetensorsFile,
+  safetensorsHeaderLength,
+  saveSafetensors,
+} from './safetensors.js';
 export {
   broadcastShapes,
   broadcastStrides,
