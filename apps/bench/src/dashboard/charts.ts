@@ -440,13 +440,15 @@ function drawGroup(draw: Draw, view: SuiteView, xParam: string, group: string): 
     });
   };
   const runName = (run: number) => (view.peaks.length > 1 || run > 0 ? ` (run ${run + 1})` : '');
+  // A peer whose outputs disagreed with qkv's is marked wherever its ratio is drawn.
+  const verdict = (r: Ratio) => (r.disagrees ? ' (outputs disagree: reference only)' : '');
   const inThis = (rs: Ratio[]) => rs.filter((r) => r.group === group);
   ratioChart(
     `${prefix}: qkv against peers`,
     inThis(view.peerRatios),
     'qkv is … than the peer',
     qkvWords,
-    (r) => `${r.line}${runName(r.run)}`,
+    (r) => `${r.line}${runName(r.run)}${verdict(r)}`,
   );
   ratioChart(
     `${prefix}: qkv against its own variants`,

@@ -43,6 +43,8 @@ export interface Ratio {
   /** The params that tell the suite's cases apart. */
   caseLabel: string;
   ratio: number;
+  /** The agreement check before timing failed (`config.agreement === 'disagrees'`). */
+  disagrees?: boolean;
 }
 
 export interface SuiteView {
@@ -212,6 +214,7 @@ export function suiteView(results: readonly BenchResult[], suite: string): Suite
     };
     const x = xParam === undefined ? undefined : m.params[xParam];
     if (typeof x === 'number') r.x = x;
+    if (m.config?.agreement === 'disagrees') r.disagrees = true;
     return r;
   };
   const peerRatios: Ratio[] = [];

@@ -126,13 +126,13 @@ export function peerNode(c: PeerAttentionCase): OnnxNodeSpec {
 
 function cases(quick: boolean): PeerAttentionCase[] {
   const lengths = quick ? [32, 64] : [128, 256, 512];
-  // 4 heads of 16 (E = 64); GQA with 2 key/value heads.
+  // 4 heads of E = 64 (the attention suite's D = 64); GQA with 2 key/value heads.
   return (['MultiHeadAttention', 'GroupQueryAttention'] as const).flatMap((op) =>
     lengths.map((seqLen) => ({
       op,
       heads: 4,
       kvHeads: op === 'GroupQueryAttention' ? 2 : 4,
-      headDim: 16,
+      headDim: 64,
       seqLen,
     })),
   );
