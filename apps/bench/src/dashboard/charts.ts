@@ -116,10 +116,16 @@ function lineStyle(index: number, run: number, runs: number) {
   };
 }
 
-/** Styles for `series` of one chart: lines in order of first appearance. */
-function styled<T>(series: readonly Series[], dataset: (s: Series) => T) {
-  const lines = [...new Set(series.map((s) => s.line))];
-  const runs = Math.max(...series.map((s) => s.run)) + 1;
+/**
+ * Styles for `series` of one chart, a line's index in `lines` giving its colour: the charts of
+ * one group share their list, so a line keeps its colour from chart to chart.
+ */
+function styled<T>(
+  series: readonly Series[],
+  dataset: (s: Series) => T,
+  lines: readonly string[] = [...new Set(series.map((s) => s.line))],
+  runs = Math.max(...series.map((s) => s.run)) + 1,
+) {
   return series.map((s) => ({ ...dataset(s), ...lineStyle(lines.indexOf(s.line), s.run, runs) }));
 }
 
@@ -306,17 +312,29 @@ function drawGroup(draw: Draw, view: SuiteView, xParam: string, group: string): 
   const main = inGroup.filter((s) => s.role !== 'part');
   const parts = inGroup.filter((s) => s.role === 'part');
   const xs = inGroup.flatMap((s) => s.points.map((p) => p.x));
+  const lines = [...new Set(main.map((s) => s.line))];
+  const runs = Math.max(...view.series.map((s) => s.run)) + 1;
   // One point per line says nothing about growth: such suites are left to the summary.
   if (!inGroup.some((s) => s.points.length > 1)) return;
 
-  const timeChart = (title: string, series: Series[], note = '') =>
+  const timeChart = (
+    title: string,
+    series: Series[],
+    note = '',
+    order = [...new Set(series.map((s) => s.line))],
+  ) =>
     draw(title, {
       type: 'line',
       data: {
-        datasets: styled(series, (s) => ({
-          label: s.slope === undefined ? s.label : `${s.label} · slope ${s.slope.toFixed(2)}`,
-          data: s.points.map((p) => ({ x: p.x, y: p.medianMs })),
-        })),
+        datasets: styled(
+          series,
+          (s) => ({
+            label: s.slope === undefined ? s.label : `${s.label} · slope ${s.slope.toFixed(2)}`,
+            data: s.points.map((p) => ({ x: p.x, y: p.medianMs })),
+          }),
+          order,
+          runs,
+        ),
       },
       options: {
         ...common(title, `${note}log-log: slope 1 is linear growth, 2 quadratic`),
@@ -329,7 +347,7 @@ function drawGroup(draw: Draw, view: SuiteView, xParam: string, group: string): 
         },
       },
     });
-  if (main.length > 0) timeChart(`${prefix}: median time vs ${xParam}`, main);
+  if (main.length > 0) timeChart(`${prefix}: median time vs ${xParam}`, main, '', lines);
   if (parts.length > 0) {
     const names = [...new Set(parts.map((s) => s.name))].join(', ');
     timeChart(
@@ -355,10 +373,15 @@ function drawGroup(draw: Draw, view: SuiteView, xParam: string, group: string): 
       type: 'line',
       data: {
         datasets: [
-          ...styled(rated, (s) => ({
-            label: s.label,
-            data: s.points.map((p) => ({ x: p.x, y: (p[rateKey] ?? Number.NaN) * scale })),
-          })),
+          ...styled(
+            rated,
+            (s) => ({
+              label: s.label,
+              data: s.points.map((p) => ({ x: p.x, y: (p[rateKey] ?? Number.NaN) * scale })),
+            }),
+            lines,
+            runs,
+          ),
           ...(rateKey === 'tflops' ? peakLines(view, xs, scale) : []),
         ],
       },
@@ -381,10 +404,15 @@ function drawGroup(draw: Draw, view: SuiteView, xParam: string, group: string): 
     draw(`${prefix}: peak memory`, {
       type: 'line',
       data: {
-        datasets: styled(withMemory, (s) => ({
-          label: s.label,
-          data: s.points.map((p) => ({ x: p.x, y: (p.peakBytes ?? Number.NaN) / 2 ** 20 })),
-        })),
+        datasets: styled(
+          withMemory,
+          (s) => ({
+            label: s.label,
+            data: s.points.map((p) => ({ x: p.x, y: (p.peakBytes ?? Number.NaN) / 2 ** 20 })),
+          }),
+          lines,
+          runs,
+        ),
       },
       options: {
         ...common(`${prefix}: peak device memory vs ${xParam}`, 'log-log; inputs included'),
@@ -408,15 +436,18 @@ function drawGroup(draw: Draw, view: SuiteView, xParam: string, group: string): 
   ) => {
     if (ratios.length === 0) return;
     const keys = [...new Set(ratios.map(keyOf))];
-    const lines = [...new Set(ratios.map((r) => `${r.name}|${r.line}`))];
-    const runs = Math.max(...ratios.map((r) => r.run)) + 1;
+    // Each line in the colour it has on the group's time chart.
+    const order = [
+      ...lines,
+      ...new Set(ratios.map((r) => r.line).filter((l) => !lines.includes(l))),
+    ];
     const datasets = keys.map((key) => {
       const rs = ratios.filter((r) => keyOf(r) === key).sort((a, b) => a.x! - b.x!);
-      const { run, name, line } = rs[0]!;
+      const { run, line } = rs[0]!;
       return {
         label: key,
         data: rs.map((r) => ({ x: r.x!, y: r.ratio })),
-        ...lineStyle(lines.indexOf(`${name}|${line}`), run, runs),
+        ...lineStyle(order.indexOf(line), run, runs),
       };
     });
     draw(title, {
