@@ -273,7 +273,10 @@ function drawGroup(draw: Draw, view: SuiteView, xParam: string, group: string): 
         ],
       },
       options: {
-        ...common(`${prefix}: ${unit} vs ${xParam}`, 'log-log; grey: the ceiling of the run'),
+        ...common(
+          `${prefix}: ${unit} vs ${xParam}`,
+          rateKey === 'tflops' ? 'log-log; grey: the ceiling of the run' : 'log-log',
+        ),
         scales: {
           x: sizeAxis(xParam, xs),
           // Logarithmic: a reference CPU backend and a tuned peer differ by orders of magnitude.
