@@ -99,12 +99,14 @@ async function attentionCase(
   // benchmarks do, so TFLOP/s compare across the two.
   const flops = (4 * heads * seqLen * seqLen * headDim) / (causal ? 2 : 1);
   const series = `D=${headDim} ${causal ? 'causal' : 'full'}`;
+  // One chart per head size: four lines of three implementations each is what a reader follows.
+  const group = `D=${headDim}`;
   const params = { heads, headDim, seqLen, causal };
   try {
     await measureWithPeer(ctx, ort, {
       suite: 'attention',
       params,
-      options: { flops, x: 'seqLen', series },
+      options: { flops, x: 'seqLen', series, group },
       qkv: () => attention(q, k, v, { isCausal: causal }),
       onnx:
         flops > PEER_MAX_FLOPS
@@ -150,7 +152,7 @@ async function attentionCase(
         await settle(out);
         out.dispose();
       },
-      { flops, x: 'seqLen', series },
+      { flops, x: 'seqLen', series, group },
     );
   } finally {
     for (const t of [q, k, v, mask]) t?.dispose();

@@ -1,7 +1,7 @@
 import { cpu, type Device, fromTypedArray, QkvError, Random, type Tensor } from '@qkv/tensor';
 import type { OnnxNodeSpec } from '../peers/onnx-model.js';
 import { ORT_PACKAGE, type OrtPeer } from '../peers/onnxruntime.js';
-import type { MeasureOptions, Params, SuiteContext } from '../suite.js';
+import type { Measurement, MeasureOptions, Params, SuiteContext } from '../suite.js';
 
 /** Seeded standard-normal float32 data, identical for qkv and its peers. */
 export function normalData(size: number, seed: number): Float32Array {
@@ -121,4 +121,28 @@ export function assertClose(
       );
     }
   }
+}
+
+/**
+ * Time one qkv op by name: each call runs `op`, waits for the device to finish it and frees
+ * the result.
+ */
+export function measureOp(
+  ctx: SuiteContext,
+  name: string,
+  params: Params,
+  op: () => Tensor,
+  options: MeasureOptions,
+): Promise<Measurement> {
+  const settle = ctx.settle ?? (async () => {});
+  return ctx.measure(
+    name,
+    params,
+    async () => {
+      const out = op();
+      await settle(out);
+      out.dispose();
+    },
+    options,
+  );
 }
