@@ -49,9 +49,15 @@ describe('qkv-bench run --quick', () => {
         expect(suite === 'softmax' ? m.mbPerSec : m.tflops).toBeGreaterThan(0);
       }
     }
-    // The printed table has a row per measurement and ratios for the peer rows, then each
-    // line's log-log slope.
-    const [table, slopes] = t.stdout.join('\n').split('\n\n') as [string, string];
+    // The printed table has a row per measurement and, on the peer rows, where qkv stands
+    // in words; then each line's log-log slope, then the summary.
+    const [table, slopes, summary] = t.stdout.join('\n').split('\n\n') as [string, string, string];
+    // The CPU records no memory: no empty column for it.
+    expect(table.split('\n')[0]).toMatch(/^case +name +median +MAD +min +rate +qkv against it$/);
+    expect(summary).toMatch(
+      /^summary:\nmatmul\n {2}against onnxruntime-node: qkv is [\d.]+x (slower|faster)/,
+    );
+    expect(summary).toMatch(/^ {2}against its own path "qkv materialised": qkv is /m);
     expect(slopes).toMatch(/^suite +line +x +points +log-log slope$/m);
     expect(slopes).toMatch(/^attention +qkv D=64 causal +seqLen +2 +-?\d+\.\d\d$/m);
     expect(table.split('\n').filter((l) => l.includes('onnxruntime-node'))).toHaveLength(
@@ -61,7 +67,7 @@ describe('qkv-bench run --quick', () => {
     expect(result.measurements.filter((m) => m.name === 'qkv materialised').length).toBe(
       result.measurements.filter((m) => m.suite === 'attention' && m.name === 'qkv').length,
     );
-    expect(table).toMatch(/onnxruntime-node .* \d[\d.]*x$/m);
+    expect(table).toMatch(/onnxruntime-node .* qkv is \d[\d.]*x (slower|faster)$/m);
   });
 
   it('prints the change against an earlier run with --compare', async () => {
@@ -69,8 +75,11 @@ describe('qkv-bench run --quick', () => {
     await main(['--quick', '--suite', 'softmax', '--out', first], io().io);
     const t = io();
     await main(['--quick', '--suite', 'softmax', '--compare', first], t.io);
-    expect(t.stdout.join('\n')).toMatch(/against first:\n.*after\/before/);
-    expect(t.stdout.join('\n')).toMatch(/softmax rows=7 cols=7 +qkv .*x$/m);
+    expect(t.stdout.join('\n')).toMatch(/against first:\n.*after is/);
+    expect(t.stdout.join('\n')).toMatch(
+      /softmax rows=7 cols=7 elements=49 +qkv .*(as fast|x faster|x slower)$/m,
+    );
+    expect(t.stdout.join('\n')).toMatch(/^ {2}qkv since first: /m);
   });
 
   it('rejects unknown suites and devices by name', async () => {
@@ -78,8 +87,35 @@ describe('qkv-bench run --quick', () => {
       /unknown suite "nope" \(known: peak, matmul, softmax/,
     );
     await expect(main(['--device', 'tpu'], io().io)).rejects.toThrow(
-      /--device must be cpu or webgpu/,
+      /--device must be cpu or wasm or webgpu/,
     );
+  });
+
+  it('runs a suite on the WebAssembly device with --device wasm', async () => {
+    const out = join(dir, 'wasm.json');
+    await main(['--quick', '--device', 'wasm', '--suite', 'softmax', '--out', out], io().io);
+    const result = parseResult(readFileSync(out, 'utf8'));
+    expect(result.environment.device).toMatchObject({ kind: 'wasm', backend: 'wasm' });
+    expect(result.measurements.filter((m) => m.name === 'qkv').length).toBeGreaterThan(0);
+  });
+
+  it('runs the cpu-peers suite: every CPU path on the same cases, checked against each other', async () => {
+    const out = join(dir, 'cpu-peers.json');
+    await main(['--quick', '--suite', 'cpu-peers', '--out', out], io().io);
+    const result = parseResult(readFileSync(out, 'utf8'));
+    const names = new Set(result.measurements.map((m) => m.name));
+    expect(names).toEqual(
+      new Set([
+        'qkv wasm',
+        'qkv wasm 2t',
+        'qkv cpu',
+        'onnxruntime-web',
+        'onnxruntime-node',
+        'onnxruntime-node 2t',
+      ]),
+    );
+    // One matmul and two attention cases (full and causal), each timed on every path.
+    expect(result.measurements).toHaveLength(3 * 6);
   });
 
   it('runs a suite on the WebGPU backend and records the adapter', async () => {

@@ -8,13 +8,14 @@ import { type ProgressSink, terminalProgress } from './progress.js';
 import { type BenchResult, parseResult } from './result.js';
 import { runSuites } from './run-suites.js';
 import { DEFAULT_SUITES, findSuites, SUITES } from './suites/index.js';
+import { summaryText } from './summary.js';
 import { runComparisonTable, summaryTable } from './table.js';
 
 const USAGE = `qkv-bench: benchmark qkv against its peers
 
   qkv-bench [run] [options]            run suites, print a table, write JSON
     --suite a,b          suites to run (default: ${DEFAULT_SUITES.join(',')})
-    --device cpu|webgpu  where qkv runs (default cpu)
+    --device cpu|wasm|webgpu  where qkv runs (default cpu)
     --webgpu-backend B   Dawn backend for --device webgpu in Node (e.g. vulkan)
     --quick              tiny sizes and few repeats (CI smoke run)
     --warmup N --repeats N
@@ -23,6 +24,9 @@ const USAGE = `qkv-bench: benchmark qkv against its peers
     --compare FILE       also print the change against an earlier result file
     --dashboard FILE     write the dashboard page with this run (and --compare's)
   qkv-bench dashboard FILE.json... --out FILE.html
+  qkv-bench serve [FILE.json...] [--port N] [--dir DIR]
+                       serve the dashboard with onnxruntime-web beside it, so the page's
+                       live run can time its WebGPU attention on the same adapter
   qkv-bench list`;
 
 export interface CliIo {
@@ -48,6 +52,8 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
       return runCommand(args, io);
     case 'dashboard':
       return dashboardCommand(args, io);
+    case 'serve':
+      return serveCommand(args, io);
     case 'list':
       for (const s of SUITES) io.stdout(`${s.name.padEnd(12)} ${s.description}`);
       return 0;
@@ -117,6 +123,7 @@ async function runCommand(argv: string[], io: CliIo): Promise<number> {
     io.stdout(
       `\nagainst ${before.name}:\n${runComparisonTable(before.measurements, measurements)}`,
     );
+  io.stdout(`\nsummary:\n${summaryText(result, before)}`);
   if (values.out) {
     writeText(values.out, `${JSON.stringify(result, null, 2)}\n`);
     io.progress.line(`qkv-bench: wrote ${resolve(values.out)}`);
@@ -136,6 +143,29 @@ async function dashboardCommand(argv: string[], io: CliIo): Promise<number> {
   if (positionals.length === 0)
     throw new Error('qkv-bench dashboard: give at least one result file');
   await writeDashboardFile(values.out, positionals.map(readResult), io);
+  return 0;
+}
+
+async function serveCommand(argv: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      port: { type: 'string', default: '8080' },
+      dir: { type: 'string', default: 'results/site' },
+    },
+  });
+  const port = nonNegativeInt('port', values.port, 8080);
+  // Loaded on demand: the page needs esbuild, the server the workspace's static server.
+  const { writeSite } = await import('./dashboard/site.js');
+  await writeSite(values.dir, positionals.map(readResult));
+  const browserPackage = '@qkv/browser';
+  const { serveStatic } = (await import(/* @vite-ignore */ browserPackage)) as {
+    serveStatic(dir: string, port?: number): Promise<{ url: string }>;
+  };
+  const { url } = await serveStatic(values.dir, port);
+  io.progress.line(`qkv-bench: serving ${resolve(values.dir)} at ${url} (Ctrl-C stops)`);
+  await new Promise(() => {});
   return 0;
 }
 

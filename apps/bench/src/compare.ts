@@ -1,8 +1,18 @@
 import { caseKey } from './format.js';
-import type { Measurement } from './suite.js';
+import type { Measurement, Role } from './suite.js';
 
 /** The name under which qkv's own measurements are recorded; peers are compared to it. */
 export const QKV = 'qkv';
+
+/**
+ * What a measurement is beside qkv's op on the same case: `qkv` itself, else the role the
+ * suite gave, else `variant` for names starting with `qkv` (`qkv materialised`) and `peer` for
+ * the rest (files written before roles existed read the same way).
+ */
+export function roleOf(m: Measurement): Role | 'qkv' {
+  if (m.name === QKV) return 'qkv';
+  return m.role ?? (m.name.startsWith(QKV) ? 'variant' : 'peer');
+}
 
 /** Measurements of the same case (suite and params), in first-seen order. */
 export function groupByCase(measurements: readonly Measurement[]): Measurement[][] {
@@ -17,10 +27,13 @@ export function groupByCase(measurements: readonly Measurement[]): Measurement[]
 }
 
 /**
- * Median time of `m` over qkv's median on the same case: above 1 means qkv is faster,
- * below 1 the peer is. `undefined` when qkv did not run that case.
+ * Median time of a peer or variant `m` over qkv's median on the same case: above 1 means qkv
+ * is faster, below 1 the other is. `undefined` when qkv did not run that case, and for qkv
+ * itself and the parts of its op.
  */
 export function timeOverQkv(m: Measurement, group: readonly Measurement[]): number | undefined {
+  const role = roleOf(m);
+  if (role !== 'peer' && role !== 'variant') return undefined;
   const ours = group.find((g) => g.name === QKV);
   return ours ? m.medianMs / ours.medianMs : undefined;
 }

@@ -117,6 +117,8 @@ export function toMeasurement(
   }
   if (options.x !== undefined) m.x = options.x;
   if (options.series !== undefined) m.series = options.series;
+  if (options.group !== undefined) m.group = options.group;
+  if (options.role !== undefined) m.role = options.role;
   if (options.config !== undefined) m.config = options.config;
   return m;
 }

@@ -1,8 +1,9 @@
 import { cpu, type Device, QkvError, type Tensor } from '@qkv/tensor';
 import type { AttentionPath, MemoryProbe } from './suite.js';
+import { openWasmDevice } from './wasm-device.js';
 
-export type DeviceKind = 'cpu' | 'webgpu';
-export const DEVICE_KINDS: readonly DeviceKind[] = ['cpu', 'webgpu'];
+export type DeviceKind = 'cpu' | 'wasm' | 'webgpu';
+export const DEVICE_KINDS: readonly DeviceKind[] = ['cpu', 'wasm', 'webgpu'];
 
 /** What `@qkv/kernels` is expected to export; only the part the runner uses. */
 export interface KernelsModule {
@@ -80,6 +81,7 @@ export async function openDevice(
       settle: async () => {},
     };
   }
+  if (kind === 'wasm') return openWasmDevice();
   if (kind !== 'webgpu') {
     throw new QkvError(
       `bench: unknown device "${String(kind)}" (expected ${DEVICE_KINDS.join(' or ')})`,

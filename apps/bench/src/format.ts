@@ -45,3 +45,26 @@ export function formatBytes(bytes: number): string {
   }
   return unit === 0 ? `${value} B` : `${value.toPrecision(3)} ${units[unit]}`;
 }
+
+/** A factor for people: `183x`, `2.1x`, `1.04x` (two significant digits, three near 1). */
+export function formatFactor(factor: number): string {
+  if (factor >= 100) return `${factor.toFixed(0)}x`;
+  if (factor >= 10) return `${factor.toPrecision(2)}x`;
+  return `${factor < 1.1 ? factor.toFixed(2) : factor.toPrecision(2)}x`;
+}
+
+/**
+ * Another's time over the subject's, as the subject's speed in words: 183 → `183x faster`,
+ * 0.5 → `2.0x slower`; within 2% either way, `as fast`.
+ */
+export function factorWords(otherOverSubject: number): string {
+  if (Math.abs(Math.log(otherOverSubject)) < Math.log(1.02)) return 'as fast';
+  return otherOverSubject > 1
+    ? `${formatFactor(otherOverSubject)} faster`
+    : `${formatFactor(1 / otherOverSubject)} slower`;
+}
+
+/** `qkv is 183x slower`: `factorWords` with its subject. */
+export function speedWords(otherOverSubject: number, subject: string): string {
+  return `${subject} is ${factorWords(otherOverSubject)}`;
+}

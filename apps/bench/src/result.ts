@@ -91,6 +91,11 @@ const measurement = object({
   callsPerSample: optNum,
   x: optStr,
   series: optStr,
+  group: optStr,
+  role: (v, path, problems) => {
+    if (v !== undefined && !['peer', 'variant', 'part'].includes(v as string))
+      problems.push(`${path}: expected peer, variant or part, got ${JSON.stringify(v)}`);
+  },
   config: recordOf(['string', 'number', 'boolean'], true),
   peakBytes: optNum,
 });

@@ -7,6 +7,9 @@ import type { Device, Tensor } from '@qkv/tensor';
 
 export type Params = Record<string, string | number | boolean>;
 
+/** See `MeasureOptions.role`. */
+export type Role = 'peer' | 'variant' | 'part';
+
 export interface MeasureOptions {
   /** Floating-point operations per call, for TFLOP/s. */
   flops?: number;
@@ -22,6 +25,18 @@ export interface MeasureOptions {
    * it the params other than `x` name the line.
    */
   series?: string;
+  /**
+   * The chart a line is drawn on when a suite has more lines than one chart can hold
+   * (e.g. `D=64`, `N² patterns`); lines of one group share a chart.
+   */
+  group?: string;
+  /**
+   * How the measurement relates to qkv's op on the same case (default from the name, see
+   * `roleOf`): `peer` another implementation, compared as a ratio; `variant` another path of
+   * qkv's own (e.g. `qkv materialised`), compared apart from peers; `part` one step of qkv's
+   * op timed alone (e.g. building a block mask), never compared.
+   */
+  role?: Role;
   /**
    * Settings of what ran that are not part of the case (e.g. a peer's thread count): shown
    * beside the result but not used to match peers, which compare on `params` alone.
@@ -54,6 +69,8 @@ export interface Measurement {
   /** Copied from `MeasureOptions`. */
   x?: string;
   series?: string;
+  group?: string;
+  role?: Role;
   config?: Params;
   /**
    * Highest device memory in use, in bytes, from just before the warm-up to the last sample

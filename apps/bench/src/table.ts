@@ -1,5 +1,12 @@
-import { compareRuns, groupByCase, QKV, timeOverQkv } from './compare.js';
-import { formatBytes, formatMs, formatNumber, formatParams, formatRate } from './format.js';
+import { compareRuns, groupByCase, timeOverQkv } from './compare.js';
+import {
+  factorWords,
+  formatBytes,
+  formatMs,
+  formatParams,
+  formatRate,
+  speedWords,
+} from './format.js';
 import { seriesSlopes } from './slope.js';
 import type { Measurement } from './suite.js';
 
@@ -15,10 +22,12 @@ export function textTable(header: string[], rows: string[][]): string {
 }
 
 /**
- * The summary printed after a run: one row per measurement, cases grouped, with each peer's
- * time as a multiple of qkv's on the same case (`time/qkv` > 1: qkv is faster).
+ * The table printed after a run: one row per measurement, cases grouped, and on each peer's
+ * or variant's row where qkv stands against it on that case ("qkv is 2.1x faster"). The
+ * `peak mem` column appears only where the device reports memory (WebGPU).
  */
 export function summaryTable(measurements: readonly Measurement[]): string {
+  const withMemory = measurements.some((m) => m.peakBytes !== undefined);
   const rows: string[][] = [];
   for (const group of groupByCase(measurements)) {
     for (const m of group) {
@@ -30,13 +39,22 @@ export function summaryTable(measurements: readonly Measurement[]): string {
         `± ${formatMs(m.madMs)}`,
         formatMs(m.minMs),
         formatRate(m),
-        m.peakBytes === undefined ? '' : formatBytes(m.peakBytes),
-        ratio === undefined || m.name === QKV ? '' : `${formatNumber(ratio)}x`,
+        ...(withMemory ? [m.peakBytes === undefined ? '' : formatBytes(m.peakBytes)] : []),
+        ratio === undefined ? '' : speedWords(ratio, 'qkv'),
       ]);
     }
   }
   const table = textTable(
-    ['case', 'name', 'median', 'MAD', 'min', 'rate', 'peak mem', 'time/qkv'],
+    [
+      'case',
+      'name',
+      'median',
+      'MAD',
+      'min',
+      'rate',
+      ...(withMemory ? ['peak mem'] : []),
+      'qkv against it',
+    ],
     rows,
   );
   const slopes = slopeTable(measurements);
@@ -66,7 +84,8 @@ export function runComparisonTable(
     d.name,
     formatMs(d.before.medianMs),
     formatMs(d.after.medianMs),
-    `${formatNumber(d.ratio)}x`,
+    // Before over after: above 1, the later run is faster.
+    factorWords(1 / d.ratio),
   ]);
-  return textTable(['case', 'name', 'before', 'after', 'after/before'], rows);
+  return textTable(['case', 'name', 'before', 'after', 'after is'], rows);
 }

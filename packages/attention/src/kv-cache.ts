@@ -12,6 +12,7 @@ import {
   zeros,
 } from '@qkv/tensor';
 import { fail } from './errors.js';
+import { validateKvCacheOptions } from './validate-args.js';
 
 export interface KVCacheOptions {
   batch: number;
@@ -51,6 +52,7 @@ export class KVCache {
   #length = 0;
 
   constructor(options: KVCacheOptions) {
+    validateKvCacheOptions(options);
     const { batch, numKvHeads, headDim, capacity = 16, dtype = 'float32' } = options;
     this.batch = batch;
     this.numKvHeads = numKvHeads;
@@ -86,7 +88,10 @@ export class KVCache {
     return this.#values;
   }
 
-  /** Append new positions: k `[batch, Hkv, T, D]`, v `[batch, Hkv, T, Dv]`. */
+  /**
+   * Append new positions: k `[batch, Hkv, T, D]`, v `[batch, Hkv, T, Dv]`. Everything is
+   * checked before anything is written, so an append that throws leaves the cache as it was.
+   */
   append(k: Tensor, v: Tensor): void {
     const t = k.shape[2] ?? 0;
     const expectK = [this.batch, this.numKvHeads, t, this.headDim];
@@ -121,6 +126,17 @@ export class KVCache {
   /** Forget every position (the storage is kept for reuse). */
   reset(): void {
     this.#length = 0;
+  }
+
+  /**
+   * Keep only the first `length` positions (Hugging Face's `DynamicCache.crop`): undoes
+   * appends, e.g. rejected speculative tokens. The storage is kept.
+   */
+  crop(length: number): void {
+    if (!Number.isInteger(length) || length < 0 || length > this.#length) {
+      fail('KVCache.crop', `length must be an integer in [0, ${this.#length}], got ${length}`);
+    }
+    this.#length = length;
   }
 
   dispose(): void {

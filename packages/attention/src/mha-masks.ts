@@ -1,4 +1,14 @@
-import { add, concat, formatShape, full, logicalAnd, logicalNot, type Tensor } from '@qkv/tensor';
+import {
+  add,
+  concat,
+  type Device,
+  describeValue,
+  formatShape,
+  full,
+  logicalAnd,
+  logicalNot,
+  Tensor,
+} from '@qkv/tensor';
 import { fail } from './errors.js';
 
 export interface MhaMaskInputs {
@@ -26,21 +36,66 @@ export interface OpMasks {
   bias?: Tensor;
 }
 
-function checkShape(where: string, name: string, t: Tensor, shapes: number[][]): void {
-  if (!shapes.some((s) => s.length === t.rank && s.every((d, i) => d === t.shape[i]))) {
+/** What a mask check needs: the dimensions without the appended keys. */
+export type MhaMaskCheckDims = Omit<MhaMaskDims, 'extraKeys'>;
+
+/**
+ * Check the masks of one forward call (kind, dtype, device, shape) before anything runs:
+ * bool or float tensors, `attnMask` `[L, S]` or `[N·H, L, S]`, `keyPaddingMask` `[N, S]`.
+ */
+export function checkMhaMasks(
+  where: string,
+  masks: MhaMaskInputs,
+  device: Device,
+  d: MhaMaskCheckDims,
+): void {
+  const { batch: n, heads: h, queryLength: l, keyLength: s } = d;
+  const accepted: Record<keyof MhaMaskInputs, number[][]> = {
+    attnMask: [
+      [l, s],
+      [d.unbatched ? h : n * h, l, s],
+    ],
+    keyPaddingMask: [d.unbatched ? [s] : [n, s]],
+  };
+  for (const [name, shapes] of Object.entries(accepted) as [keyof MhaMaskInputs, number[][]][]) {
+    const m = masks[name];
+    if (m === undefined) continue;
+    if (!(m instanceof Tensor)) fail(where, `${name} must be a Tensor, got ${describeValue(m)}`);
+    if (m.dtype !== 'bool' && m.dtype !== 'float32' && m.dtype !== 'float16') {
+      fail(where, `${name} must be bool (true = masked out) or float (added), got ${m.dtype}`);
+    }
+    if (m.device !== device) {
+      fail(where, `${name} is on ${m.device.name} but the module is on ${device.name}`);
+    }
+    if (!shapes.some((t) => t.length === m.rank && t.every((x, i) => x === m.shape[i]))) {
+      fail(
+        where,
+        `${name} ${formatShape(m.shape)} ${m.dtype} must be ${shapes.map(formatShape).join(' or ')}`,
+      );
+    }
+  }
+  const { attnMask, keyPaddingMask } = masks;
+  if (
+    attnMask?.dtype !== 'bool' &&
+    keyPaddingMask?.dtype !== 'bool' &&
+    attnMask &&
+    keyPaddingMask &&
+    attnMask.dtype !== keyPaddingMask.dtype
+  ) {
     fail(
       where,
-      `${name} ${formatShape(t.shape)} ${t.dtype} must be ${shapes.map(formatShape).join(' or ')}`,
+      `float masks are added, so they must share a dtype: attnMask is ${attnMask.dtype}, keyPaddingMask ${keyPaddingMask.dtype}`,
     );
   }
 }
 
 /**
- * Turn PyTorch MHA masks (bool `true` = masked out) into the `attention` op's inputs (bool
- * `true` = may attend, float added). Masks combine as PyTorch combines them: a key is
- * hidden when either bool mask hides it, float masks add. Create inside a `scope`.
+ * Turn PyTorch MHA masks (bool `true` = masked out), already accepted by `checkMhaMasks`,
+ * into the `attention` op's inputs (bool `true` = may attend, float added). Masks combine as
+ * PyTorch combines them: a key is hidden when either bool mask hides it, float masks add.
+ * Create inside a `scope`.
  */
-export function toOpMasks(where: string, masks: MhaMaskInputs, d: MhaMaskDims): OpMasks {
+export function toOpMasks(masks: MhaMaskInputs, d: MhaMaskDims): OpMasks {
   const { batch: n, heads: h, queryLength: l, keyLength: s } = d;
   const out: OpMasks = {};
   const merge = (t: Tensor) => {
@@ -51,19 +106,9 @@ export function toOpMasks(where: string, masks: MhaMaskInputs, d: MhaMaskDims): 
       out.bias = out.bias ? add(out.bias, t) : t;
     }
   };
-  if (masks.attnMask) {
-    const m = masks.attnMask;
-    checkShape(where, 'attnMask', m, [
-      [l, s],
-      [d.unbatched ? h : n * h, l, s],
-    ]);
-    merge(m.rank === 2 ? m : m.reshape([n, h, l, s]));
-  }
-  if (masks.keyPaddingMask) {
-    const m = masks.keyPaddingMask;
-    checkShape(where, 'keyPaddingMask', m, [d.unbatched ? [s] : [n, s]]);
-    merge(m.reshape([n, 1, 1, s]));
-  }
+  const { attnMask, keyPaddingMask } = masks;
+  if (attnMask) merge(attnMask.rank === 2 ? attnMask : attnMask.reshape([n, h, l, s]));
+  if (keyPaddingMask) merge(keyPaddingMask.reshape([n, 1, 1, s]));
   if (d.extraKeys > 0) {
     // Appended keys (bias_k, zero attention) are visible to every query, as in PyTorch.
     const pad = (t: Tensor, value: boolean | number) =>

@@ -1,26 +1,22 @@
 import { alibiSlopes } from '@qkv/positional';
-import type { BlockMask, Mask } from '@qkv/sparse';
+import { type BlockMask, blockSparseAttention, type Mask } from '@qkv/sparse';
 import {
   type AttentionOptions,
   attention,
   attentionWeights,
-  cast,
   concat,
   type Device,
   type DType,
+  describeValue,
   formatShape,
   gather,
   getDefaultDevice,
-  keep,
   linear,
   mean,
-  narrow,
   permute,
   type Random,
-  rand,
-  randn,
   scope,
-  type Tensor,
+  Tensor,
   tensor,
   transpose,
   zeros,
@@ -28,14 +24,10 @@ import {
 import { dropout, dropoutRandom } from './dropout.js';
 import { fail } from './errors.js';
 import { KVCache } from './kv-cache.js';
-import { type MhaMaskInputs, toOpMasks } from './mha-masks.js';
-import { scaledDotProductAttention, weightedValues } from './sdpa.js';
-import {
-  checkStateDict,
-  expectedParameters,
-  type MhaShapeConfig,
-  usesPackedProjection,
-} from './state-dict.js';
+import { checkMhaMasks, type MhaMaskInputs, toOpMasks } from './mha-masks.js';
+import { MhaParameters } from './mha-parameters.js';
+import { assertNoSparseClash, weightedValues } from './sdpa.js';
+import { validateMhaForwardArgs, validateMhaOptions } from './validate-args.js';
 
 /**
  * Rotary position embedding applied to the heads of q and k (`[N, H, T, D]`) before attention.
@@ -114,17 +106,26 @@ export interface MultiHeadAttentionOutput {
   weights?: Tensor;
 }
 
-type Param =
-  | 'qWeight'
-  | 'kWeight'
-  | 'vWeight'
-  | 'qBias'
-  | 'kBias'
-  | 'vBias'
-  | 'outWeight'
-  | 'outBias'
-  | 'biasK'
-  | 'biasV';
+/** Dimensions of one forward call, batch-first: N, L, S (this call's keys). */
+interface InputDims {
+  readonly n: number;
+  readonly l: number;
+  readonly s: number;
+  /** The input had no batch dimension. */
+  readonly unbatched: boolean;
+}
+
+/** One forward call, validated: its dimensions and resolved options. */
+interface ForwardCall extends InputDims {
+  readonly needWeights: boolean;
+  readonly averageAttnWeights: boolean;
+  readonly isCausal: boolean;
+  readonly cache: KVCache | undefined;
+  /** `bias_k` and zero-attention positions appended after the keys. */
+  readonly extraKeys: number;
+  /** Dropout on the weights (training with `dropout > 0`). */
+  readonly dropping: boolean;
+}
 
 /**
  * Multi-head attention mirroring `torch.nn.MultiheadAttention`: project q, k and v, split into
@@ -159,12 +160,13 @@ export class MultiHeadAttention {
   readonly alibi: Tensor | undefined;
   readonly rope: RotaryEmbedding | undefined;
   training = false;
-  readonly #params = new Map<Param, Tensor>();
+  readonly #params: MhaParameters;
   readonly #rng: Random;
   /** The ALiBi slopes were made here (`alibi: true`), so `dispose()` releases them. */
   readonly #ownsAlibi: boolean;
 
   constructor(options: MultiHeadAttentionOptions) {
+    validateMhaOptions(options);
     const { embedDim, numHeads } = options;
     this.embedDim = embedDim;
     this.numHeads = numHeads;
@@ -212,7 +214,19 @@ export class MultiHeadAttention {
     }
     this.headDim = embedDim / numHeads;
     this.#rng = dropoutRandom(options.seed);
-    this.#initialize(options.seed);
+    this.#params = new MhaParameters(
+      {
+        embedDim,
+        kdim: this.kdim,
+        vdim: this.vdim,
+        kvDim: this.kvDim,
+        bias: this.bias,
+        addBiasKv: this.addBiasKv,
+        device: this.device,
+        dtype: this.dtype,
+      },
+      options.seed,
+    );
   }
 
   /** Width of the key and value projections: `numKvHeads * headDim`. */
@@ -229,67 +243,6 @@ export class MultiHeadAttention {
     return this.train(false);
   }
 
-  #shapeConfig(): MhaShapeConfig {
-    return {
-      embedDim: this.embedDim,
-      kdim: this.kdim,
-      vdim: this.vdim,
-      kvDim: this.kvDim,
-      bias: this.bias,
-      addBiasKv: this.addBiasKv,
-    };
-  }
-
-  /** PyTorch's initialisation: Xavier-uniform projections, zero biases, Xavier-normal bias_k/v. */
-  #initialize(seed: number | undefined): void {
-    const e = this.embedDim;
-    const kv = this.kvDim;
-    let n = 0;
-    const common = () => ({
-      device: this.device,
-      dtype: this.dtype,
-      ...(seed === undefined ? {} : { seed: seed + ++n }),
-    });
-    const uniform = (rows: number, cols: number, fanOut = rows) => {
-      const bound = Math.sqrt(6 / (cols + fanOut));
-      return rand([rows, cols], { ...common(), low: -bound, high: bound });
-    };
-    const packedFanOut = e + 2 * kv;
-    const packed = usesPackedProjection(this.#shapeConfig());
-    this.#set('qWeight', uniform(e, e, packed ? packedFanOut : e));
-    this.#set('kWeight', uniform(kv, this.kdim, packed ? packedFanOut : kv));
-    this.#set('vWeight', uniform(kv, this.vdim, packed ? packedFanOut : kv));
-    // torch.nn.Linear's default for out_proj: U(-1/sqrt(in), 1/sqrt(in)).
-    const outBound = 1 / Math.sqrt(e);
-    this.#set('outWeight', rand([e, e], { ...common(), low: -outBound, high: outBound }));
-    if (this.bias) {
-      for (const [name, width] of [
-        ['qBias', e],
-        ['kBias', kv],
-        ['vBias', kv],
-        ['outBias', e],
-      ] as const) {
-        this.#set(name, zeros([width], { device: this.device, dtype: this.dtype }));
-      }
-    }
-    if (this.addBiasKv) {
-      const std = Math.sqrt(2 / (kv + kv));
-      this.#set('biasK', randn([1, 1, kv], { ...common(), std }));
-      this.#set('biasV', randn([1, 1, kv], { ...common(), std }));
-    }
-  }
-
-  #set(name: Param, t: Tensor): void {
-    this.#params.get(name)?.dispose();
-    this.#params.set(name, keep(t));
-  }
-
-  #param(name: Param): Tensor {
-    const t = this.#params.get(name);
-    if (!t) fail('MultiHeadAttention', `parameter ${name} is missing`);
-    return t;
-  }
-
   /**
    * The parameters the forward reads, by internal name (`qWeight`, `kBias`, `outWeight`, ...),
    * live: pass the values to `grads` / `valueAndGrads`, or the map to an optimizer from
@@ -297,12 +250,12 @@ export class MultiHeadAttention {
    * the tensors; `stateDict()` gives PyTorch's names.
    */
   parameters(): Map<string, Tensor> {
-    return this.#params as Map<string, Tensor>;
+    return this.#params.live();
   }
 
   /** Parameter names and shapes as PyTorch's `state_dict()` lists them for this module. */
   expectedStateDict(): Map<string, number[]> {
-    return new Map([...expectedParameters(this.#shapeConfig())].map(([k, v]) => [k, [...v]]));
+    return new Map([...this.#params.expected].map(([k, v]) => [k, [...v]]));
   }
 
   /**
@@ -313,58 +266,12 @@ export class MultiHeadAttention {
    * viewed), so the caller may dispose its own.
    */
   loadStateDict(record: Readonly<Record<string, Tensor>>): void {
-    const where = 'MultiHeadAttention.loadStateDict';
-    checkStateDict(where, record, expectedParameters(this.#shapeConfig()));
-    for (const [name, t] of Object.entries(record)) {
-      if (t.device !== this.device) {
-        fail(where, `${name} is on ${t.device.name} but the module is on ${this.device.name}`);
-      }
-    }
-    const e = this.embedDim;
-    const kv = this.kvDim;
-    const own = (t: Tensor) => (t.dtype === this.dtype ? t.reshape(t.shape) : cast(t, this.dtype));
-    const split = (t: Tensor, names: [Param, Param, Param]) => {
-      const rows = [e, kv, kv];
-      let start = 0;
-      names.forEach((name, i) => {
-        const part = narrow(t, 0, start, rows[i]!);
-        this.#set(name, own(part));
-        part.dispose();
-        start += rows[i]!;
-      });
-    };
-    if (record.in_proj_weight) split(record.in_proj_weight, ['qWeight', 'kWeight', 'vWeight']);
-    else {
-      this.#set('qWeight', own(record.q_proj_weight!));
-      this.#set('kWeight', own(record.k_proj_weight!));
-      this.#set('vWeight', own(record.v_proj_weight!));
-    }
-    if (record.in_proj_bias) split(record.in_proj_bias, ['qBias', 'kBias', 'vBias']);
-    this.#set('outWeight', own(record['out_proj.weight']!));
-    if (record['out_proj.bias']) this.#set('outBias', own(record['out_proj.bias']));
-    if (record.bias_k) this.#set('biasK', own(record.bias_k));
-    if (record.bias_v) this.#set('biasV', own(record.bias_v));
+    this.#params.load('MultiHeadAttention.loadStateDict', record);
   }
 
   /** The parameters under PyTorch's names (new tensors the caller owns). */
   stateDict(): Record<string, Tensor> {
-    const p = (name: Param) => this.#param(name);
-    const out: Record<string, Tensor> = {};
-    if (usesPackedProjection(this.#shapeConfig())) {
-      out.in_proj_weight = concat([p('qWeight'), p('kWeight'), p('vWeight')], 0);
-    } else {
-      out.q_proj_weight = p('qWeight').reshape(p('qWeight').shape);
-      out.k_proj_weight = p('kWeight').reshape(p('kWeight').shape);
-      out.v_proj_weight = p('vWeight').reshape(p('vWeight').shape);
-    }
-    if (this.bias) out.in_proj_bias = concat([p('qBias'), p('kBias'), p('vBias')], 0);
-    if (this.addBiasKv) {
-      out.bias_k = p('biasK').reshape(p('biasK').shape);
-      out.bias_v = p('biasV').reshape(p('biasV').shape);
-    }
-    out['out_proj.weight'] = p('outWeight').reshape(p('outWeight').shape);
-    if (this.bias) out['out_proj.bias'] = p('outBias').reshape([this.embedDim]);
-    return out;
+    return this.#params.stateDict();
   }
 
   /** A KV cache shaped for this module's keys and values, for `forward(..., { cache })`. */
@@ -384,6 +291,9 @@ export class MultiHeadAttention {
    * (batch-first; `[L, N, ·]` otherwise; or unbatched `[L, E]`, `[S, kdim]`, `[S, vdim]`).
    * Masks follow PyTorch MHA (bool `true` = masked out): `attnMask` `[L, S]` or `[N·H, L, S]`,
    * `keyPaddingMask` `[N, S]`. With `cache`, S is the cache length after this call's append.
+   *
+   * Every argument is checked before anything changes: a call that throws leaves the cache,
+   * the module and the device's memory as they were.
    */
   forward(
     query: Tensor,
@@ -391,146 +301,239 @@ export class MultiHeadAttention {
     value: Tensor,
     options: MultiHeadAttentionForwardOptions = {},
   ): MultiHeadAttentionOutput {
+    const call = this.#checkCall(query, key, value, options);
+    return scope(() => {
+      const { q, k, v } = this.#project(call, query, key, value);
+      const offset = call.cache?.length ?? 0;
+      const rotatedQ = this.rope ? this.rope.apply(q, { offset }) : q;
+      const rotatedK = this.rope ? this.rope.apply(k, { offset }) : k;
+      if (!call.cache) return this.#finish(call, rotatedQ, rotatedK, v, options);
+      const cache = call.cache;
+      cache.append(rotatedK, v);
+      try {
+        return this.#finish(call, rotatedQ, cache.keys, cache.values, options);
+      } catch (error) {
+        // Unreachable for inputs #checkCall accepted; kept so a failure cannot leave the
+        // positions of a call that produced nothing in the cache.
+        cache.crop(offset);
+        throw error;
+      }
+    });
+  }
+
+  /**
+   * Validate one forward call (inputs, masks, cache, option clashes) without creating or
+   * changing anything, and fix its dimensions.
+   */
+  #checkCall(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    options: MultiHeadAttentionForwardOptions,
+  ): ForwardCall {
     const where = 'MultiHeadAttention.forward';
+    validateMhaForwardArgs(query, key, value, options);
     const { needWeights = true, averageAttnWeights = true, isCausal = false, cache } = options;
     const extraKeys = Number(this.addBiasKv) + Number(this.addZeroAttn);
+    const dims = this.#checkInputs(where, query, key, value);
     if (cache && extraKeys > 0)
       fail(where, 'a KV cache cannot be combined with addBiasKv or addZeroAttn');
     if (isCausal && extraKeys > 0)
       fail(where, 'isCausal cannot be combined with addBiasKv or addZeroAttn');
+    if (cache) this.#checkCache(where, cache, dims.n);
+    const dropping = this.training && this.dropout > 0;
+    if (options.sparseMask) {
+      assertNoSparseClash(
+        where,
+        {
+          attnMask: options.attnMask,
+          keyPaddingMask: options.keyPaddingMask,
+          isCausal,
+          cache,
+          alibi: this.alibi,
+          needWeights,
+          dropout: dropping,
+        },
+        'pass needWeights: false; express masks as @qkv/sparse patterns',
+      );
+    }
+    checkMhaMasks(where, options, this.device, {
+      batch: dims.n,
+      heads: this.numHeads,
+      queryLength: dims.l,
+      keyLength: cache ? cache.length + dims.s : dims.s,
+      unbatched: dims.unbatched,
+    });
+    return {
+      ...dims,
+      needWeights,
+      averageAttnWeights,
+      isCausal,
+      cache,
+      extraKeys,
+      dropping,
+    };
+  }
+
+  /**
+   * Query, key and value projections split into heads `[N, H, T, D]`, with `bias_k` /
+   * `bias_v` and the zero-attention position appended to the keys and values.
+   */
+  #project(
+    call: ForwardCall,
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+  ): { q: Tensor; k: Tensor; v: Tensor } {
+    const toBatchFirst = (x: Tensor) =>
+      call.unbatched ? x.reshape([1, ...x.shape]) : this.batchFirst ? x : transpose(x, 0, 1);
+    const p = this.#params;
+    const n = call.n;
+    let k = linear(toBatchFirst(key), p.get('kWeight'), p.bias('kBias'));
+    let v = linear(toBatchFirst(value), p.get('vWeight'), p.bias('vBias'));
+    if (this.addBiasKv) {
+      k = concat([k, this.#repeat(p.get('biasK'), n)], 1);
+      v = concat([v, this.#repeat(p.get('biasV'), n)], 1);
+    }
+    const q = this.#heads(linear(toBatchFirst(query), p.get('qWeight'), p.bias('qBias')));
+    k = this.#heads(k, this.numKvHeads);
+    v = this.#heads(v, this.numKvHeads);
+    if (this.addZeroAttn) {
+      const zero = zeros([n, this.numKvHeads, 1, this.headDim], {
+        dtype: this.dtype,
+        device: this.device,
+      });
+      k = concat([k, zero], 2);
+      v = concat([v, zero], 2);
+    }
+    return { q, k, v };
+  }
+
+  /** Attend (block-sparse, with weights, or fused) and project the merged heads out. */
+  #finish(
+    call: ForwardCall,
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    options: MultiHeadAttentionForwardOptions,
+  ): MultiHeadAttentionOutput {
+    const { heads, weights } = this.#attend(call, q, k, v, options);
+    const { n, l } = call;
+    const merged = permute(heads, [0, 2, 1, 3]).reshape([n, l, this.embedDim]);
+    const projected = linear(merged, this.#params.get('outWeight'), this.#params.bias('outBias'));
+    const output = call.unbatched
+      ? projected.reshape([l, this.embedDim])
+      : this.batchFirst
+        ? projected
+        : transpose(projected, 0, 1);
+    if (!call.needWeights) return { output };
+    let w = call.averageAttnWeights ? mean(weights!, 1) : weights!;
+    if (call.unbatched) w = w.reshape(w.shape.slice(1));
+    return { output, weights: w };
+  }
+
+  /** The attention itself over the first `kvLength` keys: heads `[N, H, L, Dv]`. */
+  #attend(
+    call: ForwardCall,
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    options: MultiHeadAttentionForwardOptions,
+  ): { heads: Tensor; weights?: Tensor } {
+    if (options.sparseMask) {
+      return { heads: blockSparseAttention(q, k, v, options.sparseMask, { enableGqa: true }) };
+    }
+    const kvLength = call.cache ? call.cache.length : k.shape[2]!;
+    const masks = toOpMasks(options, {
+      batch: call.n,
+      heads: this.numHeads,
+      queryLength: call.l,
+      keyLength: call.cache ? kvLength : call.s,
+      extraKeys: call.extraKeys,
+      unbatched: call.unbatched,
+    });
+    const opOptions: AttentionOptions = {
+      ...(masks.allow ? { attnMask: masks.allow } : {}),
+      ...(masks.bias ? { bias: masks.bias } : {}),
+      ...(this.alibi ? { alibiSlopes: this.alibi } : {}),
+      isCausal: call.isCausal,
+      causalAlignment: call.cache ? 'bottom-right' : 'top-left',
+      enableGqa: true,
+      kvLength,
+    };
+    if (!call.needWeights && !call.dropping) return { heads: attention(q, k, v, opOptions) };
+    let weights = attentionWeights(q, k, opOptions);
+    if (call.dropping) weights = dropout(weights, this.dropout, this.#rng);
+    // Without dropout the heads come from the fused op, which skips masked keys outright:
+    // zero weights times NaN / Infinity in a masked value would otherwise leak into the row.
+    const heads = call.dropping
+      ? weightedValues(weights, v, kvLength)
+      : attention(q, k, v, opOptions);
+    return { heads, weights };
+  }
+
+  /** Check query, key and value and return the call's dimensions. */
+  #checkInputs(where: string, query: Tensor, key: Tensor, value: Tensor): InputDims {
+    for (const [name, t] of [
+      ['query', query],
+      ['key', key],
+      ['value', value],
+    ] as const) {
+      if (!(t instanceof Tensor)) fail(where, `${name} must be a Tensor, got ${describeValue(t)}`);
+      if (t.device !== this.device) {
+        fail(where, `${name} is on ${t.device.name} but the module is on ${this.device.name}`);
+      }
+      if (t.dtype !== this.dtype) {
+        fail(where, `${name} must be ${this.dtype} like the module, got ${t.dtype}`);
+      }
+    }
+    const shapes = `query ${formatShape(query.shape)}, key ${formatShape(key.shape)}, value ${formatShape(value.shape)}`;
     const unbatched = query.rank === 2;
     if (
       (query.rank !== 2 && query.rank !== 3) ||
       key.rank !== query.rank ||
       value.rank !== query.rank
     ) {
-      fail(
-        where,
-        `query ${formatShape(query.shape)}, key ${formatShape(key.shape)} and value ${formatShape(value.shape)} must all be rank 3 (batched) or all rank 2 (unbatched)`,
-      );
+      fail(where, `${shapes} must all be rank 3 (batched) or all rank 2 (unbatched)`);
     }
-    return scope(() => {
-      const toBatchFirst = (x: Tensor) =>
-        unbatched ? x.reshape([1, ...x.shape]) : this.batchFirst ? x : transpose(x, 0, 1);
-      const qIn = toBatchFirst(query);
-      const kIn = toBatchFirst(key);
-      const vIn = toBatchFirst(value);
-      this.#checkInputs(where, qIn, kIn, vIn, query, key, value);
-      const [n, l] = qIn.shape as [number, number];
-      const s = kIn.shape[1]!;
-      const bias = (name: Param) => (this.bias ? this.#param(name) : undefined);
-      let k = linear(kIn, this.#param('kWeight'), bias('kBias'));
-      let v = linear(vIn, this.#param('vWeight'), bias('vBias'));
-      if (this.addBiasKv) {
-        k = concat([k, this.#repeat(this.#param('biasK'), n)], 1);
-        v = concat([v, this.#repeat(this.#param('biasV'), n)], 1);
-      }
-      let q = this.#heads(linear(qIn, this.#param('qWeight'), bias('qBias')), this.numHeads);
-      k = this.#heads(k, this.numKvHeads);
-      v = this.#heads(v, this.numKvHeads);
-      if (this.addZeroAttn) {
-        const zero = zeros([n, this.numKvHeads, 1, this.headDim], {
-          dtype: this.dtype,
-          device: this.device,
-        });
-        k = concat([k, zero], 2);
-        v = concat([v, zero], 2);
-      }
-      if (this.rope) {
-        const offset = cache?.length ?? 0;
-        q = this.rope.apply(q, { offset });
-        k = this.rope.apply(k, { offset });
-      }
-      let kvLength = k.shape[2]!;
-      if (cache) {
-        cache.append(k, v);
-        k = cache.keys;
-        v = cache.values;
-        kvLength = cache.length;
-      }
-      const masks = toOpMasks(where, options, {
-        batch: n,
-        heads: this.numHeads,
-        queryLength: l,
-        keyLength: cache ? kvLength : s,
-        extraKeys,
-        unbatched,
-      });
-      const opOptions: AttentionOptions = {
-        ...(masks.allow ? { attnMask: masks.allow } : {}),
-        ...(masks.bias ? { bias: masks.bias } : {}),
-        ...(this.alibi ? { alibiSlopes: this.alibi } : {}),
-        isCausal,
-        causalAlignment: cache ? 'bottom-right' : 'top-left',
-        enableGqa: true,
-        kvLength,
-      };
-      const dropping = this.training && this.dropout > 0;
-      let heads: Tensor;
-      let weights: Tensor | undefined;
-      if (options.sparseMask) {
-        const clashing = Object.entries({
-          attnMask: options.attnMask,
-          keyPaddingMask: options.keyPaddingMask,
-          isCausal: isCausal || undefined,
-          cache,
-          alibi: this.alibi,
-          needWeights: needWeights || undefined,
-          dropout: dropping || undefined,
-        }).filter(([, value]) => value !== undefined);
-        if (clashing.length > 0) {
-          fail(
-            where,
-            `sparseMask cannot be combined with ${clashing.map(([name]) => name).join(', ')} (pass needWeights: false; express masks as @qkv/sparse patterns)`,
-          );
-        }
-        heads = scaledDotProductAttention(q, k, v, {
-          sparseMask: options.sparseMask,
-          enableGqa: true,
-        });
-      } else if (needWeights || dropping) {
-        weights = attentionWeights(q, k, opOptions);
-        if (dropping) weights = dropout(weights, this.dropout, this.#rng);
-        heads = weightedValues(weights, v, kvLength);
-      } else {
-        heads = attention(q, k, v, opOptions);
-      }
-      const merged = permute(heads, [0, 2, 1, 3]).reshape([n, l, this.embedDim]);
-      const projected = linear(merged, this.#param('outWeight'), bias('outBias'));
-      const output = unbatched
-        ? projected.reshape([l, this.embedDim])
+    // [N, T, C] whatever the layout.
+    const batchFirst = (x: Tensor) =>
+      unbatched
+        ? [1, ...x.shape]
         : this.batchFirst
-          ? projected
-          : transpose(projected, 0, 1);
-      if (!needWeights) return { output };
-      let w = averageAttnWeights ? mean(weights!, 1) : weights!;
-      if (unbatched) w = w.reshape(w.shape.slice(1));
-      return { output, weights: w };
-    });
-  }
-
-  #checkInputs(where: string, q: Tensor, k: Tensor, v: Tensor, ...given: Tensor[]): void {
-    const [n, , e] = q.shape;
-    const [kn, ks, kd] = k.shape;
-    const [vn, vs, vd] = v.shape;
+          ? x.shape
+          : [x.shape[1], x.shape[0], x.shape[2]];
+    const [n, l, e] = batchFirst(query) as [number, number, number];
+    const [kn, s, kd] = batchFirst(key) as [number, number, number];
+    const [vn, vs, vd] = batchFirst(value) as [number, number, number];
     const layout = this.batchFirst ? '[N, L, E]' : '[L, N, E]';
-    const shapes = `query ${formatShape(given[0]!.shape)}, key ${formatShape(given[1]!.shape)}, value ${formatShape(given[2]!.shape)}`;
     if (e !== this.embedDim || kd !== this.kdim || vd !== this.vdim) {
       fail(
         where,
         `${shapes} must end in embedDim ${this.embedDim}, kdim ${this.kdim} and vdim ${this.vdim} (layout ${layout})`,
       );
     }
-    if (kn !== n || vn !== n || vs !== ks) {
+    if (kn !== n || vn !== n || vs !== s) {
       fail(
         where,
         `${shapes} disagree on the batch size or key and value disagree on the length (layout ${layout})`,
       );
     }
+    return { n, l, s, unbatched };
+  }
+
+  /** The cache must hold this module's keys and values for this batch. */
+  #checkCache(where: string, cache: KVCache, batch: number): void {
+    if (!(cache instanceof KVCache)) {
+      fail(where, `cache must be a KVCache (see createCache), got ${describeValue(cache)}`);
+    }
+    const want = `batch ${batch}, ${this.numKvHeads} kv heads, head size ${this.headDim}, ${this.dtype} on ${this.device.name}`;
+    const got = `batch ${cache.batch}, ${cache.numKvHeads} kv heads, head size ${cache.headDim}${cache.valueDim === cache.headDim ? '' : ` / ${cache.valueDim}`}, ${cache.dtype} on ${cache.device.name}`;
+    if (want !== got) fail(where, `cache must hold ${want}; it holds ${got}`);
   }
 
   /** `[N, T, H·D]` → `[N, H, T, D]`. */
-  #heads(x: Tensor, heads: number): Tensor {
+  #heads(x: Tensor, heads = this.numHeads): Tensor {
     const [n, t] = x.shape as [number, number];
     return permute(x.reshape([n, t, heads, this.headDim]), [0, 2, 1, 3]);
   }
@@ -543,8 +546,7 @@ export class MultiHeadAttention {
 
   /** Release the parameters. */
   dispose(): void {
-    for (const t of this.#params.values()) t.dispose();
+    this.#params.dispose();
     if (this.#ownsAlibi) this.alibi?.dispose();
-    this.#params.clear();
   }
 }

@@ -1,6 +1,7 @@
 import { type BlockMask, blockSparseAttention, type Expr, type Mask } from '@qkv/sparse';
 import {
   type AttentionOptions,
+  assertTensor,
   attention,
   attentionWeights,
   matmul,
@@ -11,11 +12,14 @@ import {
 } from '@qkv/tensor';
 import { dropout } from './dropout.js';
 import { fail } from './errors.js';
+import { validateSdpaArgs } from './validate-args.js';
 
 export interface SdpaOptions extends AttentionOptions {
   /**
    * Dropout on the attention probabilities (PyTorch's `dropout_p`). Above 0 the
-   * probabilities are materialised (O(L·S)), dropped and multiplied by v.
+   * probabilities are materialised (O(L·S)), dropped and multiplied by v, so a masked key's
+   * value enters as 0 × v: NaN or Infinity there reaches the output (without dropout a masked
+   * key contributes nothing whatever it holds).
    */
   dropoutP?: number;
   /** The generator dropout draws from (seeded, so runs repeat); required with `dropoutP`. */
@@ -46,6 +50,23 @@ const DENSE_ONLY = [
 ] as const;
 
 /**
+ * The one check of options that `sparseMask` stands in for: `given` maps each option's name
+ * to its value, and any that is set (not undefined, false or 0) is an error naming it.
+ */
+export function assertNoSparseClash(
+  where: string,
+  given: Readonly<Record<string, unknown>>,
+  hint: string,
+): void {
+  const clashing = Object.entries(given)
+    .filter(([, value]) => value !== undefined && value !== false && value !== 0)
+    .map(([name]) => name);
+  if (clashing.length > 0) {
+    fail(where, `sparseMask cannot be combined with ${clashing.join(', ')} (${hint})`);
+  }
+}
+
+/**
  * `softmax(q·kᵀ·scale + mask)·v`, with the semantics of PyTorch's
  * `torch.nn.functional.scaled_dot_product_attention`:
  * - q `[B..., Hq, L, E]`, k `[B..., Hkv, S, E]`, v `[B..., Hkv, S, Ev]` → `[B..., Hq, L, Ev]`;
@@ -69,17 +90,14 @@ export function scaledDotProductAttention(
   v: Tensor,
   options: SdpaOptions = {},
 ): Tensor {
+  validateSdpaArgs(q, k, v, options);
   const { dropoutP = 0, dropoutRandom, sparseMask, scoreMod, blockSize, ...rest } = options;
   if (sparseMask) {
-    const clashing = DENSE_ONLY.filter(
-      (name) => options[name] !== undefined && options[name] !== false && options[name] !== 0,
+    assertNoSparseClash(
+      'scaledDotProductAttention',
+      Object.fromEntries(DENSE_ONLY.map((name) => [name, options[name]])),
+      'express them as @qkv/sparse mask patterns and scoreMod score modifiers',
     );
-    if (clashing.length > 0) {
-      fail(
-        'scaledDotProductAttention',
-        `sparseMask replaces ${clashing.join(', ')}: express them as @qkv/sparse mask patterns and scoreMod score modifiers`,
-      );
-    }
     return blockSparseAttention(q, k, v, sparseMask, {
       ...(rest.scale === undefined ? {} : { scale: rest.scale }),
       ...(rest.enableGqa === undefined ? {} : { enableGqa: rest.enableGqa }),
@@ -106,6 +124,8 @@ export function scaledDotProductAttention(
  * Only the first `kvLength` rows of v are read.
  */
 export function weightedValues(weights: Tensor, v: Tensor, kvLength?: number): Tensor {
+  assertTensor('weightedValues', 'weights', weights);
+  assertTensor('weightedValues', 'v', v);
   return scope(() => {
     const rows = v.shape[v.rank - 2]!;
     const used = kvLength !== undefined && kvLength < rows ? narrow(v, -2, 0, kvLength) : v;

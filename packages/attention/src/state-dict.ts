@@ -1,4 +1,4 @@
-import { formatShape, type Tensor } from '@qkv/tensor';
+import { describeValue, formatShape, isTensor, type Tensor } from '@qkv/tensor';
 import { fail } from './errors.js';
 
 /** Parameter name → expected shape, in PyTorch's `state_dict()` order. */
@@ -57,6 +57,7 @@ export function checkStateDict(
   for (const [name, shape] of expected) {
     const t = record[name];
     if (!t) problems.push(`missing ${name}`);
+    else if (!isTensor(t)) problems.push(`${name} is ${describeValue(t)}, expected a Tensor`);
     else if (t.rank !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
       problems.push(`${name} is ${formatShape(t.shape)}, expected ${formatShape(shape)}`);
     } else if (t.dtype !== 'float32' && t.dtype !== 'float16') {

@@ -4,6 +4,7 @@ import { createWebGPUDevice } from './create-device.js';
 import { pipelineCount } from './runtime/pipeline-cache.js';
 import { compareWithCpu, cpuRandn } from './testing/compare.js';
 import { adapterFromEnv, gpuFixture } from './testing/gpu-fixture.js';
+import { NO_PARAMS } from './wgsl/params.js';
 
 const gpu = await gpuFixture();
 
@@ -93,11 +94,13 @@ it('WebGPU errors and device loss surface on the next operation', async () => {
   const device = await createWebGPUDevice(adapterFromEnv());
   const x = zeros([4], { device });
   device.dispatch({
-    key: 'broken',
+    kernel: 'broken',
+    spec: {},
     source: () => 'this is not WGSL',
     inputs: [],
     outputs: [],
-    params: [],
+    params: NO_PARAMS,
+    count: 0,
     workgroups: 1,
   });
   await expect(x.data()).rejects.toThrow(/WebGPU reported an error/);

@@ -34,7 +34,7 @@ describe('alibiSlopes', () => {
 });
 
 describe('alibiBias', () => {
-  it('is slope · (key − query) with queries aligned to the last keys', () => {
+  it('is −slope · |query − key| with queries aligned to the last keys (bottom-right)', () => {
     const slopes = alibiSlopes(3);
     const t = alibiBias(3, 2, 5);
     expect(t.shape).toEqual([3, 2, 5]);
@@ -42,7 +42,7 @@ describe('alibiBias', () => {
     for (let h = 0; h < 3; h++) {
       for (let i = 0; i < 2; i++) {
         for (let j = 0; j < 5; j++) {
-          const expected = slopes[h]! * (j - (3 + i));
+          const expected = -slopes[h]! * Math.abs(3 + i - j);
           expect(data[(h * 2 + i) * 5 + j]).toBeCloseTo(expected, 6);
         }
       }
@@ -50,8 +50,8 @@ describe('alibiBias', () => {
     t.dispose();
   });
 
-  it('symmetric: −slope · |key − query|, from explicit slopes and offsets', () => {
-    const t = alibiBias([0.5, 0.25], 3, 3, { symmetric: true, queryOffset: 0 });
+  it('is symmetric about the aligned diagonal, from explicit slopes and offsets', () => {
+    const t = alibiBias([0.5, 0.25], 3, 3, { queryOffset: 0 });
     expect(Array.from(t.dataSync().slice(0, 9))).toEqual([0, -0.5, -1, -0.5, 0, -0.5, -1, -0.5, 0]);
     expect(Array.from(t.dataSync().slice(9, 12))).toEqual([0, -0.25, -0.5]);
     t.dispose();

@@ -10,7 +10,9 @@ function geometricSlopes(n: number): number[] {
  * ALiBi head slopes (Press et al. 2022, "Train Short, Test Long", §3): for a power-of-two
  * head count n, the geometric sequence starting at 2^(-8/n) with that ratio. Otherwise the
  * paper's rule: the slopes of the closest smaller power of two p, followed by every other
- * slope of 2p (those not already used), up to n heads.
+ * slope of 2p (those not already used), up to n heads. The one definition in qkv
+ * (`@qkv/sparse`'s `alibi` and `@qkv/attention`'s `alibi: true` use it): a `Float64Array`,
+ * exact powers of two where the paper's are, so any float dtype rounds from the true value.
  */
 export function alibiSlopes(numHeads: number): Float64Array {
   if (!Number.isInteger(numHeads) || numHeads < 1) {
@@ -25,21 +27,19 @@ export function alibiSlopes(numHeads: number): Float64Array {
 export interface AlibiBiasOptions extends CreationOptions<'float32' | 'float16'> {
   /**
    * Position of query row 0 among the keys. Default keyLength − queryLength: queries are the
-   * last positions (self-attention when equal, decoding with a KV cache when fewer).
+   * last positions (FlashAttention's bottom-right alignment: self-attention when L = S,
+   * decoding with a KV cache when fewer); 0 aligns them top-left.
    */
   queryOffset?: number;
-  /**
-   * `false` (default): bias = slope · (key − query), the paper's causal form (positive past
-   * the diagonal, so pair it with a causal mask). `true`: −slope · |key − query|, for
-   * bidirectional attention.
-   */
-  symmetric?: boolean;
 }
 
 /**
  * The ALiBi additive attention bias `[H, L, S]` for `slopes` (or a head count): a linear
- * penalty on query-key distance added to the scores before softmax (regular 1/√d scaling).
- * Computed in float64 on the host.
+ * penalty on query-key distance added to the scores before softmax (regular 1/√d scaling),
+ * `−slope · |queryOffset + i − j|`. This is FlashAttention's form and the `attention` op's
+ * `alibiSlopes` (`queryOffset` S − L for bottom-right, 0 for top-left); under a causal mask
+ * it equals the paper's `slope · (j − i)`, and without one it is the symmetric penalty that
+ * bidirectional attention needs. Computed in float64 on the host.
  */
 export function alibiBias(
   slopes: number | ArrayLike<number>,
@@ -59,12 +59,7 @@ export function alibiBias(
     if (!Number.isInteger(n) || n < 0)
       fail(where, `${name} must be a non-negative integer, got ${n}`);
   }
-  const {
-    queryOffset = keyLength - queryLength,
-    symmetric = false,
-    dtype = 'float32',
-    device,
-  } = options;
+  const { queryOffset = keyLength - queryLength, dtype = 'float32', device } = options;
   if (!Number.isInteger(queryOffset))
     fail(where, `queryOffset must be an integer, got ${queryOffset}`);
   const heads = values.length;
@@ -72,10 +67,9 @@ export function alibiBias(
   for (let h = 0; h < heads; h++) {
     for (let i = 0; i < queryLength; i++) {
       const base = (h * queryLength + i) * keyLength;
+      // `+ 0` turns the −0 of the diagonal into 0.
       for (let j = 0; j < keyLength; j++) {
-        const distance = j - (queryOffset + i);
-        // `+ 0` turns the −0 of the diagonal into 0.
-        out[base + j] = values[h]! * (symmetric ? -Math.abs(distance) : distance) + 0;
+        out[base + j] = -values[h]! * Math.abs(queryOffset + i - j) + 0;
       }
     }
   }

@@ -1,6 +1,6 @@
-import { QkvError } from '@qkv/tensor';
+import { QkvError, scope, tensor } from '@qkv/tensor';
 import { describe, expect, it } from 'vitest';
-import { ropeOptionsFromHfConfig } from './hf-config.js';
+import { type HfRopeConfigJson, ropeOptionsFromHfConfig } from './hf-config.js';
 import { RotaryEmbedding } from './rope.js';
 import { ropeInvFreq } from './rope-frequencies.js';
 
@@ -82,6 +82,46 @@ describe('ropeOptionsFromHfConfig', () => {
     const { rotaryDim, attentionScaling } = ropeInvFreq(options);
     expect(rotaryDim).toBe(64);
     expect(attentionScaling).toBe(1); // mscale / mscale_all_dim cancel
+    expect(options.style).toBe('interleaved');
+  });
+
+  it('DeepSeek pairs (2i, 2i+1): q·k of unit vectors on dim 1 at positions 1 and 0 is cos(1)', () => {
+    const config = {
+      hidden_size: 7168,
+      num_attention_heads: 128,
+      qk_rope_head_dim: 64,
+      rope_theta: 10000,
+      max_position_embeddings: 4096,
+    };
+    // Dim 1 pairs with dim 0 at frequency 1 when interleaved; with dim 33 at 10000^(-2/64)
+    // (cos 0.75 = 0.7317) when rotating halves.
+    const score = (json: HfRopeConfigJson) =>
+      scope(() => {
+        const rotary = new RotaryEmbedding(ropeOptionsFromHfConfig(json));
+        const unit = tensor(
+          Array.from({ length: 64 }, (_, i) => Number(i === 1)),
+          [1, 64],
+        );
+        const q = rotary.apply(unit, { positions: [1] }).dataSync();
+        const k = rotary.apply(unit, { positions: [0] }).dataSync();
+        rotary.dispose();
+        let dot = 0;
+        for (let i = 0; i < 64; i++) dot += q[i]! * k[i]!;
+        return dot;
+      });
+    expect(score({ ...config, model_type: 'deepseek_v3' })).toBeCloseTo(Math.cos(1), 6);
+    expect(score({ ...config, model_type: 'deepseek_v2' })).toBeCloseTo(Math.cos(1), 6);
+    expect(score({ ...config, model_type: 'deepseek_v3', rope_interleave: false })).toBeCloseTo(
+      Math.cos(10000 ** (-2 / 64)),
+      6,
+    );
+    // Any model that sets the flag gets it.
+    expect(
+      ropeOptionsFromHfConfig({ ...config, model_type: 'llama', rope_interleave: true }).style,
+    ).toBe('interleaved');
+    expect(() =>
+      ropeOptionsFromHfConfig({ ...config, rope_interleave: 'yes' as unknown as boolean }),
+    ).toThrow('ropeOptionsFromHfConfig: rope_interleave must be true or false, got "yes"');
   });
 
   it('gpt-oss (YaRN without truncation) in the v5 rope_parameters form', () => {

@@ -10,6 +10,11 @@ export interface HfRopeConfigJson {
   head_dim?: number;
   /** DeepSeek-V2 / V3: only this part of each head rotates. */
   qk_rope_head_dim?: number;
+  /**
+   * DeepSeek-V3: rotate pairs (2i, 2i+1) (true, the default for `deepseek_v3`) or the two
+   * halves (false). Honoured for any model that sets it.
+   */
+  rope_interleave?: boolean;
   /** GPT-J, CodeGen: rotated dimensions per head. */
   rotary_dim?: number;
   /** GPT-NeoX: rotated fraction per head. */
@@ -28,8 +33,12 @@ export interface HfRopeConfigJson {
 
 const WHERE = 'ropeOptionsFromHfConfig';
 
-/** Models whose checkpoints pair dimensions (2i, 2i+1) (GPT-J's `rotate_every_two`). */
-const INTERLEAVED_MODELS = new Set(['gptj', 'codegen']);
+/**
+ * Models whose checkpoints pair dimensions (2i, 2i+1) when the config says nothing: GPT-J's
+ * `rotate_every_two`, DeepSeek-V2's complex rotation of adjacent pairs, and DeepSeek-V3,
+ * whose `rope_interleave` defaults to true in Hugging Face's `DeepseekV3Config`.
+ */
+const INTERLEAVED_MODELS = new Set(['gptj', 'codegen', 'deepseek_v2', 'deepseek_v3']);
 
 function num(record: Record<string, unknown>, key: string): number | undefined {
   const v = record[key];
@@ -112,8 +121,9 @@ function scalingFrom(json: HfRopeConfigJson, s: Record<string, unknown>): RopeSc
  * The `RotaryEmbedding` options a Hugging Face model config describes: rotated width
  * (`head_dim` or hidden_size / num_attention_heads, times `partial_rotary_factor`; GPT-J's
  * `rotary_dim`, GPT-NeoX's `rotary_pct`, DeepSeek's `qk_rope_head_dim`), θ, the pairing
- * style (interleaved for GPT-J / CodeGen, half otherwise) and the `rope_scaling` (or v5
- * `rope_parameters`) record. Missing or malformed fields throw, naming the field.
+ * style (`rope_interleave` where the config has it; otherwise interleaved for GPT-J, CodeGen
+ * and DeepSeek-V2 / V3, half for the rest) and the `rope_scaling` (or v5 `rope_parameters`)
+ * record. Missing or malformed fields throw, naming the field.
  */
 export function ropeOptionsFromHfConfig(json: HfRopeConfigJson): RotaryEmbeddingOptions {
   const params = json.rope_parameters ?? undefined;
@@ -135,12 +145,17 @@ export function ropeOptionsFromHfConfig(json: HfRopeConfigJson): RotaryEmbedding
     json.rotary_emb_base ??
     10000;
   const scaling = scalingRecord ? scalingFrom(json, scalingRecord) : undefined;
+  const interleave = json.rope_interleave;
+  if (interleave !== undefined && typeof interleave !== 'boolean') {
+    fail(WHERE, `rope_interleave must be true or false, got ${JSON.stringify(interleave)}`);
+  }
+  const interleaved = interleave ?? INTERLEAVED_MODELS.has(json.model_type ?? '');
   return defined({
     ...(json.rotary_dim !== undefined
       ? { rotaryDim: json.rotary_dim }
       : { headDim, partialRotaryFactor: partial }),
     theta,
     scaling,
-    style: INTERLEAVED_MODELS.has(json.model_type ?? '') ? 'interleaved' : 'half',
+    style: interleaved ? 'interleaved' : 'half',
   } as RotaryEmbeddingOptions);
 }

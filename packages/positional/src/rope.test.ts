@@ -1,4 +1,4 @@
-import { noGpuTest } from '@qkv/conformance';
+import { reference as conformanceReference, noGpuTest } from '@qkv/conformance';
 import { createWebGPUDevice } from '@qkv/kernels';
 import {
   cpu,
@@ -21,11 +21,9 @@ import { expectNoLeaks } from './testing/leaks.js';
 const device = cpu();
 expectNoLeaks();
 
-/**
- * Float64 reference written from the definition: pair (a, b) of frequency i is
- * (x[i], x[i + r/2]) for `half` and (x[2i], x[2i+1]) for `interleaved`; angle rounded to
- * float32 as the op specifies.
- */
+const { refRope, ropeRowPositions } = conformanceReference;
+
+/** The float64 RoPE reference of @qkv/conformance for x `[..., S, D]` and its ids. */
 function reference(
   x: Float32Array,
   shape: readonly number[],
@@ -33,28 +31,10 @@ function reference(
   perBatch: boolean,
   invFreq: Float64Array,
   style: RopeStyle,
-  rotaryDim: number,
   scaling: number,
-): Float64Array {
-  const dim = shape[shape.length - 1]!;
-  const seq = shape[shape.length - 2]!;
-  const rows = x.length / dim;
-  const rowsPerBatch = perBatch ? rows / shape[0]! : rows;
-  const f32 = Float32Array.from(invFreq);
-  const out = Float64Array.from(x);
-  for (let r = 0; r < rows; r++) {
-    const s = r % seq;
-    const p = perBatch ? positions[Math.floor(r / rowsPerBatch) * seq + s]! : positions[s]!;
-    for (let i = 0; i < rotaryDim / 2; i++) {
-      const [ia, ib] = style === 'half' ? [i, i + rotaryDim / 2] : [2 * i, 2 * i + 1];
-      const angle = Math.fround(p * f32[i]!);
-      const a = x[r * dim + ia]!;
-      const b = x[r * dim + ib]!;
-      out[r * dim + ia] = scaling * (a * Math.cos(angle) - b * Math.sin(angle));
-      out[r * dim + ib] = scaling * (b * Math.cos(angle) + a * Math.sin(angle));
-    }
-  }
-  return out;
+): number[] {
+  const positionOf = ropeRowPositions(shape, positions, perBatch);
+  return refRope(x, shape[shape.length - 1]!, invFreq, style, scaling, positionOf);
 }
 
 /**
@@ -137,16 +117,7 @@ for (const [backend, getDevice] of BACKENDS) {
           Float32Array.from(invFreq),
           { style: c.style, rotaryDim: c.rotaryDim, attentionScaling: c.scaling },
         );
-        const expected = reference(
-          x,
-          c.shape,
-          ids,
-          c.perBatch,
-          invFreq,
-          c.style,
-          c.rotaryDim,
-          c.scaling,
-        );
+        const expected = reference(x, c.shape, ids, c.perBatch, invFreq, c.style, c.scaling);
         expect(mismatches(out, expected, 1e-6, 1e-6)).toEqual([]);
       });
     }
@@ -164,7 +135,7 @@ for (const [backend, getDevice] of BACKENDS) {
         Float32Array.from(invFreq),
         { style: 'half', rotaryDim: 8, attentionScaling: 1 },
       );
-      const expected = reference(x, [4, 8], ids, false, invFreq, 'half', 8, 1);
+      const expected = reference(x, [4, 8], ids, false, invFreq, 'half', 1);
       expect(mismatches(out, expected, 1e-3, 1e-3)).toEqual([]);
     });
   });
@@ -181,6 +152,52 @@ for (const [backend, getDevice] of BACKENDS) {
         );
         // Same float32 angles: only cos / sin and the float32 products differ.
         expect(mismatches(out, f.out, 1e-6, 1e-5)).toEqual([]);
+      });
+    }
+  });
+
+  describe(`RotaryEmbedding on ${backend}: int32 position tensors with length-dependent scaling`, () => {
+    const scalings = [
+      { type: 'dynamic', factor: 2, maxPositionEmbeddings: 16 },
+      {
+        type: 'longrope',
+        shortFactor: [1, 1.5, 2, 3],
+        longFactor: [2, 4, 8, 16],
+        originalMaxPositionEmbeddings: 16,
+        maxPositionEmbeddings: 64,
+      },
+    ] as const;
+    for (const scaling of scalings) {
+      it(`${scaling.type}: seqLen defaults to the largest position + 1 where the host can read the ids, and is required where it cannot`, async () => {
+        const device = getDevice();
+        const ids = [0, 40, 3];
+        const host = randn([2, 3, 8], { seed: 31 });
+        const x = tensor(host.dataSync(), [2, 3, 8], { device });
+        const idTensor = tensor(Int32Array.from(ids), [3], { dtype: 'int32', device });
+        host.dispose();
+        const fromHostIds = new RotaryEmbedding({ rotaryDim: 8, scaling });
+        const fromTensor = new RotaryEmbedding({ rotaryDim: 8, scaling });
+        try {
+          const reference = fromHostIds.apply(x, { positions: ids });
+          const expected = await reference.data();
+          reference.dispose();
+          const out = device.readSync
+            ? fromTensor.apply(x, { positions: idTensor })
+            : fromTensor.apply(x, { positions: idTensor, seqLen: 41 });
+          expect(Array.from(await out.data())).toEqual(Array.from(expected));
+          out.dispose();
+          if (!device.readSync) {
+            expect(() => fromTensor.apply(x, { positions: idTensor })).toThrow(
+              new RegExp(
+                `RotaryEmbedding.apply: ${scaling.type} scaling depends on the sequence length and the positions live on .*; pass seqLen \\(largest position \\+ 1\\)`,
+              ),
+            );
+          }
+        } finally {
+          for (const t of [x, idTensor]) t.dispose();
+          fromHostIds.dispose();
+          fromTensor.dispose();
+        }
       });
     }
   });
@@ -335,6 +352,39 @@ describe('RotaryEmbedding', () => {
       const plain = applyRope(x, { rotaryDim: 8, positions: [0, 40, 3] }).dataSync();
       expect(auto).toEqual(explicit);
       expect(auto).not.toEqual(plain);
+      rotary.dispose();
+    });
+  });
+
+  it("dynamic NTK's table grows with the longest sequence and resets below the pretrained length (Hugging Face)", () => {
+    scope(() => {
+      const scaling = { type: 'dynamic', factor: 2, maxPositionEmbeddings: 16 } as const;
+      const rotary = new RotaryEmbedding({ rotaryDim: 8, scaling });
+      const x = randn([1, 8], { seed: 9 });
+      // A fresh embedding told the length: the stateless table for it.
+      const withTable = (seqLen: number, position: number) =>
+        applyRope(x, { rotaryDim: 8, scaling, positions: [position], seqLen }).dataSync();
+      const step = (position: number) => rotary.apply(x, { positions: [position] }).dataSync();
+      expect(rotary.tableLength).toBe(16);
+      expect(step(39)).toEqual(withTable(40, 39));
+      expect(rotary.tableLength).toBe(40);
+      // Shorter, still past 16: the grown table stays (a stateless one would use 21).
+      expect(step(20)).toEqual(withTable(40, 20));
+      expect(step(20)).not.toEqual(withTable(21, 20));
+      expect(rotary.tableLength).toBe(40);
+      // A call that fits in the pretrained length goes back to the original table.
+      expect(step(3)).toEqual(withTable(16, 3));
+      expect(rotary.tableLength).toBe(16);
+      expect(step(20)).toEqual(withTable(21, 20));
+      expect(rotary.tableLength).toBe(21);
+      // A call that throws leaves the table where it was.
+      const ints = tensor(
+        Int32Array.from({ length: 8 }, (_, i) => i),
+        [1, 8],
+        { dtype: 'int32' },
+      );
+      expect(() => rotary.apply(ints, { positions: [99] })).toThrow(/x must be float32 or float16/);
+      expect(rotary.tableLength).toBe(21);
       rotary.dispose();
     });
   });

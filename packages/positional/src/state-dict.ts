@@ -1,4 +1,4 @@
-import type { Tensor } from '@qkv/tensor';
+import { assertTensor, type Tensor } from '@qkv/tensor';
 import { fail } from './errors.js';
 
 /** Tensors by name, as `loadSafetensors(...).tensors` or a converted PyTorch state dict. */
@@ -49,6 +49,7 @@ export function matrixSizes(
   rowsName: string,
   colsName: string,
 ): [number, number] {
+  assertTensor(where, 'weight', weight);
   if (weight.rank !== 2 || (weight.dtype !== 'float32' && weight.dtype !== 'float16')) {
     fail(
       where,

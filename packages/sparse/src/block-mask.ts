@@ -1,3 +1,4 @@
+import { type BlockTables, blockTableRow } from '@qkv/tensor';
 import { fail } from './errors.js';
 import { Expr } from './expr.js';
 import { type Box, compileBounds } from './interval.js';
@@ -32,7 +33,8 @@ export interface BlockMaskOptions {
 /**
  * Which key blocks each query block must visit (the idea of FlexAttention's BlockMask).
  *
- * Layout, meant to be uploaded as-is to GPU storage buffers (all `Int32Array`):
+ * Layout (the `BlockTables` of `@qkv/tensor`'s `blockSparseAttention` op), meant to be
+ * uploaded as-is to GPU storage buffers (all `Int32Array`):
  * - a row is one query block of one (batch, head): `r = (bi * heads + hi) * numQBlocks + qb`,
  *   where `batch` / `heads` are 1 when the mask does not depend on them (so a kernel uses
  *   `bi % batch` and `hi % heads`; see `blockRow`);
@@ -44,21 +46,10 @@ export interface BlockMaskOptions {
  * Block `kb` covers keys `kb * blockKv .. min((kb + 1) * blockKv, kvLen) - 1`; the last
  * block of each axis may be short.
  */
-export interface BlockMask {
-  readonly qLen: number;
-  readonly kvLen: number;
-  readonly blockQ: number;
-  readonly blockKv: number;
-  readonly numQBlocks: number;
+export interface BlockMask extends BlockTables {
   readonly numKvBlocks: number;
-  readonly batch: number;
-  readonly heads: number;
   readonly fullCounts: Int32Array;
-  readonly fullOffsets: Int32Array;
-  readonly fullIndices: Int32Array;
   readonly partialCounts: Int32Array;
-  readonly partialOffsets: Int32Array;
-  readonly partialIndices: Int32Array;
   /** The mask the partial blocks evaluate. */
   readonly mask: Mask;
   readonly classification: BlockClassification;
@@ -229,9 +220,8 @@ export function blockState(
 }
 
 /** Row of the block mask for a batch index, head and query block (broadcast dims fold). */
-export function blockRow(mask: BlockMask, bi: number, hi: number, qb: number): number {
-  return ((bi % mask.batch) * mask.heads + (hi % mask.heads)) * mask.numQBlocks + qb;
-}
+export const blockRow: (mask: BlockMask, bi: number, hi: number, qb: number) => number =
+  blockTableRow;
 
 /** Number of non-empty blocks over number of blocks: the fraction of work a kernel does. */
 export function blockDensity(mask: BlockMask): number {

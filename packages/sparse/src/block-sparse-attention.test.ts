@@ -2,18 +2,18 @@ import { cpu, debugFlags, liveTensors, QkvError, Random, tensor } from '@qkv/ten
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type BlockMask, createBlockMask } from './block-mask.js';
-import { type AttentionDims, blockSparseAttention, emptyStats } from './block-sparse-attention.js';
+import { blockSparseAttention, emptyStats } from './block-sparse-attention.js';
 import { compileJs } from './compile-js.js';
 import { kvIdx, qIdx } from './expr.js';
 import { compileMask, type Mask, maskFromPredicate } from './mask.js';
 import { causal, documentMask, slidingWindow } from './patterns.js';
 import { alibi, composeScoreMods, softCap } from './score-mods.js';
 import { PATTERN_KINDS, randomPattern, randomPredicate } from './test-masks.js';
-import { denseAttention, expectAllClose, randomTensor } from './test-utils.js';
+import { denseAttention, expectAllClose, type ProblemSize, randomTensor } from './test-utils.js';
 
 /** Run the kernel on `input` (a mask or a block mask of `mask`) and the dense reference. */
 function run(
-  c: AttentionDims,
+  c: ProblemSize,
   mask: Mask,
   seed: number,
   options: Parameters<typeof blockSparseAttention>[4] = {},
@@ -156,7 +156,9 @@ describe('blockSparseAttention', () => {
       /qLen 5, kvLen 5 but q has 5 and k 6/,
     );
     expect(() => blockSparseAttention(q, kOdd, kOdd, causal())).toThrow(QkvError);
-    expect(() => blockSparseAttention(q, k3, k3, causal(), { enableGqa: true })).toThrow(/divide/);
+    expect(() => blockSparseAttention(q, k3, k3, causal(), { enableGqa: true })).toThrow(
+      /must be a multiple of key\/value heads/,
+    );
     const k1 = randomTensor([1, 1, 6, 4], 2);
     expect(() => blockSparseAttention(q, k1, k1, causal())).toThrow(/enableGqa/);
     expect(() => blockSparseAttention(q, k, k, qIdx.add(kvIdx) as never)).toThrow(/bool/);

@@ -1,6 +1,14 @@
 // @qkv/sparse: a mask language compiled to JavaScript, WGSL and block masks; built-in sparse
 // patterns and score modifiers; block-sparse attention on the CPU; a rolling KV cache.
 
+// The op this package is the front-end of, and the CPU helpers it shares with the core.
+export {
+  BLOCK_SPARSE_ATTENTION,
+  type BlockSparseAttentionAttrs,
+  type BlockSparseStats,
+  dot,
+  SoftmaxRow,
+} from '@qkv/tensor';
 export {
   BLOCK_EMPTY,
   BLOCK_FULL,
@@ -14,15 +22,12 @@ export {
   createBlockMask,
 } from './block-mask.js';
 export {
-  type AttentionDims,
-  attentionDims,
-  BLOCK_SPARSE_ATTENTION,
-  type BlockSparseAttentionAttrs,
   type BlockSparseAttentionOptions,
-  type BlockSparseStats,
   blockSparseAttention,
+  compileAttentionMods,
   emptyStats,
 } from './block-sparse-attention.js';
+export { assertMaskOrBlockMask } from './check-args.js';
 export { type CompiledExpr, compileJs } from './compile-js.js';
 export {
   abs,
@@ -66,7 +71,6 @@ export {
   materializeMask,
   type PredicateMask,
 } from './mask.js';
-export { dot, SoftmaxRow } from './online-softmax.js';
 export {
   type BigBirdOptions,
   bigBird,
@@ -87,14 +91,11 @@ export {
   type RollingKvCacheOptions,
   type RollingStepOptions,
 } from './rolling-kv-cache.js';
+export { alibi, composeScoreMods, relativeBias, softCap, t5Bias } from './score-mods.js';
 export {
-  alibi,
-  alibiSlopes,
-  composeScoreMods,
-  relativeBias,
-  softCap,
-  type T5BucketOptions,
-  t5Bias,
-  t5RelativeBucket,
-} from './score-mods.js';
-export { type ToWgslOptions, toWgsl, type WgslBinding, type WgslSnippet } from './wgsl.js';
+  attentionModsWgsl,
+  type ToWgslOptions,
+  toWgsl,
+  type WgslBinding,
+  type WgslSnippet,
+} from './wgsl.js';

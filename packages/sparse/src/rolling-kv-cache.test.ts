@@ -2,6 +2,7 @@ import { cpu, liveTensors, type TypedArray, tensor } from '@qkv/tensor';
 import fc from 'fast-check';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { blockSparseAttention } from './block-sparse-attention.js';
+import { kvIdx, qIdx } from './expr.js';
 import { slidingWindow } from './patterns.js';
 import { RollingKvCache } from './rolling-kv-cache.js';
 import { alibi } from './score-mods.js';
@@ -85,8 +86,44 @@ describe('RollingKvCache', () => {
     const k = randomTensor([1, 1, 1, 3], 2);
     const k4 = randomTensor([1, 2, 1, 4], 2);
     expect(() => cache.step(q, k, k)).toThrow(/cache holds 1, 2/);
-    expect(() => cache.step(q, k4, k4)).toThrow(/head sizes/);
+    expect(() => cache.step(q, k4, k4)).toThrow(/must share the last dimension E/);
     expect(() => new RollingKvCache({ window: 0, kvHeads: 1, headDim: 1 })).toThrow(/window/);
     for (const t of [q, k, k4]) t.dispose();
+  });
+
+  it('a rejected step changes nothing: position, contents and live tensors stay', () => {
+    const options = { window: 3, kvHeads: 2, headDim: 3, valueDim: 2 };
+    const [cache, twin] = [new RollingKvCache(options), new RollingKvCache(options)];
+    const step = (c: RollingKvCache, seed: number, t: number) => {
+      const q = randomTensor([1, 4, t, 3], seed);
+      const k = randomTensor([1, 2, t, 3], seed + 1);
+      const v = randomTensor([1, 2, t, 2], seed + 2);
+      const out = c.step(q, k, v);
+      const data = Array.from(out.dataSync());
+      for (const x of [q, k, v, out]) x.dispose();
+      return data;
+    };
+    step(cache, 1, 2);
+    step(twin, 1, 2);
+    const q = randomTensor([1, 4, 2, 3], 7);
+    const k = randomTensor([1, 2, 2, 3], 8);
+    const kShort = randomTensor([1, 2, 1, 3], 8);
+    const kOneHead = randomTensor([1, 1, 2, 3], 8);
+    const vWide = randomTensor([1, 2, 2, 5], 9);
+    const baseline = liveTensors();
+    for (const bad of [
+      () => cache.step(q, kShort, kShort),
+      () => cache.step(q, kOneHead, kOneHead),
+      () => cache.step(q, k, vWide),
+      () => cache.step(q, k, k, { scoreMod: qIdx.lt(kvIdx) }),
+    ]) {
+      expect(bad).toThrow(/RollingKvCache/);
+    }
+    expect(liveTensors()).toBe(baseline);
+    expect(cache.position).toBe(2);
+    // Same contents: the next steps (which read the slots written before) agree exactly.
+    expect(step(cache, 11, 2)).toEqual(step(twin, 11, 2));
+    expect(step(cache, 21, 1)).toEqual(step(twin, 21, 1));
+    for (const t of [q, k, kShort, kOneHead, vWide]) t.dispose();
   });
 });

@@ -1,9 +1,19 @@
-import { cpuData, fromTypedArray, roundToFloat16, type Tensor } from '@qkv/tensor';
-import { attentionDims } from './block-sparse-attention.js';
+import {
+  type AttentionDims,
+  attentionDims,
+  cpuData,
+  defaultAttentionScale,
+  dot,
+  formatShape,
+  fromTypedArray,
+  roundToFloat16,
+  SoftmaxRow,
+  type Tensor,
+  type TypedArray,
+} from '@qkv/tensor';
 import { type CompiledExpr, compileJs } from './compile-js.js';
 import { fail } from './errors.js';
 import type { Expr } from './expr.js';
-import { dot, SoftmaxRow } from './online-softmax.js';
 import { assertScoreMod } from './score-mods.js';
 
 export interface RollingKvCacheOptions {
@@ -73,8 +83,13 @@ export class RollingKvCache {
    * the `window` most recent keys up to its own. Returns `[B, H, T, Ev]`.
    */
   step(q: Tensor, k: Tensor, v: Tensor, options: RollingStepOptions = {}): Tensor {
-    const d = attentionDims(WHERE, q, k, v, true);
-    if (d.qLen !== d.kvLen) fail(WHERE, `q has ${d.qLen} new positions but k / v ${d.kvLen}`);
+    const d = attentionDims(WHERE, q, k, v);
+    if (q.rank !== 3 && q.rank !== 4) {
+      fail(WHERE, `q, k and v must be rank 3 or 4, got q ${formatShape(q.shape)}`);
+    }
+    if (d.queryLength !== d.kvLength) {
+      fail(WHERE, `q has ${d.queryLength} new positions but k / v ${d.kvLength}`);
+    }
     if (d.batch !== this.batch || d.kvHeads !== this.kvHeads) {
       fail(
         WHERE,
@@ -89,17 +104,38 @@ export class RollingKvCache {
     }
     if (q.device.backend !== 'cpu') fail(WHERE, `inputs must be CPU tensors, got ${q.device.name}`);
     if (options.scoreMod) assertScoreMod(WHERE, options.scoreMod);
-    const scale = options.scale ?? 1 / Math.sqrt(d.headDim);
+    const scale = options.scale ?? defaultAttentionScale(d.headDim);
     const mod: CompiledExpr | undefined = options.scoreMod
       ? compileJs(options.scoreMod)
       : undefined;
     const [qd, kd, vd] = [cpuData(q), cpuData(k), cpuData(v)];
-    const T = d.qLen;
+    // Slots are overwritten while the step runs: keep the old contents so a step that throws
+    // (a score modifier can) leaves the cache as it was.
+    const saved = [this.#keys.slice(), this.#values.slice()] as const;
+    try {
+      return this.#step(q, d, qd, kd, vd, scale, mod);
+    } catch (error) {
+      this.#keys = saved[0];
+      this.#values = saved[1];
+      throw error;
+    }
+  }
+
+  #step(
+    q: Tensor,
+    d: AttentionDims,
+    qd: TypedArray,
+    kd: TypedArray,
+    vd: TypedArray,
+    scale: number,
+    mod: CompiledExpr | undefined,
+  ): Tensor {
+    const T = d.queryLength;
     const E = this.headDim;
     const Ev = this.valueDim;
     const W = this.window;
-    const group = d.heads / d.kvHeads;
-    const out = new Float32Array(d.batch * d.heads * T * Ev);
+    const group = d.qHeads / d.kvHeads;
+    const out = new Float32Array(d.batch * d.qHeads * T * Ev);
     const row = new SoftmaxRow(Ev);
     const scores = new Float64Array(W);
     const valueRows = new Int32Array(W);
@@ -113,9 +149,9 @@ export class RollingKvCache {
           this.#keys.set(kd.subarray(src * E, (src + 1) * E), dst * E);
           this.#values.set(vd.subarray(src * Ev, (src + 1) * Ev), dst * Ev);
         }
-        for (let hi = 0; hi < d.heads; hi++) {
+        for (let hi = 0; hi < d.qHeads; hi++) {
           const cacheBase = (bi * d.kvHeads + Math.floor(hi / group)) * W;
-          const qRow = (bi * d.heads + hi) * T + t;
+          const qRow = (bi * d.qHeads + hi) * T + t;
           row.reset();
           let n = 0;
           for (let p = Math.max(0, pos - W + 1); p <= pos; p++) {
@@ -132,7 +168,7 @@ export class RollingKvCache {
     this.#position += T;
     if (q.dtype === 'float16')
       for (let i = 0; i < out.length; i++) out[i] = roundToFloat16(out[i]!);
-    const shape = q.rank === 4 ? [d.batch, d.heads, T, Ev] : [d.heads, T, Ev];
+    const shape = q.rank === 4 ? [d.batch, d.qHeads, T, Ev] : [d.qHeads, T, Ev];
     return fromTypedArray(out, shape, q.dtype, q.device);
   }
 }

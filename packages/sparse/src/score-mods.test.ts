@@ -1,16 +1,9 @@
 import { readFileSync } from 'node:fs';
+import { alibiSlopes, t5RelativeBucket } from '@qkv/positional';
 import { describe, expect, it } from 'vitest';
 import { compileJs } from './compile-js.js';
 import { b, kvIdx, qIdx, score } from './expr.js';
-import {
-  alibi,
-  alibiSlopes,
-  composeScoreMods,
-  relativeBias,
-  softCap,
-  t5Bias,
-  t5RelativeBucket,
-} from './score-mods.js';
+import { alibi, composeScoreMods, relativeBias, softCap, t5Bias } from './score-mods.js';
 
 interface Fixtures {
   t5_buckets: {
@@ -31,7 +24,7 @@ describe('score modifiers', () => {
   it.each(
     fixtures.t5_buckets.map((c) => [c.bidirectional, c.num_buckets, c.max_distance, c] as const),
   )(
-    'T5 buckets match PyTorch (bidirectional %s, %i buckets, max distance %i)',
+    "T5 buckets (@qkv/positional's, which t5Bias uses) match PyTorch (bidirectional %s, %i buckets, max distance %i)",
     (bidirectional, numBuckets, maxDistance, c) => {
       const ours = c.relative_positions.map((r) =>
         t5RelativeBucket(r, { bidirectional, numBuckets, maxDistance }),
@@ -59,7 +52,7 @@ describe('score modifiers', () => {
   });
 
   it.each(Object.entries(fixtures.alibi_slopes))(
-    'ALiBi slopes for %s heads match the reference',
+    "ALiBi slopes (@qkv/positional's, which alibi uses) for %s heads match the reference",
     (n, slopes) => {
       const ours = alibiSlopes(Number(n));
       expect(ours.length).toBe(slopes.length);
@@ -67,12 +60,12 @@ describe('score modifiers', () => {
     },
   );
 
-  it('ALiBi adds m_h (k - q), or -m_h |k - q| when symmetric', () => {
+  it('ALiBi adds -m_h |k - q| on both sides of the diagonal', () => {
     const m = alibiSlopes(4);
     const f = compileJs(alibi(4));
-    const g = compileJs(alibi(4, { symmetric: true }));
-    expect(f(0, 2, 7, 3, 0.5)).toBeCloseTo(0.5 + m[2]! * -4, 6);
-    expect(g(0, 1, 3, 7, 0.5)).toBeCloseTo(0.5 - m[1]! * 4, 6);
+    expect(f(0, 2, 7, 3, 0.5)).toBeCloseTo(0.5 - m[2]! * 4, 6);
+    expect(f(0, 1, 3, 7, 0.5)).toBeCloseTo(0.5 - m[1]! * 4, 6);
+    expect(f(0, 3, 5, 5, 0.5)).toBe(0.5);
   });
 
   it('soft-cap bounds scores and keeps small ones', () => {

@@ -1,3 +1,4 @@
+import { alibiSlopes, type T5BucketOptions, t5RelativeBuckets } from '@qkv/positional';
 import { fail } from './errors.js';
 import {
   type Expr,
@@ -65,72 +66,20 @@ export function relativeBias(
 }
 
 /**
- * ALiBi slopes (Press et al. 2022, reference implementation): for n a power of two the
- * geometric sequence starting at 2^(-8/n) with that ratio; otherwise the slopes of the
- * nearest lower power of two followed by every other slope of the next one.
+ * ALiBi (Press et al. 2022) with `@qkv/positional`'s slopes: `score - m_h * |kvIdx - qIdx|`,
+ * FlashAttention's form and the `attention` op's `alibiSlopes` (top-left aligned: query i and
+ * key j are positions i and j). Under a causal mask it equals the paper's `m_h * (kvIdx -
+ * qIdx)`; without one the penalty is symmetric, as bidirectional encoders need.
  */
-export function alibiSlopes(numHeads: number): number[] {
-  if (!Number.isInteger(numHeads) || numHeads < 1) {
-    fail(WHERE, `numHeads must be a positive integer, got ${numHeads}`);
-  }
-  const powerOfTwo = (n: number) => {
-    const start = 2 ** -(2 ** -(Math.log2(n) - 3));
-    return Array.from({ length: n }, (_, i) => start * start ** i);
-  };
-  const closest = 2 ** Math.floor(Math.log2(numHeads));
-  if (closest === numHeads) return powerOfTwo(numHeads);
-  const extra = alibiSlopes(2 * closest).filter((_, i) => i % 2 === 0);
-  return [...powerOfTwo(closest), ...extra.slice(0, numHeads - closest)];
-}
-
-/**
- * ALiBi: `score + m_h * (kvIdx - qIdx)`, a penalty growing with distance (causal form of
- * Press et al. 2022). `symmetric` uses `-m_h * |kvIdx - qIdx|` for bidirectional encoders.
- */
-export function alibi(numHeads: number, options: { symmetric?: boolean } = {}): Expr {
+export function alibi(numHeads: number): Expr {
   const slopes = indexed('alibi_slopes', Float32Array.from(alibiSlopes(numHeads)));
-  const offset = kvIdx.sub(qIdx);
-  const distance = options.symmetric ? offset.abs().neg() : offset;
-  return score.add(slopes.at(h).mul(toF32(distance)));
+  return score.sub(slopes.at(h).mul(toF32(kvIdx.sub(qIdx).abs())));
 }
 
 /** Tanh soft-capping, `cap * tanh(score / cap)` (Gemma 2 caps attention logits at 50). */
 export function softCap(cap: number): Expr {
   if (!(cap > 0) || !Number.isFinite(cap)) fail(WHERE, `cap must be > 0, got ${cap}`);
   return f32(cap).mul(score.div(f32(cap)).tanh());
-}
-
-export interface T5BucketOptions {
-  numBuckets?: number;
-  maxDistance?: number;
-  bidirectional?: boolean;
-}
-
-/**
- * T5's relative position bucket (Raffel et al. 2020; the formula of Hugging Face's
- * `T5Attention._relative_position_bucket`) for `relativePosition = kvIdx - qIdx`: exact
- * buckets for short distances, logarithmic ones up to `maxDistance`, computed in float32
- * as PyTorch does so bucket edges agree.
- */
-export function t5RelativeBucket(relativePosition: number, options: T5BucketOptions = {}): number {
-  let numBuckets = options.numBuckets ?? 32;
-  const maxDistance = options.maxDistance ?? 128;
-  let bucket = 0;
-  let n: number;
-  if (options.bidirectional ?? true) {
-    numBuckets = Math.floor(numBuckets / 2);
-    if (relativePosition > 0) bucket += numBuckets;
-    n = Math.abs(relativePosition);
-  } else {
-    n = -Math.min(relativePosition, 0);
-  }
-  const maxExact = Math.floor(numBuckets / 2);
-  if (n < maxExact) return bucket + n;
-  const f = Math.fround;
-  const scaled = f(
-    f(f(Math.log(f(n / maxExact))) / f(Math.log(maxDistance / maxExact))) * (numBuckets - maxExact),
-  );
-  return bucket + Math.min(maxExact + Math.trunc(scaled), numBuckets - 1);
 }
 
 /**
@@ -143,10 +92,12 @@ export function t5Bias(table: IndexedData, options: T5BucketOptions & { heads: n
   const numBuckets = options.numBuckets ?? 32;
   const maxDistance = options.maxDistance ?? 128;
   const t = indexed('t5_bias', table, [numBuckets, options.heads]);
-  const buckets = new Int32Array(2 * maxDistance + 1);
-  for (let i = 0; i < buckets.length; i++) {
-    buckets[i] = t5RelativeBucket(i - maxDistance, options);
-  }
+  // Column c holds the bucket of relative position c - maxDistance: one query at position
+  // maxDistance against keys 0 .. 2 maxDistance.
+  const buckets = t5RelativeBuckets(1, 2 * maxDistance + 1, {
+    ...options,
+    queryOffset: maxDistance,
+  });
   const bucketTable = indexed('t5_buckets', buckets);
   return score.add(t.at(bucketTable.at(relativeColumn(maxDistance)), h));
 }

@@ -1,6 +1,6 @@
+import type { AttentionSizes } from '@qkv/conformance';
 import { Random, type Tensor, tensor } from '@qkv/tensor';
 import { expect } from 'vitest';
-import type { AttentionDims } from './block-sparse-attention.js';
 
 // Helpers shared by this package's tests: seeded inputs and a plain dense reference.
 
@@ -14,7 +14,10 @@ export function randomTensor(shape: number[], seed: number): Tensor {
   );
 }
 
-export interface DenseProblem extends AttentionDims {
+/** Sizes of a test problem: q `[batch, heads, qLen, headDim]`, k / v with `kvHeads`, `kvLen`. */
+export type ProblemSize = AttentionSizes;
+
+export interface DenseProblem extends ProblemSize {
   q: ArrayLike<number>;
   k: ArrayLike<number>;
   v: ArrayLike<number>;

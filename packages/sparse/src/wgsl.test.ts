@@ -32,6 +32,8 @@ function runWgslAsJs(snippet: WgslSnippet): {
       const fixed = type === 'i32' ? body.replace(/(\w+) \/ (\w+)/g, 'Math.trunc($1 / $2)') : body;
       return `function ${name}(${args}) {${fixed}\n}`;
     })
+    // The NaN test of the shared tanh helper (@qkv/tensor's wgslTanh) is a bit test.
+    .replace(/\(bitcast<u32>\((\w+)\) & 0x7fffffffu\) > 0x7f800000u/g, 'Number.isNaN($1)')
     .replace(/\b(\d+(?:\.\d*)?(?:e[+-]?\d+)?)[fi]\b/g, '$1')
     .replace(/\bselect\(/g, '__select(')
     .replace(/\bclamp\(/g, '__clamp(')

@@ -1,3 +1,4 @@
+import { type AttentionModsWgsl, wgslTanh } from '@qkv/tensor';
 import { fail } from './errors.js';
 import { Expr, type ExprNode, formatExpr, INFIX, walk } from './expr.js';
 import type { IndexedTensor } from './indexed-tensor.js';
@@ -60,11 +61,7 @@ const HELPERS = {
   fmod: (p: string) => `fn ${p}fmod(a: f32, d: f32) -> f32 {
   return a - d * floor(a / d);
 }`,
-  // f32 tanh is exactly +-1 beyond |x| > 9.02; clamping keeps exp-based tanh implementations
-  // away from inf / inf = NaN for large scores.
-  tanh: (p: string) => `fn ${p}tanh(x: f32) -> f32 {
-  return tanh(clamp(x, -10.0f, 10.0f));
-}`,
+  tanh: (p: string) => wgslTanh(`${p}tanh`),
 };
 
 const VARS = { b: 'b', h: 'h', qIdx: 'q_idx', kvIdx: 'kv_idx', score: 'score' } as const;
@@ -94,15 +91,26 @@ export function f32Literal(v: number): string {
   return v < 0 ? `(-${text})` : text;
 }
 
-/**
- * Compile a mask and / or a score modifier to WGSL for inlining into an attention kernel:
- * the functions, the helpers they call, and the storage / uniform buffers they read (tables
- * indexed with `.at`, and `param` scalars), each with its data.
- */
-export function toWgsl(
-  input: Expr | { mask?: Expr; scoreMod?: Expr },
-  options: ToWgslOptions = {},
-): WgslSnippet {
+/** A mask and / or score modifier compiled to WGSL functions, before any binding is declared. */
+interface CompiledWgsl {
+  /** Helper functions the expressions call. */
+  readonly helpers: readonly string[];
+  /** The mask and / or score functions. */
+  readonly functions: readonly string[];
+  readonly maskFunction?: string;
+  readonly scoreFunction?: string;
+  readonly maskExpression?: string;
+  readonly scoreExpression?: string;
+  /** Each table indexed with `.at`, under its WGSL name. */
+  readonly tables: ReadonlyMap<IndexedTensor, string>;
+  /** Each `param` scalar, by name. */
+  readonly params: ReadonlyMap<string, { type: 'i32' | 'f32'; value: number }>;
+}
+
+function splitParts(input: Expr | { mask?: Expr; scoreMod?: Expr }): {
+  mask?: Expr;
+  scoreMod?: Expr;
+} {
   if ((input as { kind?: string }).kind === 'predicate') {
     fail(WHERE, 'a maskFromPredicate(...) mask is a JavaScript function and has no WGSL form');
   }
@@ -111,11 +119,20 @@ export function toWgsl(
   if (!parts.mask && !parts.scoreMod) fail(WHERE, 'give a mask, a score modifier, or both');
   if (parts.mask) assertMask(WHERE, parts.mask);
   if (parts.scoreMod) assertScoreMod(WHERE, parts.scoreMod);
-  const prefix = options.prefix ?? 'qkv_';
-  const group = options.group ?? 1;
-  let nextBinding = options.firstBinding ?? 0;
-  const roots = [parts.mask, parts.scoreMod].filter((e): e is Expr => e !== undefined);
+  return parts;
+}
 
+/**
+ * The functions of `parts`, with every global name starting with `prefix` and `param` scalars
+ * read through `paramRef(name)`.
+ */
+function compileWgsl(
+  parts: { mask?: Expr; scoreMod?: Expr },
+  options: Pick<ToWgslOptions, 'prefix' | 'maskFunction' | 'scoreFunction'>,
+  paramRef: (name: string) => string,
+): CompiledWgsl {
+  const prefix = options.prefix ?? 'qkv_';
+  const roots = [parts.mask, parts.scoreMod].filter((e): e is Expr => e !== undefined);
   // Name every table once; distinct tables that share a name get numbered.
   const tableNames = new Map<IndexedTensor, string>();
   const taken = new Set<string>();
@@ -140,7 +157,6 @@ export function toWgsl(
   }
 
   const used = new Set<keyof typeof HELPERS>();
-  const uniformVar = `${prefix}params`;
   const emit = (e: Expr): string => emitNode(e, e.node);
   const emitNode = (e: Expr, n: ExprNode): string => {
     switch (n.op) {
@@ -150,7 +166,7 @@ export function toWgsl(
         if (e.type === 'bool') return n.value ? 'true' : 'false';
         return e.type === 'i32' ? i32Literal(n.value) : f32Literal(n.value);
       case 'param':
-        return `${uniformVar}.${n.name}`;
+        return paramRef(n.name);
       case 'at': {
         const terms = n.indices.map((idx, d) => {
           const clamped = `clamp(${emit(idx)}, 0i, ${i32Literal(n.tensor.shape[d]! - 1)})`;
@@ -215,6 +231,31 @@ export function toWgsl(
     );
   }
 
+  return {
+    helpers: [...used].map((k) => HELPERS[k](prefix)),
+    functions,
+    ...(maskFunction ? { maskFunction, maskExpression } : {}),
+    ...(scoreFunction ? { scoreFunction, scoreExpression } : {}),
+    tables: tableNames,
+    params,
+  };
+}
+
+/**
+ * Compile a mask and / or a score modifier to WGSL for inlining into an attention kernel:
+ * the functions, the helpers they call, and the storage / uniform buffers they read (tables
+ * indexed with `.at`, and `param` scalars), each with its data.
+ */
+export function toWgsl(
+  input: Expr | { mask?: Expr; scoreMod?: Expr },
+  options: ToWgslOptions = {},
+): WgslSnippet {
+  const prefix = options.prefix ?? 'qkv_';
+  const group = options.group ?? 1;
+  let nextBinding = options.firstBinding ?? 0;
+  const uniformVar = `${prefix}params`;
+  const compiled = compileWgsl(splitParts(input), options, (name) => `${uniformVar}.${name}`);
+  const { tables: tableNames, params, maskFunction, scoreFunction } = compiled;
   const bindings: WgslBinding[] = [];
   const declarations: string[] = [];
   for (const [tensor, name] of tableNames) {
@@ -254,12 +295,28 @@ export function toWgsl(
       data: new Uint8Array(bytes),
     });
   }
-  const helpers = [...used].map((k) => HELPERS[k](prefix));
-  const code = [...helpers, ...declarations, ...functions].join('\n\n');
+  const code = [...compiled.helpers, ...declarations, ...compiled.functions].join('\n\n');
   return {
     code: `${code}\n`,
-    ...(maskFunction ? { maskFunction, maskExpression } : {}),
-    ...(scoreFunction ? { scoreFunction, scoreExpression } : {}),
+    ...(maskFunction ? { maskFunction, maskExpression: compiled.maskExpression } : {}),
+    ...(scoreFunction ? { scoreFunction, scoreExpression: compiled.scoreExpression } : {}),
     bindings,
+  };
+}
+
+/**
+ * The mask and / or score modifier as the `blockSparseAttention` op's WGSL: tables become
+ * storage arrays the kernel declares, and `param` scalars fields of the kernel's own
+ * parameters (`params.<prefix><name>`).
+ */
+export function attentionModsWgsl(parts: { mask?: Expr; scoreMod?: Expr }): AttentionModsWgsl {
+  const prefix = 'qkv_';
+  const compiled = compileWgsl(splitParts(parts), { prefix }, (name) => `params.${prefix}${name}`);
+  return {
+    code: [...compiled.helpers, ...compiled.functions].join('\n\n'),
+    ...(compiled.maskFunction ? { maskFunction: compiled.maskFunction } : {}),
+    ...(compiled.scoreFunction ? { scoreFunction: compiled.scoreFunction } : {}),
+    tables: [...compiled.tables].map(([tensor, name]) => ({ name, data: tensor.data })),
+    scalars: [...compiled.params].map(([name, p]) => ({ name: `${prefix}${name}`, ...p })),
   };
 }

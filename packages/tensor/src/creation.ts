@@ -1,3 +1,4 @@
+import { assertAllocatable, assertDevice, assertTensor } from './check-args.js';
 import { type Device, getDefaultDevice } from './device.js';
 import {
   allocateTypedArray,
@@ -100,7 +101,9 @@ export function fromTypedArray<D extends DType>(
   shape: Shape,
   dtype: D,
   device: Device = getDefaultDevice(),
+  where = 'tensor',
 ): Tensor<D> {
+  assertDevice(where, 'options.device', device);
   return new Tensor(shape, dtype, device, device.upload(data, dtype));
 }
 
@@ -110,26 +113,38 @@ export function full<D extends DType = 'float32'>(
   options: CreationOptions<D> = {},
 ): Tensor<D> {
   const dtype = (options.dtype ?? (typeof value === 'boolean' ? 'bool' : 'float32')) as D;
-  assertDType('full', dtype);
-  assertValidShape('full', shape);
-  const one = toTypedArray('full', [value], dtype);
-  const data = allocateTypedArray(dtype, sizeOf(shape));
-  data.fill(one[0]!);
-  return fromTypedArray(data, shape, dtype, options.device);
+  return filled('full', shape, value, dtype, options.device);
 }
 
 export function zeros<D extends DType = 'float32'>(
   shape: Shape,
   options: CreationOptions<D> = {},
 ): Tensor<D> {
-  return full(shape, 0, { dtype: 'float32' as D, ...options });
+  return filled('zeros', shape, 0, options.dtype ?? ('float32' as D), options.device);
 }
 
 export function ones<D extends DType = 'float32'>(
   shape: Shape,
   options: CreationOptions<D> = {},
 ): Tensor<D> {
-  return full(shape, 1, { dtype: 'float32' as D, ...options });
+  return filled('ones', shape, 1, options.dtype ?? ('float32' as D), options.device);
+}
+
+/** A tensor of `shape` holding `value` everywhere; errors name `where`. */
+function filled<D extends DType>(
+  where: string,
+  shape: Shape,
+  value: number | boolean,
+  dtype: D,
+  device: Device | undefined,
+): Tensor<D> {
+  assertDType(where, dtype);
+  assertValidShape(where, shape);
+  assertAllocatable(where, shape, dtype);
+  const one = toTypedArray(where, [value], dtype);
+  const data = allocateTypedArray(dtype, sizeOf(shape));
+  data.fill(one[0]!);
+  return fromTypedArray(data, shape, dtype, device, where);
 }
 
 /**
@@ -151,8 +166,15 @@ export function arange<D extends DType>(
   const allInts = [start, end, step].every(Number.isInteger);
   const dtype = (options.dtype ?? (allInts ? 'int32' : 'float32')) as D;
   const count = Math.max(0, Math.ceil((end - start) / step));
+  assertAllocatable('arange', [count], dtype);
   const values = Array.from({ length: count }, (_, i) => start + i * step);
-  return fromTypedArray(toTypedArray('arange', values, dtype), [count], dtype, options.device);
+  return fromTypedArray(
+    toTypedArray('arange', values, dtype),
+    [count],
+    dtype,
+    options.device,
+    'arange',
+  );
 }
 
 export interface RandomOptions<D extends DType = DType> extends CreationOptions<D> {
@@ -170,10 +192,11 @@ function randomTensor<D extends DType>(
   const dtype = (options.dtype ?? 'float32') as D;
   if (!isFloatDType(dtype)) fail(where, `dtype must be float32 or float16, got ${dtype}`);
   assertValidShape(where, shape);
+  assertAllocatable(where, shape, dtype);
   const rng = randomSource(options.seed);
   const next = draw === 'float' ? () => rng.nextFloat() : () => rng.nextNormal();
   const values = Array.from({ length: sizeOf(shape) }, () => sample(next));
-  return fromTypedArray(toTypedArray(where, values, dtype), shape, dtype, options.device);
+  return fromTypedArray(toTypedArray(where, values, dtype), shape, dtype, options.device, where);
 }
 
 /** Normal samples, `mean + std * N(0, 1)`. */
@@ -196,6 +219,8 @@ export function rand<D extends DType = 'float32'>(
 
 /** A copy of `t` on another device. */
 export async function toDevice<D extends DType>(t: Tensor<D>, device: Device): Promise<Tensor<D>> {
+  assertTensor('toDevice', 't', t);
+  assertDevice('toDevice', 'device', device);
   const data = await t.data();
   return fromTypedArray(data, t.shape, t.dtype, device);
 }

@@ -12,7 +12,15 @@ export {
   registerNonDifferentiable,
 } from './autodiff/gradient-registry.js';
 export { grads, missingGradients, type ValueAndGrads, valueAndGrads } from './autodiff/tape.js';
+export {
+  assertAllocatable,
+  assertDevice,
+  assertTensor,
+  describeValue,
+  MAX_ELEMENTS,
+} from './check-args.js';
 export { cpu, cpuData, registerCpuKernel } from './cpu/cpu-device.js';
+export { dot, SoftmaxRow } from './cpu/online-softmax.js';
 export {
   arange,
   type CreationOptions,
@@ -44,9 +52,10 @@ export {
   type TypedArray,
 } from './dtype.js';
 export { QkvError } from './errors.js';
-export { keep, liveTensors, scope } from './lifetime.js';
+export { isTensor, keep, liveTensors, scope } from './lifetime.js';
 export * from './ops/attention.js';
 export * from './ops/attention-backward.js';
+export * from './ops/block-sparse-attention.js';
 export * from './ops/elementwise.js';
 export * from './ops/layout.js';
 export * from './ops/matmul.js';
@@ -57,7 +66,9 @@ export { manualSeed, Random } from './random.js';
 export {
   commonDevice,
   defineOp,
+  getKernel,
   hasKernel,
+  type Inferred,
   type KernelConfig,
   type KernelContext,
   type KernelFunc,
@@ -66,10 +77,19 @@ export {
   type OpDef,
   registerKernel,
   runOp,
+  setKernelFallback,
   type TensorSpec,
   unregisterKernel,
 } from './registry.js';
-export { loadSafetensors, type SafetensorsFile, saveSafetensors } from './safetensors.js';
+export {
+  decodeSafetensorsTensor,
+  loadSafetensors,
+  parseSafetensorsHeader,
+  type SafetensorsEntry,
+  type SafetensorsFile,
+  safetensorsHeaderLength,
+  saveSafetensors,
+} from './safetensors.js';
 export {
   broadcastShapes,
   broadcastStrides,
@@ -81,3 +101,4 @@ export {
   stridesOf,
 } from './shape.js';
 export { Tensor } from './tensor.js';
+export { wgslTanh } from './wgsl-math.js';

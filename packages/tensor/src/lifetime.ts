@@ -40,8 +40,12 @@ function collectTensors(value: unknown, into: Set<Tensor>, seen = new Set<unknow
   }
 }
 
-function isTensor(value: object): value is Tensor {
-  return (value as { [tensorBrand]?: true })[tensorBrand] === true;
+export function isTensor(value: unknown): value is Tensor {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as { [tensorBrand]?: true })[tensorBrand] === true
+  );
 }
 
 /** @internal Marks Tensor instances without an import cycle. */

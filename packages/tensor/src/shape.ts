@@ -24,6 +24,12 @@ export function stridesOf(shape: Shape): number[] {
 }
 
 export function assertValidShape(where: string, shape: Shape): void {
+  if (!Array.isArray(shape)) {
+    fail(
+      where,
+      `shape must be an array of non-negative integers, got ${typeof shape} ${String(shape)}`,
+    );
+  }
   for (const d of shape) {
     if (!Number.isInteger(d) || d < 0) {
       fail(where, `shape ${formatShape(shape)} has a dimension that is not a non-negative integer`);

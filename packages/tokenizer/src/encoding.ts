@@ -1,5 +1,6 @@
 import { forEachChunk } from './ascii-chunks.js';
 import { BpeRanks, bytePairEncode } from './bpe.js';
+import { checkIds, checkOptions, checkText, checkTexts } from './check-args.js';
 import { fail } from './errors.js';
 import type { RankTable } from './rank-data.js';
 import { type CharTables, compileRustPattern } from './rust-regex.js';
@@ -110,6 +111,8 @@ export class Encoding {
    */
   encode(text: string, options?: EncodeOptions): number[] {
     const where = `${this.name}.encode`;
+    checkText(where, 'text', text);
+    checkOptions(where, options);
     const { allowed, disallowed } = resolveSpecial(
       where,
       this.specialTokens,
@@ -132,6 +135,7 @@ export class Encoding {
 
   /** Encodes text with special tokens treated as ordinary text; never throws on them. */
   encodeOrdinary(text: string): number[] {
+    checkText(`${this.name}.encodeOrdinary`, 'text', text);
     text = wellFormed(text);
     const out: number[] = [];
     this.encodeSegment(text, 0, text.length, out);
@@ -139,6 +143,9 @@ export class Encoding {
   }
 
   encodeBatch(texts: readonly string[], options?: EncodeOptions): number[][] {
+    const where = `${this.name}.encodeBatch`;
+    checkTexts(where, 'texts', texts);
+    checkOptions(where, options);
     return texts.map((t) => this.encode(t, options));
   }
 
@@ -149,6 +156,8 @@ export class Encoding {
   /** Like encode, with each token's UTF-16 span in `text` (for showing tokens over text). */
   encodeWithOffsets(text: string, options?: EncodeOptions): TokenSpan[] {
     const where = `${this.name}.encodeWithOffsets`;
+    checkText(where, 'text', text);
+    checkOptions(where, options);
     const { allowed, disallowed } = resolveSpecial(
       where,
       this.specialTokens,
@@ -186,6 +195,7 @@ export class Encoding {
 
   /** UTF-8 bytes of the tokens; throws on an id outside the vocabulary. */
   decodeBytes(ids: ArrayLike<number>): Uint8Array {
+    checkIds(`${this.name}.decode`, ids);
     const { bytes, offsets, present, size } = this.ranks;
     let total = 0;
     for (let i = 0; i < ids.length; i++) {

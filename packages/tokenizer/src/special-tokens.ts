@@ -1,3 +1,4 @@
+import { checkSpecialSet } from './check-args.js';
 import { fail } from './errors.js';
 import { escapeRegExp } from './rust-regex.js';
 
@@ -36,6 +37,8 @@ export function resolveSpecial(
 ): ResolvedSpecial {
   const allowedOpt = options?.allowedSpecial ?? [];
   const disallowedOpt = options?.disallowedSpecial ?? 'all';
+  checkSpecialSet(where, 'allowedSpecial', allowedOpt);
+  checkSpecialSet(where, 'disallowedSpecial', disallowedOpt);
   const allowed = allowedOpt === 'all' ? new Set(specials.keys()) : new Set(allowedOpt);
   for (const t of allowed) {
     if (!specials.has(t))

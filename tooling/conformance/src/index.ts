@@ -1,11 +1,13 @@
 // The op conformance suite: written once against the public op API of @qkv/tensor and run
 // by every backend (`describeConformance(backend, makeDevice, ALL_GROUPS, options)`).
 import { attentionCases } from './cases/attention.js';
+import { blockSparseAttentionCases } from './cases/block-sparse-attention.js';
 import { creationCases } from './cases/creation.js';
 import { elementwiseCases } from './cases/elementwise.js';
 import { gradientCases } from './cases/gradients.js';
 import { layoutCases } from './cases/layout.js';
 import { lifetimeCases } from './cases/lifetime.js';
+import { maskedNonFiniteCases } from './cases/masked-nonfinite.js';
 import { matmulCases } from './cases/matmul.js';
 import { normCases } from './cases/norm.js';
 import { reduceCases } from './cases/reduce.js';
@@ -13,6 +15,10 @@ import { ropeCases } from './cases/rope.js';
 import { torchFixtureCases } from './cases/torch-fixtures.js';
 import type { CaseGroup } from './harness.js';
 
+export {
+  type Sizes as AttentionSizes,
+  sizes as attentionSizes,
+} from './cases/block-sparse-attention.js';
 export { expectClose, expectExact, type Tolerance, toleranceFor } from './compare.js';
 export {
   describeGpuConformance,
@@ -39,6 +45,8 @@ export const ALL_GROUPS: Record<string, CaseGroup> = {
   layout: layoutCases,
   norm: normCases,
   attention: attentionCases,
+  blockSparseAttention: blockSparseAttentionCases,
+  'non-finite values at masked keys': maskedNonFiniteCases,
   rope: ropeCases,
   'PyTorch fixtures': torchFixtureCases,
   gradients: gradientCases,

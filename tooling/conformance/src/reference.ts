@@ -148,3 +148,51 @@ export function refErf(x: number): number {
   }
   return (2 / Math.sqrt(Math.PI)) * sum;
 }
+
+/**
+ * RoPE in float64 from the `rope` op's contract: angle = f32(f32(p) · f32(invFreq[i])), the
+ * pair (a, b) becomes (a·c − b·s, b·c + a·s) with c, s = cos, sin(angle) · scaling; pairs are
+ * (i, i + r/2) for `half` (rotate_half) and (2i, 2i+1) for `interleaved` (rotate_every_two),
+ * r = 2 · invFreq.length; dims past r are copied. `positionOf(row)` is the position of flat
+ * row `row` of x `[rows, dim]`. The one RoPE reference every package's tests use.
+ */
+export function refRope(
+  x: ArrayLike<number>,
+  dim: number,
+  invFreq: ArrayLike<number>,
+  style: 'half' | 'interleaved',
+  scaling: number,
+  positionOf: (row: number) => number,
+): number[] {
+  const out = Array.from(x);
+  const half = invFreq.length;
+  for (let row = 0; row < x.length / dim; row++) {
+    const p = Math.fround(positionOf(row));
+    for (let i = 0; i < half; i++) {
+      const angle = Math.fround(p * Math.fround(invFreq[i]!));
+      const [ia, ib] = style === 'half' ? [i, i + half] : [2 * i, 2 * i + 1];
+      const a = x[row * dim + ia]!;
+      const b = x[row * dim + ib]!;
+      const c = Math.cos(angle) * scaling;
+      const s = Math.sin(angle) * scaling;
+      out[row * dim + ia] = a * c - b * s;
+      out[row * dim + ib] = b * c + a * s;
+    }
+  }
+  return out;
+}
+
+/**
+ * Position of each flat row of x `[..., S, D]` given ids `[S]` (shared) or, `perBatch`,
+ * `[B, S]` (one row of ids per entry of x's first dimension).
+ */
+export function ropeRowPositions(
+  shape: Shape,
+  ids: ArrayLike<number>,
+  perBatch: boolean,
+): (row: number) => number {
+  const seq = shape[shape.length - 2]!;
+  const rowsPerBatch = size(shape) / shape[shape.length - 1]! / (perBatch ? shape[0]! : 1);
+  return (row) =>
+    perBatch ? ids[Math.floor(row / rowsPerBatch) * seq + (row % seq)]! : ids[row % seq]!;
+}

@@ -50,13 +50,17 @@ h1 { margin: 0 0 .25rem; } h2 { border-bottom: 1px solid #ccc; padding-bottom: .
 .run dt { color: #666; } .run dd { margin: 0; overflow-wrap: anywhere; }
 .charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(30rem, 1fr)); gap: 1rem; }
 .chart { margin: 0; height: 22rem; position: relative; }
+.chart.wide { grid-column: 1 / -1; }
 table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
 td, th { padding: .15rem .6rem; border-bottom: 1px solid #eee; text-align: right; }
 td:nth-child(2), td:nth-child(3) { text-align: left; }
 .error { color: #b00020; }
+.summary { margin-top: 1rem; display: grid; grid-template-columns: repeat(auto-fill, minmax(30rem, 1fr)); gap: 0 1.5rem; }
+.summary h2 { grid-column: 1 / -1; }
+.summary h3 { margin: .5rem 0 .1rem; } .summary ul { margin: 0; padding-left: 1.2rem; }
 #live { margin-top: 2rem; border-top: 1px solid #ccc; }
 #live fieldset { display: inline; border: 0; padding: 0; margin-right: 1rem; }
-#live-log { background: #f6f6f6; max-height: 16rem; overflow: auto; padding: .5rem; }
+#live-log { background: #f6f6f6; max-height: 16rem; overflow: auto; padding: .5rem; white-space: pre-wrap; }
 `;
 
 /** A self-contained page (no network, opens from file://) drawing `results`. */

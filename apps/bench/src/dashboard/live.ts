@@ -5,6 +5,10 @@ import type { BenchResult } from '../result.js';
 import { runSuites } from '../run-suites.js';
 import { SUITES } from '../suites/index.js';
 import { browserEnvironment } from './browser-env.js';
+import { loadOrtFromPage, webgpuPeersSuite } from './webgpu-peers.js';
+
+/** The CLI's suites and, in the page only, qkv beside onnxruntime-web on the same adapter. */
+const LIVE_SUITES = [...SUITES, webgpuPeersSuite(loadOrtFromPage)];
 
 /**
  * The page's "run here" panel: runs suites in the visitor's browser, on the CPU backend or on
@@ -20,7 +24,7 @@ export function livePanel(
   parent.innerHTML = `
 <h2>Run in this browser</h2>
 <form id="live-form">
-  <fieldset><legend>suites</legend>${SUITES.map(
+  <fieldset><legend>suites</legend>${LIVE_SUITES.map(
     (s) =>
       `<label><input type="checkbox" name="suite" value="${s.name}" checked> ${s.name}</label>`,
   ).join(' ')}</fieldset>
@@ -61,7 +65,7 @@ export function livePanel(
       const bench = await openDevice(kind, kernels ? { kernels } : {});
       const result = await runSuites({
         name: `browser-${++runs}`,
-        suites: SUITES.filter((s) => names.includes(s.name)),
+        suites: LIVE_SUITES.filter((s) => names.includes(s.name)),
         // Browsers coarsen the clock (0.1 ms in Chromium without cross-origin isolation).
         settings: { ...(data.get('quick') ? QUICK_SETTINGS : DEFAULT_SETTINGS), minSampleMs: 5 },
         bench,

@@ -1,6 +1,7 @@
 import type { KernelsModule } from '../devices.js';
 import { formatBytes, formatMs, formatParams, formatRate } from '../format.js';
 import { type BenchResult, parseResult } from '../result.js';
+import { summarizeRun, summaryLines } from '../summary.js';
 import { drawSuite } from './charts.js';
 import { livePanel } from './live.js';
 import { suiteNames, suiteView } from './model.js';
@@ -66,31 +67,65 @@ function environmentBlock(r: BenchResult, index: number): HTMLElement {
   return box;
 }
 
+/**
+ * What the runs show, per suite, before any chart: the latest run against its peers and
+ * variants, its growth slopes, and with two or more runs what changed since the first.
+ */
+function summaryBlock(): HTMLElement {
+  const box = el('section', undefined, 'summary');
+  box.id = 'summary';
+  const latest = results[results.length - 1];
+  if (!latest) return box;
+  const first = results.length > 1 ? results[0] : undefined;
+  box.append(
+    el(
+      'h2',
+      first
+        ? `Summary of run ${results.length} (${latest.name}), and what changed since run 1 (${first.name})`
+        : `Summary of ${latest.name}`,
+    ),
+  );
+  for (const s of summarizeRun(latest, first)) {
+    const lines = summaryLines(s, first?.name);
+    if (lines.length === 0) continue;
+    const item = el('div', undefined, 'suite-summary');
+    item.dataset.suite = s.suite;
+    const list = el('ul');
+    for (const line of lines) list.append(el('li', line));
+    item.append(el('h3', s.suite), list);
+    box.append(item);
+  }
+  return box;
+}
+
 function measurementTable(suite: string): HTMLTableElement {
   const table = el('table');
   const head = el('tr');
-  for (const h of ['run', 'case', 'name', 'median', 'MAD', 'min', 'samples', 'rate', 'peak mem'])
-    head.append(el('th', h));
+  const rows = results.flatMap((r, run) =>
+    r.measurements.filter((x) => x.suite === suite).map((m) => ({ m, run })),
+  );
+  // Memory is recorded on WebGPU only: no empty column elsewhere.
+  const withMemory = rows.some(({ m }) => m.peakBytes !== undefined);
+  const headers = ['run', 'case', 'name', 'median', 'MAD', 'min', 'samples', 'rate'];
+  for (const h of withMemory ? [...headers, 'peak mem'] : headers) head.append(el('th', h));
   table.append(head);
-  results.forEach((r, run) => {
-    for (const m of r.measurements.filter((x) => x.suite === suite)) {
-      const row = el('tr');
-      for (const cell of [
-        String(run + 1),
-        formatParams(m.params),
-        m.name,
-        formatMs(m.medianMs),
-        formatMs(m.madMs),
-        formatMs(m.minMs),
-        String(m.samplesMs.length),
-        formatRate(m),
-        m.peakBytes === undefined ? '' : formatBytes(m.peakBytes),
-      ]) {
-        row.append(el('td', cell));
-      }
-      table.append(row);
+  for (const { m, run } of rows) {
+    const row = el('tr');
+    for (const cell of [
+      String(run + 1),
+      formatParams(m.params),
+      m.name,
+      formatMs(m.medianMs),
+      formatMs(m.madMs),
+      formatMs(m.minMs),
+      String(m.samplesMs.length),
+      formatRate(m),
+      ...(withMemory ? [m.peakBytes === undefined ? '' : formatBytes(m.peakBytes)] : []),
+    ]) {
+      row.append(el('td', cell));
     }
-  });
+    table.append(row);
+  }
   return table;
 }
 
@@ -99,7 +134,7 @@ function render(): void {
   root.replaceChildren();
   const runs = el('div', undefined, 'runs');
   for (const [i, r] of results.entries()) runs.append(environmentBlock(r, i));
-  root.append(runs);
+  root.append(runs, summaryBlock());
   let charts = 0;
   for (const suite of suiteNames(results)) {
     const section = el('section', undefined, 'suite');

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { toMeasurement } from '../context.js';
-import { type BenchResult, RESULT_FORMAT, RESULT_VERSION } from '../result.js';
+import type { BenchResult } from '../result.js';
 import type { Params } from '../suite.js';
+import { testResult } from '../test-result.js';
 import { suiteNames, suiteView, xParamOf } from './model.js';
 
 const m = (name: string, params: Params, ms: number, x?: string) =>
@@ -13,24 +14,49 @@ function run(name: string, scale: number): BenchResult {
     m('peer', { batch: 1, m: n, k: n, n }, (n * scale) / 4, 'n'),
     m('qkv', { batch: 8, m: n, k: 64, n }, 2 * n * scale, 'n'),
   ]);
-  return {
-    format: RESULT_FORMAT,
-    version: RESULT_VERSION,
-    name,
-    createdAt: '2026-01-01T00:00:00.000Z',
-    options: { quick: true, device: 'cpu', suites: ['matmul'], warmup: 0, repeats: 1 },
-    environment: {} as BenchResult['environment'],
-    measurements,
-    errors: [],
-  };
+  return testResult(name, measurements);
 }
 
 describe('dashboard model', () => {
-  it('plots against the named param, else the one with most distinct values', () => {
+  it('plots against the param a suite names; without one, cases are unrelated bars', () => {
     expect(xParamOf([m('a', { n: 1, h: 1 }, 1, 'h')])).toBe('h');
-    expect(xParamOf([m('a', { n: 1, h: 1, s: 'x' }, 1), m('a', { n: 2, h: 1, s: 'y' }, 1)])).toBe(
-      'n',
+    const unrelated = [m('qkv', { n: 1, h: 8 }, 1), m('qkv', { n: 2, h: 4 }, 2)];
+    expect(xParamOf(unrelated)).toBeUndefined();
+    const view = suiteView([{ ...run('a', 1), measurements: unrelated }], 'matmul');
+    expect(view.xParam).toBeUndefined();
+    // Case labels name only what differs between cases.
+    expect(view.cases).toEqual(['n=1 h=8', 'n=2 h=4']);
+    expect(view.series.map((s) => [s.label, s.points.map((p) => p.x)])).toEqual([['qkv', [0, 1]]]);
+  });
+
+  it('keeps variants and parts of qkv apart from peers', () => {
+    const x = { x: 'n', series: 's' };
+    const ms = [
+      toMeasurement('t', 'qkv', { n: 4 }, [2], x),
+      toMeasurement('t', 'peer', { n: 4 }, [4], x),
+      toMeasurement('t', 'qkv materialised', { n: 4 }, [6], x),
+      toMeasurement('t', 'qkv-mask-build', { n: 4 }, [1], { ...x, role: 'part' }),
+    ];
+    const view = suiteView([{ ...run('a', 1), measurements: ms }], 't');
+    expect(view.peerRatios.map((r) => [r.name, r.ratio])).toEqual([['peer', 2]]);
+    expect(view.variantRatios.map((r) => [r.name, r.ratio])).toEqual([['qkv materialised', 3]]);
+    expect(view.series.map((s) => s.role)).toEqual(['qkv', 'peer', 'variant', 'part']);
+  });
+
+  it('splits lines into the groups a suite names, else by first word when there are many', () => {
+    const named = [64, 128].map((d) =>
+      toMeasurement('t', 'qkv', { d, n: 4 }, [1], { x: 'n', series: `D=${d}`, group: `D=${d}` }),
     );
+    expect(suiteView([{ ...run('a', 1), measurements: named }], 't').groups).toEqual([
+      'D=64',
+      'D=128',
+    ]);
+    const many = ['x', 'y'].flatMap((w) =>
+      ['a', 'b', 'c', 'd', 'e'].map((v) =>
+        toMeasurement('t', 'qkv', { w, v, n: 4 }, [1], { x: 'n', series: `${w} ${v}` }),
+      ),
+    );
+    expect(suiteView([{ ...run('a', 1), measurements: many }], 't').groups).toEqual(['x', 'y']);
   });
 
   it('uses the series label a suite gives', () => {
@@ -86,7 +112,12 @@ describe('dashboard model', () => {
       toMeasurement('peak', 'fma-chains', { backend: 'cpu' }, [1], { flops: 3e9 }),
     );
     expect(suiteView([r], 'matmul').peaks).toEqual([
-      { run: 0, tflops: 3, what: 'peak fma-chains backend=cpu', measured: true },
+      {
+        run: 0,
+        tflops: 3,
+        what: 'single-thread JavaScript peak (float64 multiply-add chains)',
+        measured: true,
+      },
     ]);
   });
 

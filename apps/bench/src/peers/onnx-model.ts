@@ -8,14 +8,17 @@
 /** ONNX IR version 8 goes with opset 17 and later (onnx/docs/Versioning.md). */
 const IR_VERSION = 8;
 const DEFAULT_OPSET = 17;
-/** TensorProto.DataType.FLOAT */
-const ELEM_FLOAT = 1;
+/** TensorProto.DataType: FLOAT and INT32. */
+const ELEM_TYPES = { float32: 1, int32: 6 } as const;
 /** AttributeProto.AttributeType.INT */
 const ATTR_INT = 2;
 
 export interface OnnxTensorSpec {
+  /** '' for an optional input left out (it takes its place in the node's input list only). */
   name: string;
   shape: readonly number[];
+  /** Default float32; int32 for lengths such as GroupQueryAttention's `seqlens_k`. */
+  type?: keyof typeof ELEM_TYPES;
 }
 
 export interface OnnxNodeSpec {
@@ -25,6 +28,8 @@ export interface OnnxNodeSpec {
   /** Integer attributes, e.g. Softmax's `axis`. */
   intAttrs?: Record<string, number>;
   opset?: number;
+  /** The operator's domain, e.g. `com.microsoft` for onnxruntime's contrib operators. */
+  domain?: string;
 }
 
 /** Protobuf wire-format writer for the few field kinds an ONNX model needs. */
@@ -70,7 +75,7 @@ class ProtoWriter {
 function valueInfo(w: ProtoWriter, spec: OnnxTensorSpec): void {
   w.string(1, spec.name).message(2, (type) =>
     type.message(1, (tensor) =>
-      tensor.int(1, ELEM_FLOAT).message(2, (shape) => {
+      tensor.int(1, ELEM_TYPES[spec.type ?? 'float32']).message(2, (shape) => {
         for (const d of spec.shape) shape.message(1, (dim) => dim.int(1, d));
       }),
     ),
@@ -88,14 +93,17 @@ export function singleNodeModel(node: OnnxNodeSpec): Uint8Array {
       for (const o of node.outputs) n.string(2, o.name);
       n.string(3, node.opType.toLowerCase());
       n.string(4, node.opType);
+      if (node.domain) n.string(7, node.domain);
       for (const [name, value] of Object.entries(node.intAttrs ?? {})) {
         n.message(5, (a) => a.string(1, name).int(3, value).int(20, ATTR_INT));
       }
     });
     graph.string(2, `${node.opType.toLowerCase()}-graph`);
-    for (const i of node.inputs) graph.message(11, (v) => valueInfo(v, i));
+    for (const i of node.inputs) if (i.name) graph.message(11, (v) => valueInfo(v, i));
     for (const o of node.outputs) graph.message(12, (v) => valueInfo(v, o));
   });
   w.message(8, (opset) => opset.string(1, '').int(2, node.opset ?? DEFAULT_OPSET));
+  // Contrib operators are versioned in their own domain (com.microsoft is at version 1).
+  if (node.domain) w.message(8, (opset) => opset.string(1, node.domain!).int(2, 1));
   return Uint8Array.from(w.bytes);
 }

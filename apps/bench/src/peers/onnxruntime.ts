@@ -10,7 +10,7 @@ interface OrtSession {
   run(feeds: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>>;
   release(): Promise<void>;
 }
-interface OrtModule {
+export interface OrtModule {
   Tensor: new (type: 'float32', data: Float32Array, dims: readonly number[]) => OrtTensor;
   InferenceSession: {
     create(model: Uint8Array, options?: Record<string, unknown>): Promise<OrtSession>;
@@ -26,6 +26,8 @@ export interface OrtGraph {
 }
 
 export interface OrtPeer {
+  /** The package measured, the name its results are recorded under. */
+  name: string;
   version: string;
   /** Thread count the sessions use; one by default to match the single-threaded CPU backend. */
   threads: number;
@@ -49,15 +51,28 @@ export async function loadOrtPeer(
     log(`peer ${ORT_PACKAGE} skipped: ${(error as Error).message.split('\n')[0]}`);
     return undefined;
   }
+  const version = ort.env.versions?.node ?? ort.env.versions?.common ?? 'unknown';
+  return ortPeer(ort, ORT_PACKAGE, version, threads, {
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    executionProviders: ['cpu'],
+  });
+}
+
+/** A peer over an onnxruntime module (node or web): one session per single-node graph. */
+export function ortPeer(
+  ort: OrtModule,
+  name: string,
+  version: string,
+  threads: number,
+  sessionOptions: Record<string, unknown>,
+): OrtPeer {
   return {
-    version: ort.env.versions?.node ?? ort.env.versions?.common ?? 'unknown',
+    name,
+    version,
     threads,
     async graph(node, inputs) {
-      const session = await ort.InferenceSession.create(singleNodeModel(node), {
-        intraOpNumThreads: threads,
-        interOpNumThreads: 1,
-        executionProviders: ['cpu'],
-      });
+      const session = await ort.InferenceSession.create(singleNodeModel(node), sessionOptions);
       const feeds = Object.fromEntries(
         node.inputs.map((spec, i) => [
           spec.name,

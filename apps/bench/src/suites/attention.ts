@@ -67,7 +67,8 @@ export const attentionSuite: Suite = {
  */
 const PEER_MAX_FLOPS = 2e10;
 
-interface AttentionDims {
+/** One benchmark case: heads, head dim, sequence length, causal or not. */
+interface AttentionBenchCase {
   heads: number;
   headDim: number;
   seqLen: number;
@@ -84,7 +85,7 @@ function causalMask(ctx: SuiteContext, n: number): Tensor {
 async function attentionCase(
   ctx: SuiteContext,
   ort: Awaited<ReturnType<typeof loadOrtPeer>>,
-  dims: AttentionDims,
+  dims: AttentionBenchCase,
   seed: number,
 ): Promise<void> {
   const { heads, headDim, seqLen, causal } = dims;
@@ -98,12 +99,14 @@ async function attentionCase(
   // benchmarks do, so TFLOP/s compare across the two.
   const flops = (4 * heads * seqLen * seqLen * headDim) / (causal ? 2 : 1);
   const series = `D=${headDim} ${causal ? 'causal' : 'full'}`;
+  // One chart per head size: four lines of three implementations each is what a reader follows.
+  const group = `D=${headDim}`;
   const params = { heads, headDim, seqLen, causal };
   try {
     await measureWithPeer(ctx, ort, {
       suite: 'attention',
       params,
-      options: { flops, x: 'seqLen', series },
+      options: { flops, x: 'seqLen', series, group },
       qkv: () => attention(q, k, v, { isCausal: causal }),
       onnx:
         flops > PEER_MAX_FLOPS
@@ -149,7 +152,7 @@ async function attentionCase(
         await settle(out);
         out.dispose();
       },
-      { flops, x: 'seqLen', series },
+      { flops, x: 'seqLen', series, group },
     );
   } finally {
     for (const t of [q, k, v, mask]) t?.dispose();

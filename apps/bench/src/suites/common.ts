@@ -1,7 +1,7 @@
 import { cpu, type Device, fromTypedArray, QkvError, Random, type Tensor } from '@qkv/tensor';
 import type { OnnxNodeSpec } from '../peers/onnx-model.js';
 import { ORT_PACKAGE, type OrtPeer } from '../peers/onnxruntime.js';
-import type { MeasureOptions, Params, SuiteContext } from '../suite.js';
+import type { Measurement, MeasureOptions, Params, SuiteContext } from '../suite.js';
 
 /** Seeded standard-normal float32 data, identical for qkv and its peers. */
 export function normalData(size: number, seed: number): Float32Array {
@@ -24,7 +24,11 @@ export function upload(ctx: SuiteContext, data: Float32Array, shape: number[]): 
  * tens of milliseconds for a 256³ matmul: they get the CPU's sizes.
  */
 export function isSoftwareDevice(device: Device): boolean {
-  return device.backend === 'cpu' || /swiftshader|llvmpipe|lavapipe|software/i.test(device.name);
+  return (
+    device.backend === 'cpu' ||
+    device.backend === 'wasm' ||
+    /swiftshader|llvmpipe|lavapipe|software/i.test(device.name)
+  );
 }
 
 /**
@@ -82,8 +86,11 @@ export async function measureWithPeer(
   if (!ort || !c.onnx) return;
   const graph = await ort.graph(c.onnx.node, c.onnx.inputs);
   try {
-    assertClose(`${c.suite} ${JSON.stringify(c.params)}`, ours, await graph.run(), c.tolerance);
-    await ctx.measure(ORT_PACKAGE, c.params, () => graph.run(), {
+    assertClose(`${c.suite} ${JSON.stringify(c.params)}`, ours, await graph.run(), c.tolerance, [
+      'qkv',
+      ort.name,
+    ]);
+    await ctx.measure(ort.name, c.params, () => graph.run(), {
       ...c.options,
       config: { threads: ort.threads, version: ort.version },
       trackMemory: false,
@@ -114,4 +121,28 @@ export function assertClose(
       );
     }
   }
+}
+
+/**
+ * Time one qkv op by name: each call runs `op`, waits for the device to finish it and frees
+ * the result.
+ */
+export function measureOp(
+  ctx: SuiteContext,
+  name: string,
+  params: Params,
+  op: () => Tensor,
+  options: MeasureOptions,
+): Promise<Measurement> {
+  const settle = ctx.settle ?? (async () => {});
+  return ctx.measure(
+    name,
+    params,
+    async () => {
+      const out = op();
+      await settle(out);
+      out.dispose();
+    },
+    options,
+  );
 }

@@ -4,6 +4,7 @@ import {
   assertClose,
   contextDevice,
   isSoftwareDevice,
+  measureOp,
   normalData,
   sizesFor,
   upload,
@@ -72,18 +73,7 @@ async function decodeCase(ctx: SuiteContext, dims: DecodeDims, seed: number): Pr
     x: 'cached',
     series: `L=${queries} ${group > 1 ? `GQA ${group}:1` : 'MHA'}`,
   };
-  const settle = ctx.settle ?? (async () => {});
-  const timed = (name: string) =>
-    ctx.measure(
-      name,
-      params,
-      async () => {
-        const out = run();
-        await settle(out);
-        out.dispose();
-      },
-      options,
-    );
+  const timed = (name: string) => measureOp(ctx, name, params, run, options);
   try {
     const setPath = ctx.setAttentionPath;
     if (!setPath) {

@@ -1,7 +1,9 @@
 import type { Suite } from '../suite.js';
 import { attentionSuite } from './attention.js';
+import { cpuPeersSuite } from './cpu-peers.js';
 import { decodeSuite } from './decode.js';
 import { matmulSuite } from './matmul.js';
+import { modelSuite } from './model.js';
 import { peakSuite } from './peak.js';
 import { positionalSuite } from './positional.js';
 import { softmaxSuite } from './softmax.js';
@@ -23,9 +25,14 @@ export const SUITES: readonly Suite[] = [
   sparseSuite,
   tokenizerSuite,
   trainSuite,
+  cpuPeersSuite,
+  modelSuite,
 ];
 
-export const DEFAULT_SUITES: readonly string[] = SUITES.map((s) => s.name);
+// Whole models take minutes on a CPU: `--suite model` runs them.
+export const DEFAULT_SUITES: readonly string[] = SUITES.filter((s) => s !== modelSuite).map(
+  (s) => s.name,
+);
 
 export function findSuites(names: readonly string[]): Suite[] {
   return names.map((name) => {

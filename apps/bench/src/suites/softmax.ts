@@ -22,9 +22,10 @@ export const softmaxSuite: Suite = {
       try {
         await measureWithPeer(ctx, ort, {
           suite: 'softmax',
-          params: { rows: n, cols: n },
-          // Read once and written once, float32.
-          options: { bytes: 2 * 4 * n * n, x: 'cols' },
+          params: { rows: n, cols: n, elements: n * n },
+          // Read once and written once, float32. Plotted against the element count, which
+          // is what the work grows with (rows and columns grow together).
+          options: { bytes: 2 * 4 * n * n, x: 'elements', series: 'square' },
           qkv: () => softmax(x, -1),
           onnx: {
             node: {

@@ -42,8 +42,7 @@ export interface LayerResult {
  * with Wq, Wk, Wv, split the width into `numHeads` heads of dh = d / numHeads, and per head
  * softmax(Q·Kᵀ/√dh)·V. The output projection is left out: the page shows heads, not a model.
  * Positions from @qkv/positional: sinusoidal encodings added to the inputs, RoPE applied to
- * each head's queries and keys, or ALiBi's bias added to the scores (the paper's causal form
- * with a causal mask, the symmetric one otherwise).
+ * each head's queries and keys, or ALiBi's bias −slope·|distance| added to the scores.
  */
 export function attentionLayer(input: LayerInput): LayerResult {
   const { projections, numHeads, causal, positions = 'none' } = input;
@@ -65,8 +64,7 @@ export function attentionLayer(input: LayerInput): LayerResult {
     const k = rope(heads(linear(memory, projections.wk), S));
     const v = heads(linear(memory, projections.wv), S);
     const allowed = causal ? causalAllowed(L, S) : undefined;
-    const bias =
-      positions === 'alibi' ? alibiBias(numHeads, L, S, { symmetric: !causal }) : undefined;
+    const bias = positions === 'alibi' ? alibiBias(numHeads, L, S) : undefined;
     const scores = scaledScores(q, k, allowed, bias);
     // The weights and output come from @qkv/attention; the scores above are only for showing.
     const weights = attentionWeights(q, k, { isCausal: causal, ...(bias ? { bias } : {}) });

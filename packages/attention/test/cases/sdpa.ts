@@ -66,7 +66,7 @@ sdpaCases['sparseMask visits only the kept blocks and equals the dense mask'] = 
   expect(() =>
     scaledDotProductAttention(q, k, v, { sparseMask: causal(), isCausal: true, enableGqa: true }),
   ).toThrow(
-    'scaledDotProductAttention: sparseMask replaces isCausal: express them as @qkv/sparse mask patterns and scoreMod score modifiers',
+    'scaledDotProductAttention: sparseMask cannot be combined with isCausal (express them as @qkv/sparse mask patterns and scoreMod score modifiers)',
   );
   expect(() => scaledDotProductAttention(q, k, v, { blockSize: 16, enableGqa: true })).toThrow(
     /scoreMod and blockSize apply only with sparseMask/,

@@ -1,7 +1,8 @@
 import type { DType } from '@qkv/tensor';
 import type { GpuStorage, WebGPUDevice } from '../runtime/webgpu-device.js';
+import { type ParamFields, paramBlock } from '../wgsl/params.js';
 import { ROW_WORKGROUP } from '../wgsl/row-reduce.js';
-import { entryPoint, param } from '../wgsl/shader.js';
+import { entryPoint } from '../wgsl/shader.js';
 import { type AttentionPlan, dispatchAttention, rowScoringPrelude } from './attention-shader.js';
 import { runMap } from './map-kernel.js';
 
@@ -27,14 +28,14 @@ export function decodeSplits(
  * sum l and accumulator (invocation c owns output columns c, c + CHUNK, ...), and writes the
  * partial (m, l, acc[Ev]) unnormalised. A second kernel combines the partials of a row.
  */
-function decodeSource(plan: AttentionPlan): string {
+function decodeSource(plan: AttentionPlan, params: ParamFields): string {
   const e = plan.dims.headDim;
   const ev = plan.dims.valueDim;
   const perThread = Math.max(1, Math.ceil(ev / CHUNK));
-  const body = `  let total = params[0];
+  const body = `  let total = params.count;
   if (group >= total) { return; }
-  let splits = ${param(0)};
-  let per_split = ${param(1)};
+  let splits = params.splits;
+  let per_split = params.keysPerSplit;
   let row = group / splits;
   let split = group % splits;
   let rc = row_coords(row);
@@ -63,7 +64,10 @@ function decodeSource(plan: AttentionPlan): string {
       let c = lid + t * ${CHUNK}u;
       if (c < ${ev}u) {
         var sum = 0.0;
-        for (var x = 0u; x < count; x++) { sum += ps[x] * f32(load_v(v_base + (c0 + x) * ${ev}u + c)); }
+        // A key of weight 0 (masked) adds nothing, even NaN or inf in its value.
+        for (var x = 0u; x < count; x++) {
+          if (ps[x] != 0.0) { sum += ps[x] * f32(load_v(v_base + (c0 + x) * ${ev}u + c)); }
+        }
         acc[t] = acc[t] * alpha + sum;
       }
     }
@@ -77,7 +81,7 @@ function decodeSource(plan: AttentionPlan): string {
     if (c < ${ev}u) { part[base + 2u + c] = acc[t]; }
   }`;
   return [
-    rowScoringPrelude(plan, 'part'),
+    rowScoringPrelude(plan, 'part', params),
     `var<workgroup> ps: array<f32, ${CHUNK}>;`,
     entryPoint(ROW_WORKGROUP, body),
   ].join('\n');
@@ -87,8 +91,8 @@ function decodeSource(plan: AttentionPlan): string {
  * out[row, c] = Σ_s acc_s[c]·exp(m_s - M) / Σ_s l_s·exp(m_s - M) with M = max_s m_s: the
  * partials rescaled to a common max (zeros when no split saw a key).
  */
-const COMBINE_BODY = `  let ev = ${param(0)};
-  let splits = ${param(1)};
+const COMBINE_BODY = `  let ev = params.ev;
+  let splits = params.splits;
   let row = i / ev;
   let c = i % ev;
   let stride = ev + 2u;
@@ -120,20 +124,21 @@ export function runDecodeAttention(
   const part = device.allocate('float32', groups * (ev + 2), 'attention');
   if (groups > 0) {
     dispatchAttention(device, plan, {
-      key: `attention-decode:e${dims.headDim}:ev${ev}`,
-      source: () => decodeSource(plan),
+      kernel: 'attention-decode',
+      spec: { e: dims.headDim, ev },
+      source: (fields) => decodeSource(plan, fields),
       output: part,
       groups,
-      words: [splits, keysPerSplit],
+      params: paramBlock({ splits: 'u32', keysPerSplit: 'u32' }, { splits, keysPerSplit }),
     });
   }
   const out = runMap(
     device,
     {
-      key: 'attention-combine',
+      kernel: 'attention-combine',
       inputs: [{ storage: part, dtype: 'float32' }],
       outDType,
-      params: [ev, splits],
+      params: paramBlock({ ev: 'u32', splits: 'u32' }, { ev, splits }),
       body: COMBINE_BODY,
     },
     rows * ev,

@@ -1,5 +1,6 @@
 import type { GpuStorage, WebGPUDevice } from '../runtime/webgpu-device.js';
-import { entryPoint, param } from '../wgsl/shader.js';
+import { type ParamFields, paramBlock } from '../wgsl/params.js';
+import { entryPoint } from '../wgsl/shader.js';
 import { type AttentionPlan, attentionPrelude, dispatchAttention } from './attention-shader.js';
 import { FLASH_ROWS, flashKeyTile, flashTileWgsl } from './flash-tile.js';
 
@@ -9,13 +10,13 @@ import { FLASH_ROWS, flashKeyTile, flashTileWgsl } from './flash-tile.js';
  * causal mask the walk stops at the last key the workgroup's last row may see, so tiles
  * above the diagonal are never loaded.
  */
-function flashSource(plan: AttentionPlan, bc: number): string {
+function flashSource(plan: AttentionPlan, bc: number, params: ParamFields): string {
   const e = plan.dims.headDim;
   const ev = plan.dims.valueDim;
   const br = FLASH_ROWS;
-  const body = `  let total = params[0];
+  const body = `  let total = params.count;
   if (group >= total) { return; }
-  let tiles = ${param(0)};
+  let tiles = params.tiles;
   let tile = group % tiles;
   let bh = group / tiles;
   let b = bh / q_heads();
@@ -33,7 +34,7 @@ function flashSource(plan: AttentionPlan, bc: number): string {
   if (!row_ok) { return; }
   finish_row((bh * length + i) * ${ev}u);`;
   return [
-    attentionPrelude(plan, 'out'),
+    attentionPrelude(plan, 'out', params),
     flashTileWgsl(e, ev, bc, br),
     `var<private> row_ctx: ScoreRow;
 fn key_allowed(j: u32, masked: bool) -> bool { return allowed(row_ctx, j); }
@@ -52,11 +53,12 @@ export function runFlashAttention(device: WebGPUDevice, plan: AttentionPlan): Gp
   if (groups === 0 || dims.valueDim === 0) return out;
   const bc = flashKeyTile(dims.headDim, dims.valueDim);
   dispatchAttention(device, plan, {
-    key: `attention-flash:e${dims.headDim}:ev${dims.valueDim}:bc${bc}`,
-    source: () => flashSource(plan, bc),
+    kernel: 'attention-flash',
+    spec: { e: dims.headDim, ev: dims.valueDim, bc },
+    source: (fields) => flashSource(plan, bc, fields),
     output: out,
     groups,
-    words: [tiles],
+    params: paramBlock({ tiles: 'u32' }, { tiles }),
   });
   return out;
 }

@@ -1,49 +1,29 @@
 import {
   type AttentionAttrs,
   type AttentionDims,
-  attentionDims,
   broadcastStrides,
   type DType,
   type KernelContext,
   type Tensor,
+  wgslTanh,
 } from '@qkv/tensor';
 import type { GpuStorage, WebGPUDevice } from '../runtime/webgpu-device.js';
+import { joinParams, type ParamBlock, type ParamFields, type SpecValue } from '../wgsl/params.js';
 import {
   COMBINE_WGSL,
   ROW_WORKGROUP,
   rowLayoutConstants,
   workgroupReduceFn,
 } from '../wgsl/row-reduce.js';
-import { type Binding, COMMON_WGSL, declareBindings, loadFns, param } from '../wgsl/shader.js';
+import { type Binding, COMMON_WGSL, declareBindings, loadFns } from '../wgsl/shader.js';
 import { gpuStorage } from './register.js';
 
 /**
  * What the three attention kernels (fused, split-K decode, materialised weights) share: the
- * inputs bound under fixed names, the parameter words, and the WGSL that turns q·k into a
+ * inputs bound under fixed names, the shared parameters, and the WGSL that turns q·k into a
  * score exactly as the `attention` op's contract orders it (scale, softcap, float mask + bias
- * + ALiBi, then bool and causal masks as -inf).
- *
- * Parameter words: `param(0..KERNEL_WORDS-1)` belong to each kernel; the shared ones follow.
+ * + ALiBi, then bool and causal masks as -inf). Each kernel adds its own parameters.
  */
-export const KERNEL_WORDS = 4;
-
-const word = (k: number): string => param(KERNEL_WORDS + k);
-
-/** Shared words, in order. */
-const W = {
-  batch: 0,
-  qHeads: 1,
-  groupSize: 2,
-  queryLength: 3,
-  keyCapacity: 4,
-  kvLength: 5,
-  causalOffset: 6,
-  scale: 7,
-  softcap: 8,
-  kvHeads: 9,
-  /** Batch shape words start here; then, per broadcast score operand, its strides. */
-  batchShape: 10,
-} as const;
 
 /** A float mask or bias read through its broadcast strides over `[B..., Hq, L, S]`. */
 type ScoreOperandName = 'mask' | 'bias';
@@ -53,53 +33,64 @@ export interface AttentionPlan {
   readonly attrs: AttentionAttrs;
   readonly inputs: readonly (Binding & { readonly storage: GpuStorage })[];
   readonly maskKind: 'none' | 'bool' | 'float';
-  /** Score operands with strides, in parameter order. */
+  /** Score operands read through broadcast strides (`params.<name>Strides`). */
   readonly operands: readonly ScoreOperandName[];
-  readonly params: readonly number[];
-  /** Names every specialisation of the shared WGSL. */
-  readonly key: string;
+  readonly params: ParamBlock;
+  /** Every specialisation of the shared WGSL besides the parameter layout. */
+  readonly spec: Readonly<Record<string, SpecValue>>;
   readonly dtype: DType;
 }
 
-const f32Bits = (x: number): number => new Uint32Array(new Float32Array([x]).buffer)[0]!;
-
-/** Validate the op's inputs and lay out bindings and parameter words. */
+/** Lay out bindings and the shared parameters for the dims the op's `infer` derived. */
 export function planAttention(
-  ctx: KernelContext<AttentionAttrs>,
+  ctx: KernelContext<AttentionAttrs, AttentionDims>,
   hasValues: boolean,
 ): AttentionPlan {
-  const { inputs, attrs } = ctx;
+  const { inputs, attrs, plan: dims } = ctx;
   const [q, k] = inputs as [Tensor, Tensor];
   const v = hasValues ? inputs[2]! : undefined;
   const extras = inputs.slice(hasValues ? 3 : 2);
-  const where = hasValues ? 'attention' : 'attentionWeights';
-  const dims = attentionDims(where, [q, k, v ?? k, ...extras], attrs);
   const bound: (Binding & { storage: GpuStorage })[] = [
     { name: 'q', dtype: q.dtype, storage: gpuStorage(q) },
     { name: 'k', dtype: k.dtype, storage: gpuStorage(k) },
   ];
   if (v) bound.push({ name: 'v', dtype: v.dtype, storage: gpuStorage(v) });
   const nb = dims.batchShape.length;
-  const params = [
-    dims.batch,
-    dims.qHeads,
-    dims.groupSize,
-    dims.queryLength,
-    dims.keyCapacity,
-    dims.kvLength,
-    dims.causalOffset >>> 0,
-    f32Bits(attrs.scale),
-    f32Bits(attrs.softcap),
-    dims.kvHeads,
-    ...dims.batchShape,
-  ];
+  const fields: Record<string, ParamFields[string]> = {
+    batch: 'u32',
+    qHeads: 'u32',
+    kvHeads: 'u32',
+    groupSize: 'u32',
+    queryLength: 'u32',
+    keyCapacity: 'u32',
+    kvLength: 'u32',
+    causalOffset: 'i32',
+    scale: 'f32',
+    softcap: 'f32',
+    batchShape: ['u32', nb],
+  };
+  const values: Record<string, number | readonly number[]> = {
+    batch: dims.batch,
+    qHeads: dims.qHeads,
+    kvHeads: dims.kvHeads,
+    groupSize: dims.groupSize,
+    queryLength: dims.queryLength,
+    keyCapacity: dims.keyCapacity,
+    kvLength: dims.kvLength,
+    causalOffset: dims.causalOffset,
+    scale: attrs.scale,
+    softcap: attrs.softcap,
+    batchShape: dims.batchShape,
+  };
   const operands: ScoreOperandName[] = [];
   let next = 0;
   let maskKind: AttentionPlan['maskKind'] = 'none';
+  // Strides over the scores [B..., Hq, L, S]: nb batch strides, then head, row and column.
   const addOperand = (name: ScoreOperandName, t: Tensor) => {
     bound.push({ name, dtype: t.dtype, storage: gpuStorage(t) });
     operands.push(name);
-    params.push(...broadcastStrides(t.shape, dims.scoreShape));
+    fields[`${name}Strides`] = ['u32', nb + 3];
+    values[`${name}Strides`] = broadcastStrides(t.shape, dims.scoreShape);
   };
   if (attrs.hasMask) {
     const mask = extras[next++]!;
@@ -111,29 +102,29 @@ export function planAttention(
     const slopes = extras[next++]!;
     bound.push({ name: 'slopes', dtype: slopes.dtype, storage: gpuStorage(slopes) });
   }
-  const key = [
-    bound.map((b) => `${b.name}=${b.dtype}`).join(','),
-    `nb${nb}`,
-    `mask-${maskKind}`,
-    `causal${Number(attrs.isCausal)}`,
-    `softcap${Number(attrs.softcap > 0)}`,
-  ].join(':');
-  return { dims, attrs, inputs: bound, maskKind, operands, params, key, dtype: q.dtype };
+  const spec = {
+    inputs: bound.map((b) => `${b.name}=${b.dtype}`),
+    mask: maskKind,
+    causal: attrs.isCausal,
+    softcap: attrs.softcap > 0,
+  };
+  const params: ParamBlock = { fields, values };
+  return { dims, attrs, inputs: bound, maskKind, operands, params, spec, dtype: q.dtype };
 }
 
 /** `fn <name>_row(b, h, i) -> u32`: the operand's offset of score (b, h, i, 0). */
-function operandRowFn(name: string, index: number, nb: number): string {
-  const base = W.batchShape + nb + index * (nb + 3);
+function operandRowFn(name: string, nb: number): string {
+  const strides = `params.${name}Strides`;
   const lines = [`fn ${name}_row(b: u32, h: u32, i: u32) -> u32 {`, '  var rem = b;'];
-  lines.push(`  var off = h * ${word(base + nb)} + i * ${word(base + nb + 1)};`);
+  lines.push(`  var off = h * ${strides}[${nb}] + i * ${strides}[${nb + 1}];`);
   for (let d = nb - 1; d >= 0; d--) {
     lines.push(
-      `  { let dim = ${word(W.batchShape + d)}; off += (rem % dim) * ${word(base + d)}; rem = rem / dim; }`,
+      `  { let dim = params.batchShape[${d}]; off += (rem % dim) * ${strides}[${d}]; rem = rem / dim; }`,
     );
   }
   lines.push('  return off;', '}');
   lines.push(
-    `fn ${name}_col() -> u32 { return ${word(base + nb + 2)}; }`,
+    `fn ${name}_col() -> u32 { return ${strides}[${nb + 2}]; }`,
     `fn ${name}_at(r: ScoreRow, j: u32) -> f32 { return f32(load_${name}(r.${name}_row + j * ${name}_col())); }`,
   );
   return lines.join('\n');
@@ -145,7 +136,11 @@ function operandRowFn(name: string, index: number, nb: number): string {
  * - `allowed(r, j)`: key j passes the causal and bool masks (j < kvLength is the caller's);
  * - `finish_score(dot, r, j)`: scale, softcap and the additive terms.
  */
-export function attentionWgsl(plan: AttentionPlan, outputs: readonly Binding[]): string {
+export function attentionWgsl(
+  plan: AttentionPlan,
+  outputs: readonly Binding[],
+  params: ParamFields,
+): string {
   const { attrs, operands, maskKind } = plan;
   const nb = plan.dims.batchShape.length;
   const fields = [
@@ -154,7 +149,7 @@ export function attentionWgsl(plan: AttentionPlan, outputs: readonly Binding[]):
     ...(attrs.hasAlibi ? ['slope: f32,'] : []),
   ];
   const rowInit = [
-    `i32(i) + bitcast<i32>(${word(W.causalOffset)})`,
+    'i32(i) + params.causalOffset',
     ...operands.map((o) => `${o}_row(b, h, i)`),
     ...(attrs.hasAlibi ? ['f32(load_slopes(h))'] : []),
   ];
@@ -166,37 +161,39 @@ export function attentionWgsl(plan: AttentionPlan, outputs: readonly Binding[]):
     ...operands.filter((o) => o !== 'mask' || maskKind === 'float').map((o) => `${o}_at(r, j)`),
     ...(attrs.hasAlibi ? ['-r.slope * abs(f32(r.position - i32(j)))'] : []),
   ];
-  const softcap = attrs.softcap > 0 ? '  s = cap * tanh_stable(s / cap);\n' : '';
-  const operandFns = operands.map((o, index) => operandRowFn(o, index, nb));
+  const softcap = attrs.softcap > 0 ? '  s = cap * qkv_tanh(s / cap);\n' : '';
+  const operandFns = operands.map((o) => operandRowFn(o, nb));
   if (maskKind === 'bool') {
     operandFns.push(
       'fn mask_at_u(r: ScoreRow, j: u32) -> u32 { return load_mask(r.mask_row + j * mask_col()); }',
     );
   }
   return [
-    declareBindings(plan.inputs, outputs),
+    declareBindings(plan.inputs, outputs, params),
     COMMON_WGSL,
     loadFns(plan.inputs.filter((b) => b.name !== 'mask' || maskKind === 'float')),
     maskKind === 'bool' ? 'fn load_mask(i: u32) -> u32 { return mask[i]; }' : '',
-    `fn batch_count() -> u32 { return ${word(W.batch)}; }
-fn q_heads() -> u32 { return ${word(W.qHeads)}; }
-fn kv_heads() -> u32 { return ${word(W.kvHeads)}; }
-fn group_size() -> u32 { return ${word(W.groupSize)}; }
-fn query_length() -> u32 { return ${word(W.queryLength)}; }
-fn key_capacity() -> u32 { return ${word(W.keyCapacity)}; }
-fn kv_length() -> u32 { return ${word(W.kvLength)}; }
-fn causal_offset() -> i32 { return bitcast<i32>(${word(W.causalOffset)}); }
-// tanh from one exp of a non-positive argument, so it cannot overflow to inf / inf.
-fn tanh_stable(x: f32) -> f32 { let t = exp(-2.0 * abs(x)); return sign(x) * (1.0 - t) / (1.0 + t); }`,
+    `fn batch_count() -> u32 { return params.batch; }
+fn q_heads() -> u32 { return params.qHeads; }
+fn kv_heads() -> u32 { return params.kvHeads; }
+fn group_size() -> u32 { return params.groupSize; }
+fn query_length() -> u32 { return params.queryLength; }
+fn key_capacity() -> u32 { return params.keyCapacity; }
+fn kv_length() -> u32 { return params.kvLength; }
+fn causal_offset() -> i32 { return params.causalOffset; }
+${wgslTanh('qkv_tanh')}`,
     ...operandFns,
     `struct ScoreRow { ${fields.join(' ')} }`,
     `fn score_row(b: u32, h: u32, i: u32) -> ScoreRow { return ScoreRow(${rowInit.join(', ')}); }`,
     `fn allowed(r: ScoreRow, j: u32) -> bool { return ${tests.length > 0 ? tests.join(' && ') : 'true'}; }`,
     `fn finish_score(dot: f32, r: ScoreRow, j: u32) -> f32 {
-  var s = dot * bitcast<f32>(${word(W.scale)});
-  let cap = bitcast<f32>(${word(W.softcap)});
-${softcap}${additive.map((a) => `  s += ${a};\n`).join('')}  return s;
-}`,
+  var s = dot * params.scale;
+  let cap = params.softcap;
+${softcap}${additive.map((a) => `  s = add_score(s, ${a});\n`).join('')}  return s;
+}
+// s + t, but -inf on either side stays -inf: a float mask of -inf masks the key whatever q.k
+// holds, so NaN in a masked key cannot leak into the row.
+fn add_score(s: f32, t: f32) -> f32 { return select(s + t, neg_inf(), s == neg_inf() || t == neg_inf()); }`,
   ].join('\n');
 }
 
@@ -243,18 +240,22 @@ export function keyEndWgsl(isCausal: boolean): string {
 }
 
 /** What every attention kernel starts with: scoring, row coordinates and the causal key end. */
-export function attentionPrelude(plan: AttentionPlan, output: string): string {
+export function attentionPrelude(plan: AttentionPlan, output: string, params: ParamFields): string {
   return [
-    attentionWgsl(plan, [{ name: output, dtype: 'float32' }]),
+    attentionWgsl(plan, [{ name: output, dtype: 'float32' }], params),
     ROW_COORDS_WGSL,
     keyEndWgsl(plan.attrs.isCausal),
   ].join('\n');
 }
 
 /** The prelude of the one-row-per-workgroup kernels: q in `qs`, `reduce_max` / `reduce_add`. */
-export function rowScoringPrelude(plan: AttentionPlan, output: string): string {
+export function rowScoringPrelude(
+  plan: AttentionPlan,
+  output: string,
+  params: ParamFields,
+): string {
   return [
-    attentionPrelude(plan, output),
+    attentionPrelude(plan, output, params),
     sharedQueryWgsl(plan.dims.headDim, ROW_WORKGROUP),
     COMBINE_WGSL,
     rowLayoutConstants(false),
@@ -266,27 +267,31 @@ export function rowScoringPrelude(plan: AttentionPlan, output: string): string {
 }
 
 /**
- * Launch an attention kernel over `groups` workgroups: the plan's inputs, one float32
- * `output`, its own words (at most KERNEL_WORDS) before the shared ones.
+ * Launch an attention kernel over `groups` workgroups (`params.count`): the plan's inputs, one
+ * float32 `output`, the kernel's own parameters beside the shared ones; `source` receives the
+ * joined fields to declare.
  */
 export function dispatchAttention(
   device: WebGPUDevice,
   plan: AttentionPlan,
   launch: {
-    readonly key: string;
-    readonly source: () => string;
+    readonly kernel: string;
+    readonly spec: Readonly<Record<string, SpecValue>>;
+    readonly source: (params: ParamFields) => string;
     readonly output: GpuStorage;
     readonly groups: number;
-    readonly words: readonly number[];
+    readonly params: ParamBlock;
   },
 ): void {
-  const words = [...launch.words, 0, 0, 0, 0].slice(0, KERNEL_WORDS);
+  const params = joinParams(launch.params, plan.params);
   device.dispatch({
-    key: `${launch.key}:${plan.key}`,
-    source: launch.source,
+    kernel: launch.kernel,
+    spec: { ...launch.spec, ...plan.spec },
+    source: () => launch.source(params.fields),
     inputs: plan.inputs.map((b) => b.storage),
     outputs: [launch.output],
-    params: [launch.groups, ...words, ...plan.params],
+    params,
+    count: launch.groups,
     workgroups: launch.groups,
   });
 }

@@ -1,4 +1,5 @@
 import type { GpuStorage, WebGPUDevice } from '../runtime/webgpu-device.js';
+import { NO_PARAMS, type ParamFields } from '../wgsl/params.js';
 import { ROW_WORKGROUP } from '../wgsl/row-reduce.js';
 import { entryPoint } from '../wgsl/shader.js';
 import { type AttentionPlan, dispatchAttention, rowScoringPrelude } from './attention-shader.js';
@@ -9,9 +10,9 @@ import { type AttentionPlan, dispatchAttention, rowScoringPrelude } from './atte
  * divides. A row whose every score is -inf is zeros. Each invocation touches only its own
  * elements between the reductions, so no extra barrier is needed.
  */
-function weightsSource(plan: AttentionPlan): string {
+function weightsSource(plan: AttentionPlan, params: ParamFields): string {
   const e = plan.dims.headDim;
-  const body = `  let total = params[0];
+  const body = `  let total = params.count;
   if (group >= total) { return; }
   let rc = row_coords(group);
   let b = rc.x; let h = rc.y; let i = rc.z;
@@ -39,7 +40,7 @@ function weightsSource(plan: AttentionPlan): string {
   let total_sum = reduce_add(sum, lid);
   let inv = select(1.0 / total_sum, 0.0, top == neg_inf());
   for (var j = lid; j < width; j += ${ROW_WORKGROUP}u) { out[o + j] = out[o + j] * inv; }`;
-  return [rowScoringPrelude(plan, 'out'), entryPoint(ROW_WORKGROUP, body)].join('\n');
+  return [rowScoringPrelude(plan, 'out', params), entryPoint(ROW_WORKGROUP, body)].join('\n');
 }
 
 /** Run the weights kernel; the result is float32 `[B, Hq, L, kvLength]`. */
@@ -49,11 +50,12 @@ export function runAttentionWeights(device: WebGPUDevice, plan: AttentionPlan): 
   const out = device.allocate('float32', rows * dims.kvLength, 'attentionWeights');
   if (rows > 0 && dims.kvLength > 0) {
     dispatchAttention(device, plan, {
-      key: `attention-weights:e${dims.headDim}`,
-      source: () => weightsSource(plan),
+      kernel: 'attention-weights',
+      spec: { e: dims.headDim },
+      source: (fields) => weightsSource(plan, fields),
       output: out,
       groups: rows,
-      words: [],
+      params: NO_PARAMS,
     });
   }
   return out;

@@ -1,4 +1,5 @@
-import type { AttentionAttrs, AttentionDims } from '@qkv/tensor';
+import { type AttentionAttrs, type AttentionDims, describeValue } from '@qkv/tensor';
+import { fail } from '../runtime/fail.js';
 import { runDecodeAttention } from './attention-decode.js';
 import { runFlashAttention } from './attention-flash.js';
 import { planAttention } from './attention-shader.js';
@@ -20,6 +21,12 @@ let forcedPath: AttentionPath = 'auto';
 
 /** Force the WebGPU attention path (`auto` restores the default choice); returns the previous. */
 export function setAttentionPath(path: AttentionPath): AttentionPath {
+  if (path !== 'auto' && path !== 'fused' && path !== 'decode') {
+    fail(
+      'setAttentionPath',
+      `path must be 'auto', 'fused' or 'decode', got ${describeValue(path)}`,
+    );
+  }
   const previous = forcedPath;
   forcedPath = path;
   return previous;
@@ -32,7 +39,7 @@ export function attentionPath(dims: Pick<AttentionDims, 'queryLength'>): 'fused'
 }
 
 export function registerAttentionKernels(): void {
-  registerGpuKernel<AttentionAttrs>('attention', (ctx, device) => {
+  registerGpuKernel<AttentionAttrs, AttentionDims>('attention', (ctx, device) => {
     const plan = planAttention(ctx, true);
     const size = plan.dims.batch * plan.dims.qHeads * plan.dims.queryLength * plan.dims.valueDim;
     if (attentionPath(plan.dims) === 'decode') {
@@ -42,7 +49,7 @@ export function registerAttentionKernels(): void {
     return [plan.dtype === 'float16' ? packFloat16(device, out, size) : out];
   });
 
-  registerGpuKernel<AttentionAttrs>('attentionWeights', (ctx, device) => {
+  registerGpuKernel<AttentionAttrs, AttentionDims>('attentionWeights', (ctx, device) => {
     const plan = planAttention(ctx, false);
     const out = runAttentionWeights(device, plan);
     const size = plan.dims.batch * plan.dims.qHeads * plan.dims.queryLength * plan.dims.kvLength;

@@ -8,6 +8,7 @@ import {
   UNARY_OPS,
   type UnaryOpName,
 } from '@qkv/tensor';
+import { NO_PARAMS, type ParamBlock, type ParamFields } from '../wgsl/params.js';
 import { stridedOffsets, type ValueType, valueType } from '../wgsl/shader.js';
 import { runMap } from './map-kernel.js';
 import { MATH_WGSL } from './math-wgsl.js';
@@ -71,23 +72,31 @@ export const BINARY_WGSL: Record<BinaryOpName, Formula2> = {
  * How inputs are read at output index i: directly when every input has the output's shape,
  * otherwise through broadcast strides (specialised on the rank).
  */
-function broadcastAccess(inputs: readonly Tensor[], outShape: Shape) {
+function broadcastAccess(
+  inputs: readonly Tensor[],
+  outShape: Shape,
+): { access: string; params: ParamBlock; offsets: string } {
   if (inputs.every((t) => shapesEqual(t.shape, outShape))) {
     return {
-      key: 'same',
-      params: [],
+      access: 'same',
+      params: NO_PARAMS,
       offsets: inputs.map((_, j) => `  let off${j} = i;`).join('\n'),
     };
   }
   const rank = outShape.length;
-  const params = [...outShape, ...inputs.flatMap((t) => broadcastStrides(t.shape, outShape))];
+  const fields: Record<string, ParamFields[string]> = { shape: ['u32', rank] };
+  const values: Record<string, readonly number[]> = { shape: outShape };
+  inputs.forEach((t, j) => {
+    fields[`strides${j}`] = ['u32', rank];
+    values[`strides${j}`] = broadcastStrides(t.shape, outShape);
+  });
   const offsets = stridedOffsets(
     rank,
     'i',
-    0,
-    inputs.map((_, j) => ({ stridesAt: rank * (j + 1) })),
+    'shape',
+    inputs.map((_, j) => ({ strides: `strides${j}` })),
   );
-  return { key: `rank${rank}`, params, offsets };
+  return { access: 'strided', params: { fields, values }, offsets };
 }
 
 function registerElementwise(
@@ -104,7 +113,8 @@ function registerElementwise(
     const storage = runMap(
       device,
       {
-        key: `${op}:${access.key}`,
+        kernel: op,
+        spec: { access: access.access },
         inputs: inputs.map(operand),
         outDType: out.dtype,
         params: access.params,

@@ -95,7 +95,8 @@ fn visit_keys(lid: u32, k_base: u32, v_base: u32, start: u32, stop: u32, masked:
       for (var t = 0u; t < ${bc}u; t++) {
         let p = select(exp(s[t] - m_new), 0.0, s[t] == neg_inf());
         l_run += p;
-        for (var c = 0u; c < ${v4}u; c++) { acc[c] += p * tv[t * ${v4}u + c]; }
+        // A key of weight 0 (masked) adds nothing, even NaN or inf in its value.
+        if (p != 0.0) { for (var c = 0u; c < ${v4}u; c++) { acc[c] += p * tv[t * ${v4}u + c]; } }
       }
       m_run = m_new;
     }

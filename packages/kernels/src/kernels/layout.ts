@@ -9,7 +9,8 @@ import type {
 } from '@qkv/tensor';
 import { sizeOf, stridesOf } from '@qkv/tensor';
 import type { GpuStorage, WebGPUDevice } from '../runtime/webgpu-device.js';
-import { literal, param, stridedOffsets, valueType } from '../wgsl/shader.js';
+import { paramBlock } from '../wgsl/params.js';
+import { literal, stridedOffsets, valueType } from '../wgsl/shader.js';
 import { runMap } from './map-kernel.js';
 import { operand, registerGpuKernel } from './register.js';
 
@@ -26,11 +27,14 @@ function stridedCopy(
   return runMap(
     device,
     {
-      key: `${op}:rank${rank}`,
+      kernel: op,
       inputs: [operand(x)],
       outDType: x.dtype,
-      params: [...outShape, ...strides, base],
-      body: `${stridedOffsets(rank, 'i', 0, [{ stridesAt: rank, baseAt: 2 * rank }])}\n  return load_x0(off0);`,
+      params: paramBlock(
+        { shape: ['u32', rank], strides: ['u32', rank], base: 'u32' },
+        { shape: outShape, strides, base },
+      ),
+      body: `${stridedOffsets(rank, 'i', 'shape', [{ strides: 'strides', base: 'base' }])}\n  return load_x0(off0);`,
     },
     sizeOf(outShape),
   );
@@ -48,34 +52,34 @@ function concatPass(
 ): GpuStorage {
   const total = parts.reduce((s, p) => s + p.length, 0);
   const lines: string[] = [
-    `  let inner = ${param(0)};`,
-    `  let total = ${param(1)};`,
+    '  let inner = params.inner;',
+    '  let total = params.total;',
     '  let o = i / (total * inner);',
     '  let a = (i / inner) % total;',
     '  let r = i % inner;',
   ];
-  // Part j covers axis positions [start_j, start_j + length_j): params 2 + 2j, 3 + 2j.
+  // Part j covers axis positions [start_j, start_j + length_j).
   parts.forEach((_, j) => {
-    const start = param(2 + 2 * j);
-    const length = param(3 + 2 * j);
+    const start = `params.starts[${j}]`;
+    const length = `params.lengths[${j}]`;
     lines.push(
       `  if (a < ${start} + ${length}) { return load_x${j}((o * ${length} + a - ${start}) * inner + r); }`,
     );
   });
   lines.push(`  return ${literal(valueType(parts[0]!.dtype), 0)};`);
-  let start = 0;
-  const params = [inner, total];
-  for (const p of parts) {
-    params.push(start, p.length);
-    start += p.length;
-  }
+  const lengths = parts.map((p) => p.length);
+  const starts = lengths.map((_, j) => lengths.slice(0, j).reduce((s, n) => s + n, 0));
+  const n = parts.length;
   return runMap(
     device,
     {
-      key: `concat:${parts.length}`,
+      kernel: 'concat',
       inputs: parts.map(({ storage, dtype }) => ({ storage, dtype })),
       outDType: parts[0]!.dtype,
-      params,
+      params: paramBlock(
+        { inner: 'u32', total: 'u32', starts: ['u32', n], lengths: ['u32', n] },
+        { inner, total, starts, lengths },
+      ),
       body: lines.join('\n'),
     },
     outer * total * inner,
@@ -160,9 +164,9 @@ export function registerLayoutKernels(): void {
   let row = u32(select(raw, raw + i32(length), raw < 0));`
         : `let row = load_x1(k);
   if (row >= length) { return ${zero}; }`;
-    const body = `  let length = ${param(0)};
-  let inner = ${param(1)};
-  let count = ${param(2)};
+    const body = `  let length = params.length;
+  let inner = params.inner;
+  let count = params.indices;
   let r = i % inner;
   let k = (i / inner) % count;
   let o = i / (inner * count);
@@ -171,10 +175,13 @@ export function registerLayoutKernels(): void {
     const storage = runMap(
       device,
       {
-        key: 'gather',
+        kernel: 'gather',
         inputs: [operand(x!), operand(indices!)],
         outDType: x!.dtype,
-        params: [length, inner, count],
+        params: paramBlock(
+          { length: 'u32', inner: 'u32', indices: 'u32' },
+          { length, inner, indices: count },
+        ),
         body,
       },
       sizeOf(outputs[0]!.shape),
@@ -187,7 +194,7 @@ export function registerLayoutKernels(): void {
     const storage = runMap(
       device,
       {
-        key: 'cast',
+        kernel: 'cast',
         inputs: [operand(x)],
         outDType: attrs.dtype,
         body: `  let v = load_x0(i);\n  return ${castExpression(x.dtype, attrs.dtype)};`,

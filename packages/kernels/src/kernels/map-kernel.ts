@@ -1,5 +1,6 @@
 import type { DType } from '@qkv/tensor';
 import type { GpuStorage, WebGPUDevice } from '../runtime/webgpu-device.js';
+import { NO_PARAMS, type ParamBlock, type ParamFields, type SpecValue } from '../wgsl/params.js';
 import {
   type Binding,
   COMMON_WGSL,
@@ -29,12 +30,14 @@ fn f16_bits(v: f32) -> u32 {
  * float16 output packing (one invocation writes one output word, i.e. two float16 elements).
  */
 export interface MapKernel {
-  /** Names every specialisation of the WGSL besides the dtypes, which are added here. */
-  readonly key: string;
+  /** The kernel's name (pipeline key, errors). */
+  readonly kernel: string;
+  /** Every specialisation of the WGSL besides the dtypes and parameters, added here. */
+  readonly spec?: Readonly<Record<string, SpecValue>>;
   readonly inputs: readonly { readonly storage: GpuStorage; readonly dtype: DType }[];
   readonly outDType: DType;
-  /** The op's own parameter words, read in WGSL with `param(k)`. */
-  readonly params?: readonly number[];
+  /** The op's own parameters, read in WGSL as `params.<name>`. */
+  readonly params?: ParamBlock;
   /** Extra WGSL functions the body calls. */
   readonly helpers?: string;
   /** Statements ending in `return <value>;`, with `i` the output element index. */
@@ -44,6 +47,7 @@ export interface MapKernel {
 export function mapShader(
   inputs: readonly Binding[],
   out: Binding,
+  params: ParamFields,
   helpers: string,
   body: string,
 ): string {
@@ -58,29 +62,34 @@ export function mapShader(
       : `  if (t >= n) { return; }
   ${out.name}[t] = value(t);`;
   return [
-    declareBindings(inputs, [out]),
+    declareBindings(inputs, [out], params),
     COMMON_WGSL,
     out.dtype === 'float16' ? F16_BITS_WGSL : '',
     loadFns(inputs),
     helpers,
     `fn value(i: u32) -> ${v} {\n${body}\n}`,
-    entryPoint(WORKGROUP, `  let n = params[0];\n  let t = group * ${WORKGROUP}u + lid;\n${write}`),
+    entryPoint(
+      WORKGROUP,
+      `  let n = params.count;\n  let t = group * ${WORKGROUP}u + lid;\n${write}`,
+    ),
   ].join('\n');
 }
 
 /** Run a map kernel over `size` output elements; returns the new output storage. */
 export function runMap(device: WebGPUDevice, kernel: MapKernel, size: number): GpuStorage {
-  const out = device.allocate(kernel.outDType, size, kernel.key);
+  const out = device.allocate(kernel.outDType, size, kernel.kernel);
   const inputs = kernel.inputs.map((x, j) => ({ name: `x${j}`, dtype: x.dtype }));
   const output = { name: 'out', dtype: kernel.outDType };
   const words = kernel.outDType === 'float16' ? Math.ceil(size / 2) : size;
-  const key = `${kernel.key}:${inputs.map((b) => b.dtype).join(',')}->${kernel.outDType}`;
+  const params = kernel.params ?? NO_PARAMS;
   device.dispatch({
-    key,
-    source: () => mapShader(inputs, output, kernel.helpers ?? '', kernel.body),
+    kernel: kernel.kernel,
+    spec: { ...kernel.spec, in: inputs.map((b) => b.dtype), out: kernel.outDType },
+    source: () => mapShader(inputs, output, params.fields, kernel.helpers ?? '', kernel.body),
     inputs: kernel.inputs.map((x) => x.storage),
     outputs: [out],
-    params: [size, ...(kernel.params ?? [])],
+    params,
+    count: size,
     workgroups: Math.ceil(words / WORKGROUP),
   });
   return out;
@@ -91,7 +100,7 @@ export function packFloat16(device: WebGPUDevice, f32: GpuStorage, size: number)
   const packed = runMap(
     device,
     {
-      key: 'pack-f16',
+      kernel: 'pack-f16',
       inputs: [{ storage: f32, dtype: 'float32' }],
       outDType: 'float16',
       body: '  return load_x0(i);',

@@ -1,3 +1,5 @@
+import { wgslTanh } from '@qkv/tensor';
+
 /** WGSL math that the language lacks, shared by the elementwise formulas. */
 export const MATH_WGSL = /* wgsl */ `
 // erf by Abramowitz & Stegun 7.1.26 (|error| <= 1.5e-7), odd-extended to negative x.
@@ -8,11 +10,7 @@ fn qkv_erf(x: f32) -> f32 {
   let y = 1.0 - poly * exp(-ax * ax);
   return select(y, -y, x < 0.0);
 }
-// tanh saturates to +-1 in f32 beyond |x| = 9; clamping keeps exp-based implementations finite.
-fn qkv_tanh(x: f32) -> f32 {
-  if (is_nan(x)) { return x; }
-  return tanh(clamp(x, -10.0, 10.0));
-}
+${wgslTanh('qkv_tanh')}
 // sin and cos to about 1 ulp for |x| < 1e5: the builtins only promise 2^-11 absolute error.
 // Cody-Waite reduction by pi/2 (Cephes' split constants, doubled) and Cephes sinf / cosf
 // minimax polynomials on [-pi/4, pi/4]; the quadrant picks sign and function.

@@ -1,10 +1,28 @@
 import { broadcastStrides, type MatmulAttrs, sizeOf, type Tensor } from '@qkv/tensor';
-import { param, stridedOffsets } from '../wgsl/shader.js';
+import { type ParamBlock, paramBlock } from '../wgsl/params.js';
+import { stridedOffsets } from '../wgsl/shader.js';
+
+const SCALARS = ['M', 'N', 'K', 'aRow', 'aInner', 'bInner', 'bCol'] as const;
+
+/** The plan's parameters for batch rank `r`. */
+const matmulFields = (r: number) =>
+  ({
+    M: 'u32',
+    N: 'u32',
+    K: 'u32',
+    aRow: 'u32',
+    aInner: 'u32',
+    bInner: 'u32',
+    bCol: 'u32',
+    batchShape: ['u32', r],
+    aBatch: ['u32', r],
+    bBatch: ['u32', r],
+  }) as const;
 
 /**
- * Where element (i, p) of op(a) and (p, j) of op(b) live, and the batch walk. Parameter words:
- * M, N, K, a row / inner strides, b inner / column strides, then the output batch shape and
- * each operand's broadcast batch strides (in elements).
+ * Where element (i, p) of op(a) and (p, j) of op(b) live, and the batch walk. Parameters:
+ * M, N, K, a row / inner strides, b inner / column strides, the output batch shape and each
+ * operand's broadcast batch strides (in elements).
  */
 export interface MatmulPlan {
   readonly m: number;
@@ -12,7 +30,7 @@ export interface MatmulPlan {
   readonly k: number;
   readonly batch: number;
   readonly batchRank: number;
-  readonly params: number[];
+  readonly params: ParamBlock;
 }
 
 export function planMatmul(
@@ -40,18 +58,28 @@ export function planMatmul(
     k,
     batch: sizeOf(batchShape),
     batchRank: batchShape.length,
-    params: [m, n, k, aRow, aInner, bInner, bCol, ...batchShape, ...aBatch, ...bBatch],
+    params: paramBlock(matmulFields(batchShape.length), {
+      M: m,
+      N: n,
+      K: k,
+      aRow,
+      aInner,
+      bInner,
+      bCol,
+      batchShape,
+      aBatch,
+      bBatch,
+    }),
   };
 }
 
-/** WGSL naming the plan's words (after the map kernel's size word) and the batch offsets. */
+/** WGSL naming the plan's scalars as locals, and the batch offsets `off0` / `off1`. */
 export function planWgsl(batchRank: number, batchIndex: string): string {
-  const names = ['M', 'N', 'K', 'aRow', 'aInner', 'bInner', 'bCol'];
   return [
-    ...names.map((name, w) => `  let ${name} = ${param(w)};`),
-    stridedOffsets(batchRank, batchIndex, 7, [
-      { stridesAt: 7 + batchRank },
-      { stridesAt: 7 + 2 * batchRank },
+    ...SCALARS.map((name) => `  let ${name} = params.${name};`),
+    stridedOffsets(batchRank, batchIndex, 'batchShape', [
+      { strides: 'aBatch' },
+      { strides: 'bBatch' },
     ]),
   ].join('\n');
 }

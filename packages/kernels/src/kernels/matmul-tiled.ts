@@ -1,6 +1,6 @@
 import type { MatmulAttrs, Tensor } from '@qkv/tensor';
 import type { GpuStorage, WebGPUDevice } from '../runtime/webgpu-device.js';
-import { COMMON_WGSL, declareBindings, loadFns } from '../wgsl/shader.js';
+import { type Binding, COMMON_WGSL, declareBindings, loadFns } from '../wgsl/shader.js';
 import { packFloat16 } from './map-kernel.js';
 import { type MatmulPlan, planWgsl } from './matmul-plan.js';
 import { operand } from './register.js';
@@ -81,16 +81,13 @@ function tiledSource(
   operands: readonly [Operand, Operand],
   { tile: tileSize, perThread }: TileConfig,
 ): string {
-  const inputs = [
-    { name: 'x0', dtype: a.dtype },
-    { name: 'x1', dtype: b.dtype },
-  ];
   // vec4 operands are declared as array<vec4f>; the others keep their dtype's loads.
-  const bindings = declareBindings(inputs, [{ name: 'out', dtype: 'float32' }])
-    .split('\n')
-    .map((line, i) => (operands[i]?.vec4 ? line.replace(/array<f32>/, 'array<vec4f>') : line))
-    .join('\n');
-  const scalarLoads = loadFns(inputs.filter((_, i) => !operands[i]!.vec4));
+  const inputs: Binding[] = [
+    { name: 'x0', dtype: a.dtype, vec4: operands[0].vec4 },
+    { name: 'x1', dtype: b.dtype, vec4: operands[1].vec4 },
+  ];
+  const bindings = declareBindings(inputs, [{ name: 'out', dtype: 'float32' }], p.params.fields);
+  const scalarLoads = loadFns(inputs.filter((b) => !b.vec4));
   return `${bindings}
 ${COMMON_WGSL}
 ${scalarLoads}
@@ -186,11 +183,13 @@ export function tiledMatmul(
     .map((o) => `${o.side}${o.alongK ? 'k' : 'mn'}${o.vec4 ? 'v4' : ''}`)
     .join(',');
   device.dispatch({
-    key: `matmul-tiled${config.tile}:rank${p.batchRank}:${layout}:${a.dtype}`,
+    kernel: 'matmul-tiled',
+    spec: { tile: config.tile, layout, dtype: a.dtype },
     source: () => tiledSource(p, a, b, operands, config),
     inputs: [operand(a).storage, operand(b).storage],
     outputs: [out],
-    params: [size, ...p.params],
+    params: p.params,
+    count: size,
     workgroups: [Math.ceil(p.n / config.tile), Math.ceil(p.m / config.tile), p.batch],
   });
   return outDType === 'float16' ? packFloat16(device, out, size) : out;

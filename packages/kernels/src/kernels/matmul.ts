@@ -31,7 +31,7 @@ function simpleMatmul(
   return runMap(
     device,
     {
-      key: `matmul-simple:rank${p.batchRank}`,
+      kernel: 'matmul-simple',
       inputs: [operand(a), operand(b)],
       outDType,
       params: p.params,
@@ -64,7 +64,7 @@ function dotRowMatmul(
   let total = reduce_add(acc, lid);
   if (in_range && lid == 0u) { store_out(row, total); }`;
   return runRowKernel(device, {
-    key: `matmul-dot:rank${p.batchRank}`,
+    kernel: 'matmul-dot',
     inputs: [operand(a), operand(b)],
     outDType,
     outSize: p.batch * p.m * p.n,
@@ -92,7 +92,7 @@ export function registerMatmulKernels(): void {
       return [
         runMap(
           device,
-          { key: 'zeros', inputs: [], outDType: out.dtype, body: '  return 0.0;' },
+          { kernel: 'zeros', inputs: [], outDType: out.dtype, body: '  return 0.0;' },
           p.batch * p.m * p.n,
         ),
       ];

@@ -1,6 +1,6 @@
 import { type NormAttrs, sizeOf } from '@qkv/tensor';
+import { paramBlock } from '../wgsl/params.js';
 import { COMBINE_WGSL, workgroupReduceFn } from '../wgsl/row-reduce.js';
-import { param } from '../wgsl/shader.js';
 import { operand, registerGpuKernel } from './register.js';
 import { runRowKernel } from './row-kernel.js';
 
@@ -18,8 +18,8 @@ function normBody(op: 'layerNorm' | 'rmsNorm', attrs: NormAttrs): string {
     op === 'layerNorm'
       ? `  var partial = 0.0;\n${loop('partial += v;')}\n  let mean = reduce_mean(partial, lid) / f32(width);`
       : '  let mean = 0.0;';
-  return `  let width = ${param(0)};
-  let eps = bitcast<f32>(${param(1)});
+  return `  let width = params.width;
+  let eps = params.eps;
   let start = row * width;
 ${mean}
   var squares = 0.0;
@@ -34,15 +34,15 @@ export function registerNormKernels(): void {
     registerGpuKernel<NormAttrs>(op, ({ inputs, attrs }, device) => {
       const x = inputs[0]!;
       const width = sizeOf(x.shape.slice(x.rank - attrs.normalizedDims));
-      const eps = new Uint32Array(new Float32Array([attrs.eps]).buffer)[0]!;
       const storage = runRowKernel(device, {
-        key: `${op}:w${Number(attrs.hasWeight)}b${Number(attrs.hasBias)}`,
+        kernel: op,
+        spec: { weight: attrs.hasWeight, bias: attrs.hasBias },
         inputs: inputs.map(operand),
         outDType: x.dtype,
         outSize: x.size,
         rowLength: width,
         rows: width === 0 ? 0 : x.size / width,
-        params: [width, eps],
+        params: paramBlock({ width: 'u32', eps: 'f32' }, { width, eps: attrs.eps }),
         // Two reducers with their own workgroup memory: with one shared array, some compilers
         // (Mesa through OpenGL ES) let the second call's writes overtake the first's final read.
         helpers: (subgroups) =>

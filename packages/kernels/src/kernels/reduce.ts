@@ -7,6 +7,7 @@ import {
   type Tensor,
 } from '@qkv/tensor';
 import type { WebGPUDevice } from '../runtime/webgpu-device.js';
+import { paramBlock } from '../wgsl/params.js';
 import {
   COMBINE_WGSL,
   ROW_LOCATION,
@@ -156,10 +157,14 @@ function argmaxBody(t: ValueType): string {
 }
 
 /** `[rows, length, inner]` of a reduction over `axis`. */
-function rowParams(x: Tensor, axis: number): { rows: number; params: number[] } {
+function rowParams(x: Tensor, axis: number) {
   const length = x.shape[axis] ?? 1;
   const inner = sizeOf(x.shape.slice(axis + 1));
-  return { rows: sizeOf(x.shape.slice(0, axis)) * inner, params: [length, inner] };
+  return {
+    rows: sizeOf(x.shape.slice(0, axis)) * inner,
+    length,
+    params: paramBlock({ length: 'u32', inner: 'u32' }, { length, inner }),
+  };
 }
 
 function softmaxBody(log: boolean): string {
@@ -191,10 +196,10 @@ function runReduction(
   outSize: number,
   shader: RowShader,
 ) {
-  const { rows, params } = rowParams(x, axis);
+  const { rows, length, params } = rowParams(x, axis);
   return runRowKernel(device, {
-    rowLength: params[0]!,
-    key: name,
+    rowLength: length,
+    kernel: name,
     inputs: [operand(x)],
     outDType,
     outSize,

@@ -2,11 +2,11 @@ import { type KernelContext, registerKernel, type Tensor } from '@qkv/tensor';
 import type { GpuStorage, WebGPUDevice } from '../runtime/webgpu-device.js';
 
 /** Register a WebGPU kernel; it receives the device typed and returns output storages. */
-export function registerGpuKernel<A>(
+export function registerGpuKernel<A, P = undefined>(
   op: string,
-  run: (ctx: KernelContext<A>, device: WebGPUDevice) => GpuStorage[],
+  run: (ctx: KernelContext<A, P>, device: WebGPUDevice) => GpuStorage[],
 ): void {
-  registerKernel<A>({
+  registerKernel<A, P>({
     op,
     backend: 'webgpu',
     run: (ctx) => run(ctx, ctx.device as WebGPUDevice),

@@ -1,5 +1,5 @@
 import type { RopeAttrs } from '@qkv/tensor';
-import { param } from '../wgsl/shader.js';
+import { paramBlock } from '../wgsl/params.js';
 import { runMap } from './map-kernel.js';
 import { operand, registerGpuKernel } from './register.js';
 
@@ -37,15 +37,17 @@ function ropeBody(attrs: RopeAttrs, perBatch: boolean): string {
       : `  let first = d % 2u == 0u;
   let f = d / 2u;
   let partner = select(i - 1u, i + 1u, first);`;
-  const id = perBatch ? `load_x1((row / ${param(2)}) * seq + row % seq)` : 'load_x1(row % seq)';
-  return `  let dim = ${param(0)};
-  let seq = ${param(1)};
+  const id = perBatch
+    ? 'load_x1((row / params.rowsPerBatch) * seq + row % seq)'
+    : 'load_x1(row % seq)';
+  return `  let dim = params.dim;
+  let seq = params.seq;
   let row = i / dim;
   let d = i % dim;
   if (d >= ${attrs.rotaryDim}u) { return load_x0(i); }
 ${pair}
   let angle = f32(${id}) * load_x2(f);
-  let scaling = bitcast<f32>(${param(3)});
+  let scaling = params.scaling;
   let sc = sincos(angle) * scaling;
   let s = sc.x;
   let c = sc.y;
@@ -63,14 +65,21 @@ export function registerRopeKernels(): void {
     const perBatch = positions!.rank === 2;
     const rows = dim === 0 ? 0 : x!.size / dim;
     const rowsPerBatch = perBatch ? rows / positions!.shape[0]! : rows;
-    const scaling = new Uint32Array(new Float32Array([attrs.attentionScaling]).buffer)[0]!;
     const out = runMap(
       device,
       {
-        key: `rope:${attrs.style}:r${attrs.rotaryDim}:${perBatch ? 'batch' : 'shared'}`,
+        kernel: 'rope',
+        spec: {
+          style: attrs.style,
+          rotaryDim: attrs.rotaryDim,
+          positions: perBatch ? 'batch' : 'shared',
+        },
         inputs: inputs.map(operand),
         outDType: x!.dtype,
-        params: [dim, seq, rowsPerBatch, scaling],
+        params: paramBlock(
+          { dim: 'u32', seq: 'u32', rowsPerBatch: 'u32', scaling: 'f32' },
+          { dim, seq, rowsPerBatch, scaling: attrs.attentionScaling },
+        ),
         helpers: SINCOS_WGSL,
         body: ropeBody(attrs, perBatch),
       },

@@ -1,5 +1,6 @@
 import type { DType } from '@qkv/tensor';
 import type { GpuStorage, WebGPUDevice } from '../runtime/webgpu-device.js';
+import { NO_PARAMS, type ParamBlock, type SpecValue } from '../wgsl/params.js';
 import {
   ROW_WORKGROUP,
   rowLayoutConstants,
@@ -25,13 +26,16 @@ import { packFloat16 } from './map-kernel.js';
  * computed into float32 storage and packed by a cast pass.
  */
 export interface RowKernel {
-  readonly key: string;
+  /** The kernel's name (pipeline key, errors). */
+  readonly kernel: string;
+  /** Every specialisation of the WGSL besides layout, dtypes and parameters (added here). */
+  readonly spec?: Readonly<Record<string, SpecValue>>;
   readonly inputs: readonly { readonly storage: GpuStorage; readonly dtype: DType }[];
   readonly outDType: DType;
   readonly outSize: number;
   readonly rows: number;
-  /** Parameter words after the row count; word 1 onward in WGSL (`params[1u]`, ...). */
-  readonly params: readonly number[];
+  /** Parameters besides the row count (`params.count`), read as `params.<name>`. */
+  readonly params?: ParamBlock;
   /** Extra WGSL; `subgroups` says whether `workgroupReduceFn` may use subgroup operations. */
   readonly helpers: (subgroups: boolean) => string;
   readonly body: string;
@@ -44,14 +48,15 @@ const SERIAL_ROW_LENGTH = 128;
 
 export function runRowKernel(device: WebGPUDevice, k: RowKernel): GpuStorage {
   const computeDType: DType = k.outDType === 'float16' ? 'float32' : k.outDType;
-  const out = device.allocate(computeDType, k.outSize, k.key);
+  const out = device.allocate(computeDType, k.outSize, k.kernel);
   const inputs: Binding[] = k.inputs.map((x, j) => ({ name: `x${j}`, dtype: x.dtype }));
   const output = { name: 'out', dtype: computeDType };
   const serial = k.rowLength <= SERIAL_ROW_LENGTH;
   const subgroups = device.subgroupReductions && !serial;
   // Serial: invocation `lid` of workgroup `group` owns a row, and sees itself as invocation 0.
+  const params = k.params ?? NO_PARAMS;
   const entry = serial
-    ? `  let rows = params[0];
+    ? `  let rows = params.count;
   let row_id = group * ${ROW_WORKGROUP}u + lid;
   let in_range = row_id < rows;
   let row = min(row_id, rows - 1u);
@@ -59,13 +64,19 @@ export function runRowKernel(device: WebGPUDevice, k: RowKernel): GpuStorage {
   let lid = 0u;
 ${k.body}
   }`
-    : `${subgroups ? `${SUBGROUP_INIT}\n` : ''}  let rows = params[0];\n  let in_range = group < rows;\n  let row = min(group, rows - 1u);\n${k.body}`;
+    : `${subgroups ? `${SUBGROUP_INIT}\n` : ''}  let rows = params.count;\n  let in_range = group < rows;\n  let row = min(group, rows - 1u);\n${k.body}`;
   device.dispatch({
-    key: `${k.key}:${serial ? 'serial' : subgroups ? 'subgroups' : 'workgroup'}:${inputs.map((b) => b.dtype).join(',')}->${computeDType}`,
+    kernel: k.kernel,
+    spec: {
+      ...k.spec,
+      layout: serial ? 'serial' : subgroups ? 'subgroups' : 'workgroup',
+      in: inputs.map((b) => b.dtype),
+      out: computeDType,
+    },
     source: () =>
       [
         subgroups ? 'enable subgroups;' : '',
-        declareBindings(inputs, [output]),
+        declareBindings(inputs, [output], params.fields),
         COMMON_WGSL,
         loadFns(inputs),
         storeFn(output),
@@ -76,7 +87,8 @@ ${k.body}
       ].join('\n'),
     inputs: k.inputs.map((x) => x.storage),
     outputs: [out],
-    params: [k.rows, ...k.params],
+    params,
+    count: k.rows,
     workgroups: serial ? Math.ceil(k.rows / ROW_WORKGROUP) : k.rows,
   });
   return computeDType === k.outDType ? out : packFloat16(device, out, k.outSize);

@@ -1,4 +1,11 @@
 import { type Device, type DType, debugFlags, type TypedArray } from '@qkv/tensor';
+import {
+  type ParamBlock,
+  packParams,
+  paramSignature,
+  type SpecValue,
+  shaderKey,
+} from '../wgsl/params.js';
 import { BufferPool } from './buffer-pool.js';
 import { fail } from './fail.js';
 import { BufferUsage, MapMode } from './gpu-constants.js';
@@ -17,13 +24,20 @@ export class GpuStorage {
 
 /** What a kernel hands to `dispatch`: a compiled-once program and how to run it. */
 export interface Dispatch {
-  /** Names every specialisation of `source` (see `getPipeline`). */
-  readonly key: string;
+  /** The kernel's name: the start of its pipeline key and the `where` of its errors. */
+  readonly kernel: string;
+  /**
+   * Every value `source` depends on (dtypes, ranks, tile sizes, flags); with the parameter
+   * layout it makes the pipeline key (`shaderKey`), so it must name every specialisation.
+   */
+  readonly spec: Readonly<Record<string, SpecValue>>;
   readonly source: () => string;
   readonly inputs: readonly GpuStorage[];
   readonly outputs: readonly GpuStorage[];
-  /** 32-bit parameter words (shapes, strides, sizes), bound last as `array<u32>`. */
-  readonly params: readonly number[];
+  /** The kernel's parameters, bound last as the struct `params` (see `wgsl/params.ts`). */
+  readonly params: ParamBlock;
+  /** The parameters' first field, `count`: the work items the launch covers. */
+  readonly count: number;
   /** Workgroups to launch: a count (folded into x and y) or an explicit grid. */
   readonly workgroups: number | readonly [number, number, number];
 }
@@ -272,13 +286,14 @@ export class WebGPUDevice implements Device {
 
   /** Encode one kernel launch into the pending batch. */
   dispatch(d: Dispatch): void {
-    this.check(d.key.split(':')[0]!);
-    const paramBytes = Math.max(d.params.length, 1) * 4;
+    this.check(d.kernel);
+    const words = packParams(d.count, d.params);
+    const key = shaderKey(d.kernel, { ...d.spec, params: paramSignature(d.params.fields) });
+    const paramBytes = words.length * 4;
     const slot = Math.ceil(paramBytes / this.#alignment) * this.#alignment;
     if (this.#arenaUsed + slot > PARAM_ARENA_BYTES) this.flush();
     const offset = this.#arenaUsed;
-    this.#arenaWords.fill(0, offset / 4, (offset + paramBytes) / 4);
-    this.#arenaWords.set(d.params, offset / 4);
+    this.#arenaWords.set(words, offset / 4);
     this.#arenaUsed += slot;
 
     const buffers = [...d.inputs, ...d.outputs];
@@ -287,7 +302,7 @@ export class WebGPUDevice implements Device {
       ...d.outputs.map((): GPUBufferBindingType => 'storage'),
       'read-only-storage',
     ];
-    const { pipeline, layout } = getPipeline(this.gpu, d.key, types, d.source);
+    const { pipeline, layout } = getPipeline(this.gpu, key, types, d.source);
     const bindGroup = this.gpu.createBindGroup({
       layout,
       entries: [
@@ -304,7 +319,7 @@ export class WebGPUDevice implements Device {
     const pass = (this.#pass ??= this.#commandEncoder().beginComputePass());
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bindGroup);
-    const [x, y, z] = this.grid(d.workgroups, d.key);
+    const [x, y, z] = this.grid(d.workgroups, d.kernel);
     pass.dispatchWorkgroups(x, y, z);
     this.#dispatches++;
     if (++this.#pendingDispatches >= this.batchSize) this.flush();

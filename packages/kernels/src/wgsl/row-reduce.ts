@@ -79,10 +79,11 @@ export function rowLayoutConstants(serial: boolean): string {
 
 /**
  * WGSL locating row `row` of a tensor viewed as `[outer, length, inner]` reduced over the
- * middle axis: `start` of its first element and `stride` between elements.
+ * middle axis (the parameters `length` and `inner`): `start` of its first element and
+ * `stride` between elements.
  */
 export const ROW_LOCATION = `
-  let length = params[1u];
-  let inner = params[2u];
+  let length = params.length;
+  let inner = params.inner;
   let start = (row / inner) * length * inner + row % inner;
   let stride = inner;`;

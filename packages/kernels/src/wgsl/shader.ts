@@ -1,4 +1,5 @@
 import type { DType } from '@qkv/tensor';
+import { type ParamFields, paramStruct } from './params.js';
 
 /**
  * Typed WGSL fragments shared by every kernel: bindings, loads and stores per dtype (so the
@@ -21,24 +22,34 @@ function storageType(dtype: DType): ValueType {
 export interface Binding {
   readonly name: string;
   readonly dtype: DType;
+  /** Read float32 storage four at a time, as `array<vec4f>` (the caller writes the loads). */
+  readonly vec4?: boolean;
+}
+
+function arrayType(b: Binding): string {
+  return b.vec4 ? 'vec4f' : storageType(b.dtype);
 }
 
 /**
  * Storage declarations in the binding order `WebGPUDevice.dispatch` uses: inputs (read-only),
- * outputs (read-write), then the parameter words as `params`.
+ * outputs (read-write), then the kernel's parameters as `params` (see `params.ts`).
  */
-export function declareBindings(inputs: readonly Binding[], outputs: readonly Binding[]): string {
+export function declareBindings(
+  inputs: readonly Binding[],
+  outputs: readonly Binding[],
+  params: ParamFields,
+): string {
   const lines = inputs.map(
-    (b, i) =>
-      `@group(0) @binding(${i}) var<storage, read> ${b.name}: array<${storageType(b.dtype)}>;`,
+    (b, i) => `@group(0) @binding(${i}) var<storage, read> ${b.name}: array<${arrayType(b)}>;`,
   );
   outputs.forEach((b, i) => {
     lines.push(
-      `@group(0) @binding(${inputs.length + i}) var<storage, read_write> ${b.name}: array<${storageType(b.dtype)}>;`,
+      `@group(0) @binding(${inputs.length + i}) var<storage, read_write> ${b.name}: array<${arrayType(b)}>;`,
     );
   });
   lines.push(
-    `@group(0) @binding(${inputs.length + outputs.length}) var<storage, read> params: array<u32>;`,
+    paramStruct(params),
+    `@group(0) @binding(${inputs.length + outputs.length}) var<storage, read> params: Params;`,
   );
   return lines.join('\n');
 }
@@ -78,7 +89,7 @@ ${body}
  * runtime zero, because WGSL rejects non-finite constant expressions.
  */
 export const COMMON_WGSL = /* wgsl */ `
-fn runtime_zero() -> u32 { return params[0] & 0u; }
+fn runtime_zero() -> u32 { return params.count & 0u; }
 fn pos_inf() -> f32 { return bitcast<f32>(0x7f800000u | runtime_zero()); }
 fn neg_inf() -> f32 { return bitcast<f32>(0xff800000u | runtime_zero()); }
 fn nan() -> f32 { return bitcast<f32>(0x7fc00000u | runtime_zero()); }
@@ -87,28 +98,26 @@ fn is_nan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u
 fn is_finite(x: f32) -> bool { return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u; }
 `;
 
-/** Parameter word k of a kernel's own parameters (word 0 is reserved for the size). */
-export const param = (k: number): string => `params[${k + 1}u]`;
-
 /**
- * WGSL that splits linear output index `index` over a `rank`-dimensional shape (at parameter
- * words `shapeAt...`) and accumulates, for each input, `base + Σ coord[d] * stride[d]` into
- * `off<j>`. Broadcast (stride 0), permuted and stepped strides are all this one formula.
+ * WGSL that splits linear output index `index` over a `rank`-dimensional shape (the array
+ * parameter `shape`) and accumulates, for each input, `base + Σ coord[d] * strides[d]` into
+ * `off<j>` (`strides` and `base` name parameters). Broadcast (stride 0), permuted and stepped
+ * strides are all this one formula.
  */
 export function stridedOffsets(
   rank: number,
   index: string,
-  shapeAt: number,
-  inputs: readonly { stridesAt: number; baseAt?: number }[],
+  shape: string,
+  inputs: readonly { strides: string; base?: string }[],
 ): string {
   const lines = inputs.map(
-    (s, j) => `  var off${j} = ${s.baseAt === undefined ? '0u' : param(s.baseAt)};`,
+    (s, j) => `  var off${j} = ${s.base === undefined ? '0u' : `params.${s.base}`};`,
   );
   if (rank > 0) lines.push(`  var rem = ${index};`);
   for (let d = rank - 1; d >= 0; d--) {
-    lines.push(`  { let dim = ${param(shapeAt + d)}; let c = rem % dim; rem = rem / dim;`);
+    lines.push(`  { let dim = params.${shape}[${d}]; let c = rem % dim; rem = rem / dim;`);
     inputs.forEach((s, j) => {
-      lines.push(`    off${j} += c * ${param(s.stridesAt + d)};`);
+      lines.push(`    off${j} += c * params.${s.strides}[${d}];`);
     });
     lines.push('  }');
   }

@@ -1,5 +1,5 @@
 import type { TypedArray } from '../dtype.js';
-import { type AttentionAttrs, type AttentionDims, attentionDims } from '../ops/attention.js';
+import type { AttentionAttrs, AttentionDims } from '../ops/attention.js';
 import type { KernelContext } from '../registry.js';
 import { broadcastStrides, stridesOf } from '../shape.js';
 import type { Tensor } from '../tensor.js';
@@ -36,6 +36,26 @@ function scoreOperand(t: Tensor, dims: AttentionDims): ScoreOperand {
 }
 
 /**
+ * `x` where float32 can hold it, else the ±Infinity float32 rounds it to: scores follow the
+ * float32 range the WebGPU kernels compute in, so q·k beyond ~3.4e38 overflows on every
+ * backend (PyTorch's float32 attention overflows the same way).
+ */
+function float32Range(x: number): number {
+  const rounded = Math.fround(x);
+  return Number.isFinite(rounded) ? x : rounded;
+}
+
+/**
+ * `s + term`, except that -Infinity on either side stays -Infinity: a key masked by a float
+ * mask of -Infinity is masked whatever its q·k holds (NaN in a masked key must not leak).
+ */
+function addScore(s: number, term: number): number {
+  return s === Number.NEGATIVE_INFINITY || term === Number.NEGATIVE_INFINITY
+    ? Number.NEGATIVE_INFINITY
+    : s + term;
+}
+
+/**
  * Fills one row of scores at a time (float64), exactly as the `attention` op's contract
  * orders it: scale, softcap, additive terms, then bool mask and causal mask as -inf.
  */
@@ -49,11 +69,11 @@ export class RowScorer {
   readonly #additive: ScoreOperand[] = [];
   readonly #slopes: TypedArray | undefined;
 
-  constructor(ctx: KernelContext<AttentionAttrs>, hasValues: boolean) {
+  constructor(ctx: KernelContext<AttentionAttrs, AttentionDims>, hasValues: boolean) {
     const { inputs, attrs } = ctx;
     const [q, k] = inputs;
     const extras = inputs.slice(hasValues ? 3 : 2);
-    this.dims = attentionDims('attention', [q!, k!, hasValues ? inputs[2]! : k!, ...extras], attrs);
+    this.dims = ctx.plan;
     this.#q = cpuData(q!);
     this.#k = cpuData(k!);
     this.#attrs = attrs;
@@ -93,14 +113,18 @@ export class RowScorer {
       let dot = 0;
       const kRow = kBase + j * e;
       for (let p = 0; p < e; p++) dot += qData[qBase + p]! * kData[kRow + p]!;
-      let s = dot * scale;
+      let s = float32Range(float32Range(dot) * scale);
       if (softcap > 0) s = softcap * Math.tanh(s / softcap);
       for (const a of additive) {
-        s += a.data[a.batchOffsets[b]! + h * a.headStride + i * a.rowStride + j * a.colStride]!;
+        s = addScore(
+          s,
+          a.data[a.batchOffsets[b]! + h * a.headStride + i * a.rowStride + j * a.colStride]!,
+        );
       }
       if (slope !== 0) s -= slope * Math.abs(position - j);
       scores[j] = s;
-      if (s > max) max = s;
+      // A NaN score makes the row NaN, as a float32 softmax would.
+      if (s > max || Number.isNaN(s)) max = Number.isNaN(max) ? max : s;
     }
     return max;
   }
@@ -131,7 +155,7 @@ export class RowScorer {
 export function registerAttentionKernels(): void {
   // Two passes over one row of scores (score + max, then exp-sum and the weighted sum of v):
   // memory is O(S) per row, never O(L·S).
-  registerCpuKernel<AttentionAttrs>('attention', (ctx, [out]) => {
+  registerCpuKernel<AttentionAttrs, AttentionDims>('attention', (ctx, [out]) => {
     const scorer = new RowScorer(ctx, true);
     const { dims } = scorer;
     const v = cpuData(ctx.inputs[2]!);
@@ -155,7 +179,7 @@ export function registerAttentionKernels(): void {
     });
   });
 
-  registerCpuKernel<AttentionAttrs>('attentionWeights', (ctx, [out]) => {
+  registerCpuKernel<AttentionAttrs, AttentionDims>('attentionWeights', (ctx, [out]) => {
     const scorer = new RowScorer(ctx, false);
     const s = scorer.dims.kvLength;
     scorer.forEachRow((b, h, i, row) => {

@@ -6,6 +6,7 @@ import { sizeOf } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { registerAttentionKernels } from './attention.js';
 import { registerAttentionBackwardKernels } from './attention-backward.js';
+import { registerBlockSparseAttentionKernel } from './block-sparse-attention.js';
 import { registerElementwiseKernels } from './elementwise.js';
 import { registerLayoutKernels } from './layout.js';
 import { registerMatmulKernels } from './matmul.js';
@@ -59,6 +60,7 @@ export function cpu(): Device {
     registerAttentionKernels();
     registerAttentionBackwardKernels();
     registerRopeKernels();
+    registerBlockSparseAttentionKernel();
     cpuDevice = new CpuDevice();
   }
   return cpuDevice;
@@ -74,11 +76,11 @@ export function cpuData(t: Tensor): TypedArray {
  * rounded to half precision afterwards, so every op stores exactly what a float16 tensor can
  * hold.
  */
-export function registerCpuKernel<A>(
+export function registerCpuKernel<A, P = undefined>(
   op: string,
-  fill: (ctx: KernelContext<A>, outputs: TypedArray[]) => void,
+  fill: (ctx: KernelContext<A, P>, outputs: TypedArray[]) => void,
 ): void {
-  registerKernel<A>({
+  registerKernel<A, P>({
     op,
     backend: 'cpu',
     run(ctx) {

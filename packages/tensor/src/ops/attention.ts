@@ -1,9 +1,10 @@
+import { describeValue } from '../check-args.js';
 import { isFloatDType } from '../dtype.js';
 import { fail } from '../errors.js';
-import { defineOp, runOp, type TensorSpec } from '../registry.js';
+import { defineOp, type Inferred, runOp } from '../registry.js';
 import { formatShape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
-import { assertFloat, assertSameDType, describe } from './validate.js';
+import { assertFloat, assertSameDType, assertTensors, describe } from './validate.js';
 
 /**
  * Where the causal diagonal sits when the query and key lengths differ.
@@ -36,7 +37,11 @@ export interface AttentionAttrs {
   readonly hasAlibi: boolean;
 }
 
-/** Sizes every backend needs, derived once from validated inputs. */
+/**
+ * Sizes every attention backend needs, derived once from validated inputs by the op's `infer`
+ * and handed to the kernel as its plan (`ctx.plan`). One definition for the dense
+ * `attention` / `attentionWeights` and the `blockSparseAttention` ops.
+ */
 export interface AttentionDims {
   /** Leading batch dimensions B... (possibly none). */
   readonly batchShape: readonly number[];
@@ -68,13 +73,43 @@ function splitHeads(t: Tensor): { batch: number[]; heads: number; length: number
   };
 }
 
-/** Validate q, k, v and the attributes; the error names the op and the offending shapes. */
+/** PyTorch's default attention scale for head dim E: `1 / sqrt(E)`. */
+export function defaultAttentionScale(headDim: number): number {
+  return 1 / Math.sqrt(headDim);
+}
+
+/**
+ * The front-ends' `enableGqa` rule (PyTorch's `enable_gqa`): without it q and k must have
+ * the same number of heads. The ops themselves accept any Hq that Hkv divides.
+ */
+export function assertGqaAllowed(where: string, q: Tensor, k: Tensor, enableGqa = false): void {
+  const qHeads = q.rank >= 3 ? q.shape[q.rank - 3] : 1;
+  const kHeads = k.rank >= 3 ? k.shape[k.rank - 3] : 1;
+  if (qHeads !== kHeads && !enableGqa) {
+    fail(
+      where,
+      `q ${describe(q)} has ${qHeads} heads but k ${describe(k)} has ${kHeads}; pass enableGqa: true for grouped-query attention`,
+    );
+  }
+}
+
+/** Which keys are attended and where the causal diagonal sits (defaults: all, top-left). */
+export interface AttentionDimsOptions {
+  readonly kvLength?: number;
+  readonly causalAlignment?: CausalAlignment;
+}
+
+/**
+ * Validate q `[B..., Hq, L, E]`, k `[B..., Hkv, S, E]` and v `[B..., Hkv, S, Ev]` and return
+ * their sizes; errors name the op (`where`) and the offending shapes.
+ */
 export function attentionDims(
   where: string,
-  inputs: readonly Tensor[],
-  attrs: AttentionAttrs,
+  q: Tensor | undefined,
+  k: Tensor | undefined,
+  v: Tensor | undefined,
+  options: AttentionDimsOptions = {},
 ): AttentionDims {
-  const [q, k, v] = inputs;
   if (!q || !k || !v) fail(where, 'needs q, k and v');
   assertFloat(where, 'q', q);
   assertSameDType(where, ['q', 'k', 'v'], [q, k, v]);
@@ -114,25 +149,19 @@ export function attentionDims(
       `query heads (${qs.heads}, q ${describe(q)}) must be a multiple of key/value heads (${ks.heads}, k ${describe(k)})`,
     );
   }
-  const kvLength = attrs.kvLength;
+  const kvLength = options.kvLength ?? ks.length;
   if (!Number.isInteger(kvLength) || kvLength < 0 || kvLength > ks.length) {
     fail(
       where,
       `kvLength ${kvLength} must be an integer in [0, ${ks.length}] for k ${describe(k)}`,
     );
   }
-  if (!Number.isFinite(attrs.scale)) fail(where, `scale must be finite, got ${attrs.scale}`);
-  if (!(attrs.softcap >= 0) || !Number.isFinite(attrs.softcap)) {
-    fail(where, `softcap must be a finite number >= 0 (0 = off), got ${attrs.softcap}`);
-  }
-  if (attrs.causalAlignment !== 'top-left' && attrs.causalAlignment !== 'bottom-right') {
-    fail(
-      where,
-      `causalAlignment must be 'top-left' or 'bottom-right', got ${attrs.causalAlignment}`,
-    );
+  const alignment = options.causalAlignment ?? 'top-left';
+  if (alignment !== 'top-left' && alignment !== 'bottom-right') {
+    fail(where, `causalAlignment must be 'top-left' or 'bottom-right', got ${alignment}`);
   }
   const scoreShape = [...qs.batch, qs.heads, qs.length, kvLength];
-  const dims: AttentionDims = {
+  return {
     batchShape: qs.batch,
     batch: qs.batch.reduce((p, d) => p * d, 1),
     qHeads: qs.heads,
@@ -143,10 +172,30 @@ export function attentionDims(
     kvLength,
     headDim: qs.dim,
     valueDim: vs.dim,
-    causalOffset: attrs.causalAlignment === 'bottom-right' ? kvLength - qs.length : 0,
+    causalOffset: alignment === 'bottom-right' ? kvLength - qs.length : 0,
     scoreShape,
   };
-  validateExtras(where, inputs.slice(3), attrs, dims, q);
+}
+
+/** An op's scale must be finite (front-ends fill in {@link defaultAttentionScale}). */
+export function assertScale(where: string, scale: number): void {
+  if (typeof scale !== 'number' || !Number.isFinite(scale)) {
+    fail(where, `scale must be a finite number, got ${describeValue(scale)}`);
+  }
+}
+
+/** The dims of the dense ops, after checking the attributes and the optional inputs. */
+function denseAttentionDims(
+  where: string,
+  [q, k, v, ...extras]: readonly (Tensor | undefined)[],
+  attrs: AttentionAttrs,
+): AttentionDims {
+  const dims = attentionDims(where, q, k, v, attrs);
+  assertScale(where, attrs.scale);
+  if (!(attrs.softcap >= 0) || !Number.isFinite(attrs.softcap)) {
+    fail(where, `softcap must be a finite number >= 0 (0 = off), got ${attrs.softcap}`);
+  }
+  validateExtras(where, extras as Tensor[], attrs, dims, q!);
   return dims;
 }
 
@@ -201,14 +250,17 @@ function assertBroadcastsTo(where: string, name: string, t: Tensor, shape: reado
   }
 }
 
-function attentionOutput(inputs: readonly Tensor[], attrs: AttentionAttrs): TensorSpec[] {
-  const d = attentionDims('attention', inputs, attrs);
+function attentionOutput(
+  inputs: readonly Tensor[],
+  attrs: AttentionAttrs,
+): Inferred<AttentionDims> {
+  const d = denseAttentionDims('attention', inputs, attrs);
   const q = inputs[0]!;
   const shape =
     q.rank === 2
       ? [d.queryLength, d.valueDim]
       : [...d.batchShape, d.qHeads, d.queryLength, d.valueDim];
-  return [{ shape, dtype: q.dtype }];
+  return { outputs: [{ shape, dtype: q.dtype }], plan: d };
 }
 
 /**
@@ -229,10 +281,17 @@ function attentionOutput(inputs: readonly Tensor[], attrs: AttentionAttrs): Tens
  * 3. s_j = -inf where the bool mask is false, or (isCausal) where j > i + offset;
  *    causal and mask combine with AND (a key must pass both);
  * 4. out_i = Σ_j softmax(s)_j v_j, and a row whose every score is -inf is all zeros.
+ *
+ * Non-finite values: a key whose score is -inf (masked by the bool mask, the causal mask, a
+ * float mask or bias of -inf, or past `kvLength`) has weight 0 and contributes nothing, even
+ * NaN or ±Infinity in its k or v; -inf in an additive term wins over NaN in q·k. Scores are
+ * float32: q·k beyond float32's range (~3.4e38) is ±Infinity on every backend (the CPU
+ * rounds its float64 dot product and score to float32 range), so a +Infinity score makes
+ * its row NaN and a -Infinity score gives weight 0, as PyTorch's float32 attention does.
  * Output `[B..., Hq, L, Ev]` in q's dtype. Backends must not materialise the L x S scores
  * (the CPU holds one row of S at a time) and should accumulate in f32 or better.
  */
-export const AttentionOp = defineOp<AttentionAttrs>({
+export const AttentionOp = defineOp<AttentionAttrs, AttentionDims>({
   name: 'attention',
   inputNames: ['q', 'k', 'v', 'mask', 'bias', 'alibiSlopes'],
   infer: attentionOutput,
@@ -243,15 +302,15 @@ export const AttentionOp = defineOp<AttentionAttrs>({
  * materialised as `[B..., Hq, L, S]`: O(L·S) memory, for visualisation and for callers that
  * need the weights. Inputs are q, k and the same optional inputs (no v).
  */
-export const AttentionWeightsOp = defineOp<AttentionAttrs>({
+export const AttentionWeightsOp = defineOp<AttentionAttrs, AttentionDims>({
   name: 'attentionWeights',
   inputNames: ['q', 'k', 'mask', 'bias', 'alibiSlopes'],
   infer(inputs, attrs) {
     const [q, k, ...extras] = inputs;
     // Validate against k standing in for v: the weights never read v.
-    const d = attentionDims('attentionWeights', [q!, k!, k!, ...extras], attrs);
+    const d = denseAttentionDims('attentionWeights', [q, k, k, ...extras], attrs);
     const shape = q!.rank === 2 ? [d.queryLength, d.kvLength] : d.scoreShape;
-    return [{ shape, dtype: q!.dtype }];
+    return { outputs: [{ shape, dtype: q!.dtype }], plan: d };
   },
 });
 
@@ -285,17 +344,22 @@ function attentionInputs(
   options: AttentionOptions,
 ): { inputs: Tensor[]; attrs: AttentionAttrs } {
   const { attnMask, bias, alibiSlopes } = options;
-  const qHeads = q.rank >= 3 ? q.shape[q.rank - 3] : 1;
-  const kHeads = k.rank >= 3 ? k.shape[k.rank - 3] : 1;
-  if (qHeads !== kHeads && !options.enableGqa) {
+  assertTensors(where, { q, k, v, attnMask, bias, alibiSlopes }, [
+    'v',
+    'attnMask',
+    'bias',
+    'alibiSlopes',
+  ]);
+  assertGqaAllowed(where, q, k, options.enableGqa);
+  const headDim = q.shape[q.rank - 1] ?? 1;
+  if (options.scale === undefined && headDim === 0) {
     fail(
       where,
-      `q ${describe(q)} has ${qHeads} heads but k ${describe(k)} has ${kHeads}; pass enableGqa: true for grouped-query attention`,
+      `q ${describe(q)} has E = 0, so the default scale 1/sqrt(E) is infinite; pass scale`,
     );
   }
-  const headDim = q.shape[q.rank - 1] ?? 1;
   const attrs: AttentionAttrs = {
-    scale: options.scale ?? 1 / Math.sqrt(headDim),
+    scale: options.scale ?? defaultAttentionScale(q.shape[q.rank - 1] ?? 1),
     isCausal: options.isCausal ?? false,
     causalAlignment: options.causalAlignment ?? 'top-left',
     softcap: options.softcap ?? 0,

@@ -1,10 +1,17 @@
+import { describeValue } from '../check-args.js';
 import { fromTypedArray, toTypedArray } from '../creation.js';
 import type { DType } from '../dtype.js';
 import { fail } from '../errors.js';
 import { defineOp, type OpDef, runOp } from '../registry.js';
 import { broadcastShapes } from '../shape.js';
 import type { Tensor } from '../tensor.js';
-import { assertDTypeIn, assertFloat, assertSameDType, describe } from './validate.js';
+import {
+  assertDTypeIn,
+  assertFloat,
+  assertSameDType,
+  assertTensors,
+  describe,
+} from './validate.js';
 
 /**
  * Unary elementwise ops. Each backend maps every name to its formula (the CPU backend in
@@ -126,14 +133,18 @@ export type Operand = Tensor | number | boolean;
  */
 function withScalars(
   where: string,
+  names: readonly string[],
   operands: readonly Operand[],
   body: (ts: Tensor[]) => Tensor,
 ): Tensor {
   const reference = operands.find((o): o is Tensor => typeof o === 'object');
   if (!reference) fail(where, 'at least one operand must be a tensor');
   const temporaries: Tensor[] = [];
-  const tensors = operands.map((o) => {
+  const tensors = operands.map((o, i) => {
     if (typeof o === 'object') return o;
+    if (typeof o !== 'number' && typeof o !== 'boolean') {
+      fail(where, `${names[i]} must be a Tensor, a number or a boolean, got ${describeValue(o)}`);
+    }
     const dtype: DType = typeof o === 'boolean' ? 'bool' : reference.dtype;
     if (reference.isDisposed) fail(where, `tensor operand ${describe(reference)} was disposed`);
     let data: ReturnType<typeof toTypedArray>;
@@ -161,7 +172,7 @@ export function unary(name: UnaryOpName, x: Tensor): Tensor {
 }
 
 export function binary(name: BinaryOpName, a: Operand, b: Operand): Tensor {
-  return withScalars(name, [a, b], (ts) => runOp(binaryOpDefs[name], ts, {})[0]!);
+  return withScalars(name, ['a', 'b'], [a, b], (ts) => runOp(binaryOpDefs[name], ts, {})[0]!);
 }
 
 export const neg = (x: Tensor) => unary('neg', x);
@@ -200,11 +211,17 @@ export const logicalOr = (a: Operand, b: Operand) => binary('logicalOr', a, b);
 
 /** `condition ? a : b` elementwise, with broadcasting (`torch.where`). */
 export function where(condition: Tensor, a: Operand, b: Operand): Tensor {
-  return withScalars('where', [a, b], ([ta, tb]) => runOp(WhereOp, [condition, ta!, tb!], {})[0]!);
+  return withScalars(
+    'where',
+    ['a', 'b'],
+    [a, b],
+    ([ta, tb]) => runOp(WhereOp, [condition, ta!, tb!], {})[0]!,
+  );
 }
 
 /** `x` with `value` wherever `mask` is true (`Tensor.masked_fill`); `mask` broadcasts to `x`. */
 export function maskedFill(x: Tensor, mask: Tensor, value: number): Tensor {
+  assertTensors('maskedFill', { x, mask });
   const out = where(mask, value, x);
   if (out.rank !== x.rank || out.shape.some((d, i) => d !== x.shape[i])) {
     out.dispose();

@@ -1,9 +1,10 @@
+import { describeValue } from '../check-args.js';
 import { assertDType, type DType } from '../dtype.js';
 import { fail } from '../errors.js';
 import { defineOp, runOp } from '../registry.js';
 import { formatShape, normalizeAxis } from '../shape.js';
 import type { Tensor } from '../tensor.js';
-import { assertDTypeIn, assertSameDType, describe } from './validate.js';
+import { assertDTypeIn, assertSameDType, assertTensors, describe } from './validate.js';
 
 export interface PermuteAttrs {
   /** Output dimension i is input dimension `perm[i]`. */
@@ -33,6 +34,7 @@ export function permute(x: Tensor, perm: readonly number[]): Tensor {
 
 /** Swap two dimensions (`torch.transpose`). */
 export function transpose(x: Tensor, dim0 = -2, dim1 = -1): Tensor {
+  assertTensors('transpose', { x });
   const perm = x.shape.map((_, i) => i);
   const a = normalizeAxis('transpose', dim0, x.rank);
   const b = normalizeAxis('transpose', dim1, x.rank);
@@ -72,6 +74,9 @@ export const ConcatOp = defineOp<ConcatAttrs>({
 
 /** Join tensors along an existing axis (`torch.cat`). */
 export function concat(tensors: readonly Tensor[], axis = 0): Tensor {
+  if (!Array.isArray(tensors)) {
+    fail('concat', `tensors must be an array of Tensors, got ${describeValue(tensors)}`);
+  }
   if (tensors.length === 0) fail('concat', 'needs at least one tensor');
   const first = tensors[0]!;
   if (first.rank === 0) fail('concat', 'cannot concatenate 0-d tensors; reshape them to [1] first');
@@ -115,6 +120,7 @@ export type SliceRange = readonly [number, number] | readonly [number, number, n
  * trailing ranges take whole dimensions. Runs a copy.
  */
 export function slice(x: Tensor, ranges: readonly SliceRange[]): Tensor {
+  assertTensors('slice', { x });
   if (ranges.length > x.rank)
     fail('slice', `${ranges.length} ranges for x ${describe(x)} of rank ${x.rank}`);
   const starts: number[] = [];
@@ -140,6 +146,7 @@ export function slice(x: Tensor, ranges: readonly SliceRange[]): Tensor {
 
 /** `length` entries of one dimension starting at `start` (`torch.narrow`). */
 export function narrow(x: Tensor, axis: number, start: number, length: number): Tensor {
+  assertTensors('narrow', { x });
   const a = normalizeAxis('narrow', axis, x.rank);
   const dim = x.shape[a]!;
   const s = start < 0 ? start + dim : start;

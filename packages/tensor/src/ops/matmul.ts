@@ -3,7 +3,7 @@ import { defineOp, runOp } from '../registry.js';
 import { broadcastShapes } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { add } from './elementwise.js';
-import { assertFloat, assertSameDType, describe } from './validate.js';
+import { assertFloat, assertSameDType, assertTensors, describe } from './validate.js';
 
 export interface MatmulAttrs {
   /** Read `a` as its last two dimensions swapped: `[..., K, M]`. */
@@ -54,6 +54,7 @@ export function matmul(a: Tensor, b: Tensor, options: Partial<MatmulAttrs> = {})
     transposeA: options.transposeA ?? false,
     transposeB: options.transposeB ?? false,
   };
+  assertTensors('matmul', { a, b });
   if (a.rank === 0 || b.rank === 0)
     fail('matmul', `a ${describe(a)} and b ${describe(b)} must not be scalars`);
   if (a.rank >= 2 && b.rank >= 2) return runOp(MatmulOp, [a, b], attrs)[0]!;
@@ -83,6 +84,7 @@ export function matmul(a: Tensor, b: Tensor, options: Partial<MatmulAttrs> = {})
  * bias `[out]`.
  */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
+  assertTensors('linear', { x, weight, bias }, ['bias']);
   if (weight.rank !== 2) fail('linear', `weight must be [out, in], got ${describe(weight)}`);
   if (x.rank < 1 || x.shape[x.rank - 1] !== weight.shape[1]) {
     fail(

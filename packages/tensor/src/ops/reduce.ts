@@ -2,7 +2,7 @@ import { fail } from '../errors.js';
 import { defineOp, type OpDef, runOp } from '../registry.js';
 import { normalizeAxis } from '../shape.js';
 import type { Tensor } from '../tensor.js';
-import { assertDTypeIn, assertFloat, describe } from './validate.js';
+import { assertDTypeIn, assertFloat, assertTensors, describe } from './validate.js';
 
 export const REDUCE_OPS = ['sum', 'mean', 'max', 'min', 'logsumexp', 'argmax'] as const;
 export type ReduceOpName = (typeof REDUCE_OPS)[number];
@@ -44,6 +44,7 @@ export const reduceOpDefs = Object.fromEntries(REDUCE_OPS.map((n) => [n, reduceD
  * `argmax` throw.
  */
 export function reduce(name: ReduceOpName, x: Tensor, axis?: number, keepDim = false): Tensor {
+  assertTensors(name, { x });
   if (axis === undefined) {
     const flat = x.reshape([x.size]);
     try {
@@ -95,9 +96,11 @@ export const LogSoftmaxOp = softmaxDef('logSoftmax');
  * gives -inf there.
  */
 export function softmax(x: Tensor, axis = -1): Tensor {
+  assertTensors('softmax', { x });
   return runOp(SoftmaxOp, [x], { axis: normalizeAxis('softmax', axis, x.rank) })[0]!;
 }
 
 export function logSoftmax(x: Tensor, axis = -1): Tensor {
+  assertTensors('logSoftmax', { x });
   return runOp(LogSoftmaxOp, [x], { axis: normalizeAxis('logSoftmax', axis, x.rank) })[0]!;
 }

@@ -1,7 +1,7 @@
 import { fail } from '../errors.js';
 import { defineOp, runOp } from '../registry.js';
 import type { Tensor } from '../tensor.js';
-import { assertDTypeIn, assertFloat, describe } from './validate.js';
+import { assertDTypeIn, assertFloat, assertTensors, describe } from './validate.js';
 
 /**
  * How the rotated dimensions are paired.
@@ -107,6 +107,7 @@ export function rope(
   invFreq: Tensor,
   options: RopeOptions = {},
 ): Tensor {
+  assertTensors('rope', { x, positions, invFreq });
   const attrs: RopeAttrs = {
     style: options.style ?? 'half',
     rotaryDim: options.rotaryDim ?? x.shape[x.rank - 1] ?? 0,

@@ -1,7 +1,20 @@
+import { assertTensor } from '../check-args.js';
 import { type DType, isFloatDType } from '../dtype.js';
 import { fail } from '../errors.js';
 import { formatShape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
+
+/** Every entry is a Tensor, except that the names in `optional` may be undefined. */
+export function assertTensors(
+  where: string,
+  values: Readonly<Record<string, unknown>>,
+  optional: readonly string[] = [],
+): void {
+  for (const [name, value] of Object.entries(values)) {
+    if (value === undefined && optional.includes(name)) continue;
+    assertTensor(where, name, value);
+  }
+}
 
 export function describe(t: Tensor): string {
   return `${formatShape(t.shape)} ${t.dtype}`;

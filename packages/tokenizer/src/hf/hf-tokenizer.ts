@@ -1,3 +1,4 @@
+import { checkIds, checkOptions, checkText } from '../check-args.js';
 import { fail } from '../errors.js';
 import { compileRustPattern, escapeRegExp } from '../rust-regex.js';
 import { createDecoder, type Decoder } from './decoders.js';
@@ -129,6 +130,10 @@ export class HfTokenizer {
   }
 
   encode(text: string, options: HfEncodeOptions = {}): HfEncoding {
+    const where = 'HfTokenizer.encode';
+    checkText(where, 'text', text);
+    checkOptions(where, options);
+    if (options.pair !== undefined) checkText(where, 'options.pair', options.pair);
     // Added tokens appear as the text they matched (stripped whitespace included, as in
     // tokenizers), so their ids are carried here rather than looked up by string.
     const addedIds = new Map<string, number>();
@@ -149,6 +154,8 @@ export class HfTokenizer {
   }
 
   decode(ids: ArrayLike<number>, options: { skipSpecialTokens?: boolean } = {}): string {
+    checkIds('HfTokenizer.decode', ids);
+    checkOptions('HfTokenizer.decode', options);
     const tokens: string[] = [];
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i]!;
@@ -163,6 +170,7 @@ export class HfTokenizer {
 
   /** Token strings of one sequence, before post-processing. */
   tokenize(text: string): string[] {
+    checkText('HfTokenizer.tokenize', 'text', text);
     return this.tokenizeInto(text, new Map());
   }
 

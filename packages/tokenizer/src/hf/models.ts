@@ -55,6 +55,15 @@ export class BpeModel implements Model {
           ? pair[1]!.slice(this.prefix.length)
           : pair[1]!;
       const merged = pair[0]! + right;
+      // As tokenizers' BPE builder: both parts and the merged token must be in the vocabulary.
+      for (const token of [pair[0]!, pair[1]!, merged]) {
+        if (!this.vocab.has(token)) {
+          fail(
+            where,
+            `merge ${rank} (${JSON.stringify(m)}) names ${JSON.stringify(token)}, which is not in the vocabulary`,
+          );
+        }
+      }
       const key = `${pair[0]} ${pair[1]}`;
       if (!this.merges.has(key)) this.merges.set(key, [rank, merged]);
     });

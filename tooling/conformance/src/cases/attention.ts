@@ -11,12 +11,12 @@ import { expectClose, type Tolerance } from '../compare.js';
 import type { CaseContext, CaseGroup } from '../harness.js';
 import { readBroadcast, refSoftmax, size, unravel } from '../reference.js';
 
-interface HostTensor {
+export interface HostTensor {
   data: ArrayLike<number>;
   shape: readonly number[];
 }
 
-interface RefOptions {
+export interface RefOptions {
   mask?: HostTensor & { bool: boolean };
   bias?: HostTensor;
   slopes?: readonly number[];
@@ -31,7 +31,7 @@ interface RefOptions {
  * Float64 attention straight from its definition: the full score matrix of each head, each
  * element from explicit multi-indices. Returns the probabilities and the output.
  */
-function refAttention(
+export function refAttention(
   q: HostTensor,
   k: HostTensor,
   v: HostTensor,

@@ -2,37 +2,7 @@ import { type DType, rope, roundToFloat16 } from '@qkv/tensor';
 import { expect } from 'vitest';
 import { expectClose } from '../compare.js';
 import type { CaseContext, CaseGroup } from '../harness.js';
-
-/**
- * RoPE in float64 from the op's contract: angle = f32(f32(p) * invFreq[i]), the pair (a, b)
- * becomes (a·c - b·s, b·c + a·s) with c, s = cos, sin(angle) * scaling; dims past rotaryDim
- * are copied. `positionOf(row)` gives the position of flat row `row` of `[rows, dim]`.
- */
-function refRope(
-  x: number[],
-  dim: number,
-  invFreq: number[],
-  style: 'half' | 'interleaved',
-  scaling: number,
-  positionOf: (row: number) => number,
-): number[] {
-  const out = x.slice();
-  const half = invFreq.length;
-  for (let row = 0; row < x.length / dim; row++) {
-    const p = Math.fround(positionOf(row));
-    for (let i = 0; i < half; i++) {
-      const angle = Math.fround(p * Math.fround(invFreq[i]!));
-      const [ia, ib] = style === 'half' ? [i, i + half] : [2 * i, 2 * i + 1];
-      const a = x[row * dim + ia]!;
-      const b = x[row * dim + ib]!;
-      const c = Math.cos(angle) * scaling;
-      const s = Math.sin(angle) * scaling;
-      out[row * dim + ia] = a * c - b * s;
-      out[row * dim + ib] = b * c + a * s;
-    }
-  }
-  return out;
-}
+import { refRope, ropeRowPositions } from '../reference.js';
 
 const theta = (rotary: number) =>
   Array.from({ length: rotary / 2 }, (_, i) => Math.fround(10000 ** ((-2 * i) / rotary)));
@@ -49,12 +19,7 @@ async function check(
   const freqs = theta(options.rotaryDim);
   const inv = ctx.tensor(freqs, [freqs.length]);
   const dim = shape[shape.length - 1]!;
-  const seq = shape[shape.length - 2]!;
-  const rowsPerBatch = x.values.length / dim / (positions.shape.length === 2 ? shape[0]! : 1);
-  const positionOf = (row: number) =>
-    positions.shape.length === 2
-      ? positions.values[Math.floor(row / rowsPerBatch) * seq + (row % seq)]!
-      : positions.values[row % seq]!;
+  const positionOf = ropeRowPositions(shape, positions.values, positions.shape.length === 2);
   let ref = refRope(x.values, dim, freqs, options.style, options.attentionScaling ?? 1, positionOf);
   if (dtype === 'float16') ref = ref.map(roundToFloat16);
   const tol = dtype === 'float16' ? { atol: 2e-3, rtol: 2e-3 } : { atol: 4e-6, rtol: 2e-5 };

@@ -1,0 +1,247 @@
+import { expNonPositive, expScalar } from './exp';
+import { roundUp, tile4x8 } from './tile';
+
+// Flash attention for one query head (Dao et al., "FlashAttention", 2022; the loop order of
+// FlashAttention-2, 2023): a block of BR query rows stays put while blocks of BC keys stream
+// past; scores live only in a BR x BC tile, and an online softmax (running max m and sum l per
+// row, rescaling the output accumulator by exp(m_old - m_new)) replaces the second pass.
+// Both products, Q·Kᵀ and P·V, run on the 4 x 8 micro-kernel.
+
+const BR = 32;
+const BC = 64;
+const NEG_INF = -Infinity as f32;
+
+/** Scratch bytes `attentionHead` needs (packed Kᵀ, padded V and Q, the tiles, m and l). */
+export function attentionScratchBytes(l: i32, s: i32, e: i32, ev: i32): i32 {
+  const s8 = roundUp(s, 8);
+  const ev8 = roundUp(ev, 8);
+  return (s8 * e + s8 * ev8 + roundUp(l, 4) * e + BR * BC + BR * ev8 + 2 * BR) * 4;
+}
+
+/** Optional score terms, set by `setScoreTerms` before `attentionHead` (0 / null = off). */
+let softcap: f32 = 0;
+let slope: f32 = 0;
+let maskA: usize = 0;
+let maskARow: i32 = 0;
+let maskACol: i32 = 0;
+let maskB: usize = 0;
+let maskBRow: i32 = 0;
+let maskBCol: i32 = 0;
+
+/**
+ * The terms applied to the scaled scores, in the op's order: soft-capping, then up to two
+ * additive float32 planes (a float mask, a bias, or a bool mask already turned into 0 / -inf)
+ * read at `plane[i * row + j * col]` (element strides, 0 where broadcast), then ALiBi.
+ */
+export function setScoreTerms(
+  cap: f32,
+  alibiSlope: f32,
+  a: usize,
+  aRow: i32,
+  aCol: i32,
+  b: usize,
+  bRow: i32,
+  bCol: i32,
+): void {
+  softcap = cap;
+  slope = alibiSlope;
+  maskA = a;
+  maskARow = aRow;
+  maskACol = aCol;
+  maskB = b;
+  maskBRow = bRow;
+  maskBCol = bCol;
+}
+
+/**
+ * out (l x ev) = softmax(scale · q kᵀ + terms) v for one head: q is l x e, k the first s rows
+ * of a row-major key matrix (e wide), v likewise (ev wide). With `causal`, query i sees keys
+ * j <= i + offset; key blocks entirely past a query block's last row are never touched.
+ * A row that sees no key is zero. Only query blocks firstBlock, firstBlock + blockStep, ...
+ * are computed, so threads can share a head with balanced work even when causal.
+ */
+export function attentionHead(
+  q: usize,
+  k: usize,
+  v: usize,
+  out: usize,
+  l: i32,
+  s: i32,
+  e: i32,
+  ev: i32,
+  scale: f32,
+  causal: bool,
+  offset: i32,
+  firstBlock: i32,
+  blockStep: i32,
+  scratch: usize,
+): void {
+  const s8 = roundUp(s, 8);
+  const ev8 = roundUp(ev, 8);
+  const l4 = roundUp(l, 4);
+  const kt = scratch;
+  const vp = kt + <usize>(s8 * e) * 4;
+  const qp = vp + <usize>(s8 * ev8) * 4;
+  const scores = qp + <usize>(l4 * e) * 4;
+  const acc = scores + <usize>(BR * BC) * 4;
+  const rowMax = acc + <usize>(BR * ev8) * 4;
+  const rowSum = rowMax + <usize>BR * 4;
+  packKeys(k, kt, s, e);
+  padRows(v, vp, s, s8, ev, ev8, 1);
+  padRows(q, qp, l, l4, e, e, scale);
+  const general = softcap > 0 || slope !== 0 || maskA !== 0 || maskB !== 0;
+
+  for (let i0 = firstBlock * BR; i0 < l4; i0 += blockStep * BR) {
+    const rows = min(BR, l4 - i0);
+    const lastRow = min(i0 + rows, l) - 1;
+    const jEnd = causal ? min(s, max(0, lastRow + offset + 1)) : s;
+    for (let r = 0; r < rows; r++) {
+      store<f32>(rowMax + <usize>r * 4, NEG_INF);
+      store<f32>(rowSum + <usize>r * 4, 0);
+    }
+    memory.fill(acc, 0, <usize>(rows * ev8) * 4);
+    for (let j0 = 0; j0 < jEnd; j0 += BC) {
+      const cols = roundUp(min(BC, jEnd - j0), 8);
+      for (let r = 0; r < rows; r += 4) {
+        const qRows = qp + <usize>((i0 + r) * e) * 4;
+        for (let c = 0; c < cols; c += 8) {
+          const kPanel = kt + <usize>((j0 + c) * e) * 4;
+          const tile = scores + <usize>(r * BC + c) * 4;
+          tile4x8(qRows, <usize>e * 4, 4, kPanel, 32, e, tile, BC * 4, false);
+        }
+      }
+      for (let r = 0; r < rows; r++) {
+        const i = i0 + r;
+        const row = scores + <usize>(r * BC) * 4;
+        // Keys this row may see inside the block: past s, past the diagonal, or (padding
+        // rows past l) none at all.
+        let limit = i < l ? (causal ? min(s, i + offset + 1) : s) : 0;
+        limit = max(0, min(limit - j0, cols));
+        if (general && limit > 0) applyTerms(row, i, j0, limit, offset);
+        for (let c = limit; c < cols; c++) store<f32>(row + <usize>c * 4, NEG_INF);
+        softmaxStep(
+          row,
+          cols,
+          rowMax + <usize>r * 4,
+          rowSum + <usize>r * 4,
+          acc + <usize>(r * ev8) * 4,
+          ev8,
+        );
+      }
+      for (let r = 0; r < rows; r += 4) {
+        const pRows = scores + <usize>(r * BC) * 4;
+        for (let c = 0; c < ev8; c += 8) {
+          const vPanel = vp + <usize>(j0 * ev8 + c) * 4;
+          const tile = acc + <usize>(r * ev8 + c) * 4;
+          tile4x8(pRows, BC * 4, 4, vPanel, <usize>ev8 * 4, cols, tile, <usize>ev8 * 4, true);
+        }
+      }
+    }
+    const valid = min(rows, l - i0);
+    for (let r = 0; r < valid; r++) {
+      const sum = load<f32>(rowSum + <usize>r * 4);
+      const inv: f32 = sum > 0 ? 1 / sum : 0;
+      const src = acc + <usize>(r * ev8) * 4;
+      const dst = out + <usize>((i0 + r) * ev) * 4;
+      for (let c = 0; c < ev; c++)
+        store<f32>(dst + <usize>c * 4, load<f32>(src + <usize>c * 4) * inv);
+    }
+  }
+}
+
+/**
+ * One online-softmax step for a row of `cols` scores (cols a multiple of 8): update the
+ * running max and sum, rescale the row's output accumulator, and leave exp(s - max) in place.
+ */
+function softmaxStep(
+  row: usize,
+  cols: i32,
+  maxAt: usize,
+  sumAt: usize,
+  accRow: usize,
+  ev8: i32,
+): void {
+  let vmax = f32x4.splat(NEG_INF);
+  for (let c = 0; c < cols; c += 4) vmax = f32x4.max(vmax, v128.load(row + <usize>c * 4));
+  const blockMax = max(
+    max(f32x4.extract_lane(vmax, 0), f32x4.extract_lane(vmax, 1)),
+    max(f32x4.extract_lane(vmax, 2), f32x4.extract_lane(vmax, 3)),
+  );
+  const oldMax = load<f32>(maxAt);
+  const newMax = max(oldMax, blockMax);
+  if (newMax === NEG_INF) {
+    // Nothing visible yet: these probabilities are all zero.
+    memory.fill(row, 0, <usize>cols * 4);
+    return;
+  }
+  const shift = f32x4.splat(newMax);
+  let vsum = f32x4.splat(0);
+  for (let c = 0; c < cols; c += 4) {
+    const p = expNonPositive(f32x4.sub(v128.load(row + <usize>c * 4), shift));
+    v128.store(row + <usize>c * 4, p);
+    vsum = f32x4.add(vsum, p);
+  }
+  const blockSum =
+    f32x4.extract_lane(vsum, 0) +
+    f32x4.extract_lane(vsum, 1) +
+    f32x4.extract_lane(vsum, 2) +
+    f32x4.extract_lane(vsum, 3);
+  if (newMax > oldMax) {
+    const alpha = expScalar(oldMax - newMax);
+    store<f32>(sumAt, load<f32>(sumAt) * alpha + blockSum);
+    const va = f32x4.splat(alpha);
+    for (let c = 0; c < ev8; c += 4) {
+      v128.store(accRow + <usize>c * 4, f32x4.mul(v128.load(accRow + <usize>c * 4), va));
+    }
+  } else {
+    store<f32>(sumAt, load<f32>(sumAt) + blockSum);
+  }
+  store<f32>(maxAt, newMax);
+}
+
+/** Soft-capping, the additive planes and ALiBi on keys j0 .. j0 + count of query row i. */
+function applyTerms(row: usize, i: i32, j0: i32, count: i32, offset: i32): void {
+  const position = i + offset;
+  for (let c = 0; c < count; c++) {
+    const j = j0 + c;
+    let x = load<f32>(row + <usize>c * 4);
+    if (softcap > 0) x = softcap * Mathf.tanh(x / softcap);
+    if (maskA !== 0) x += load<f32>(maskA + <usize>(i * maskARow + j * maskACol) * 4);
+    if (maskB !== 0) x += load<f32>(maskB + <usize>(i * maskBRow + j * maskBCol) * 4);
+    if (slope !== 0) x -= slope * <f32>abs(position - j);
+    store<f32>(row + <usize>c * 4, x);
+  }
+}
+
+/** kt[panel][e][8] = k[panel * 8 + w][e], zero for keys past s. */
+function packKeys(k: usize, kt: usize, s: i32, e: i32): void {
+  const s8 = roundUp(s, 8);
+  for (let j = 0; j < s8; j++) {
+    const panel = kt + <usize>((j & ~7) * e + (j & 7)) * 4;
+    if (j >= s) {
+      for (let p = 0; p < e; p++) store<f32>(panel + <usize>p * 32, 0);
+      continue;
+    }
+    const src = k + <usize>(j * e) * 4;
+    for (let p = 0; p < e; p++) store<f32>(panel + <usize>p * 32, load<f32>(src + <usize>p * 4));
+  }
+}
+
+/** Copy `rows` rows of `width` floats (times `factor`) into `rowsOut` x `widthOut`, zero-padded. */
+function padRows(
+  src: usize,
+  dst: usize,
+  rows: i32,
+  rowsOut: i32,
+  width: i32,
+  widthOut: i32,
+  factor: f32,
+): void {
+  memory.fill(dst, 0, <usize>(rowsOut * widthOut) * 4);
+  for (let r = 0; r < rows; r++) {
+    const from = src + <usize>(r * width) * 4;
+    const to = dst + <usize>(r * widthOut) * 4;
+    for (let c = 0; c < width; c++)
+      store<f32>(to + <usize>c * 4, load<f32>(from + <usize>c * 4) * factor);
+  }
+}

@@ -1,0 +1,10 @@
+// The WebAssembly module of @qkv/wasm: raw kernels over linear memory. The host (src/) lays
+// out inputs, outputs and scratch above `heapBase()` and calls these; nothing here allocates.
+export { attentionHead, attentionScratchBytes, setScoreTerms } from './attention';
+export { matmul, matmulScratchBytes } from './matmul';
+export { normRows, softmaxRows } from './rows';
+
+/** First byte the host may use: everything below holds the module's static data. */
+export function heapBase(): usize {
+  return __heap_base;
+}

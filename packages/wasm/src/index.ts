@@ -1,0 +1,9 @@
+// @qkv/wasm: a fast CPU device for qkv (WebAssembly SIMD kernels, reference kernels elsewhere).
+export {
+  createWasmDevice,
+  NATIVE_OPS,
+  WASM_BACKEND,
+  WasmDevice,
+  type WasmDeviceOptions,
+} from './wasm-device.js';
+export { wasmSimdSupported } from './wasm-module.js';

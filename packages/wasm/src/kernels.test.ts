@@ -1,0 +1,174 @@
+// The native kernels against the float64 reference backend on shapes that cross every tile
+// and block boundary (4 x 8 micro-tiles, 32-row and 1024-deep GEMM blocks, 32 x 64 attention
+// blocks), with outputs poisoned and buffers counted. The conformance suite covers the op
+// contracts on small shapes; these cover the blocking and the SIMD tails of the row ops.
+import { expectClose } from '@qkv/conformance';
+import { blockSparseAttention, causal, createBlockMask } from '@qkv/sparse';
+import {
+  type AttentionOptions,
+  attention,
+  cpu,
+  debugFlags,
+  fromTypedArray,
+  layerNorm,
+  matmul,
+  rand,
+  rmsNorm,
+  type Shape,
+  softmax,
+  type Tensor,
+  tensor,
+} from '@qkv/tensor';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createWasmDevice } from './index.js';
+
+// Long float32 sums (up to 300 terms) against float64 references.
+const tol = { atol: 2e-5, rtol: 1e-4 };
+
+// One thread, and three (an odd count, so bands and query blocks split unevenly).
+for (const threads of [1, 3]) {
+  const device = await createWasmDevice({ threads });
+  describe(device.name, () => {
+    let seed = 1;
+    /** A reference tensor and its copy on the wasm device. */
+    function mirror(ref: Tensor): [Tensor, Tensor] {
+      return [ref, fromTypedArray(ref.dataSync(), ref.shape, ref.dtype, device)];
+    }
+
+    function pair(shape: Shape, low = -1, high = 1): [Tensor, Tensor] {
+      return mirror(rand(shape, { device: cpu(), low, high, seed: seed++ }));
+    }
+
+    /** Run `op` on the reference and on the wasm device; compare and dispose everything. */
+    async function compare(
+      inputs: [Tensor, Tensor][],
+      op: (xs: Tensor[]) => Tensor,
+    ): Promise<void> {
+      const expected = op(inputs.map(([r]) => r));
+      const actual = op(inputs.map(([, w]) => w));
+      expect(actual.device).toBe(device);
+      expectClose(await actual.data(), await expected.data(), tol);
+      for (const t of [expected, actual, ...inputs.flat()]) t.dispose();
+    }
+
+    let buffersBefore = 0;
+    beforeEach(() => {
+      debugFlags.poisonOutputs = true;
+      buffersBefore = device.liveBuffers();
+    });
+    afterEach(() => {
+      debugFlags.poisonOutputs = false;
+      expect(device.liveBuffers()).toBe(buffersBefore);
+    });
+
+    describe('wasm matmul', () => {
+      it.each([
+        [1, 1, 1],
+        [5, 7, 3],
+        [67, 35, 300],
+        [130, 9, 257],
+        [64, 64, 64],
+        [9, 13, 1100],
+      ])('%i x %i (k = %i), every transpose', async (m, n, k) => {
+        for (const transposeA of [false, true]) {
+          for (const transposeB of [false, true]) {
+            const a = pair(transposeA ? [k, m] : [m, k]);
+            const b = pair(transposeB ? [n, k] : [k, n]);
+            await compare([a, b], ([x, y]) => matmul(x!, y!, { transposeA, transposeB }));
+          }
+        }
+      });
+
+      it('broadcasts batch dimensions', async () => {
+        await compare([pair([2, 1, 9, 13]), pair([3, 13, 11])], ([x, y]) => matmul(x!, y!));
+      });
+    });
+
+    describe('wasm attention', () => {
+      const cases: [string, Shape, Shape, Shape, AttentionOptions][] = [
+        ['several blocks', [2, 3, 70, 20], [2, 3, 150, 20], [2, 3, 150, 12], {}],
+        ['causal', [1, 2, 97, 16], [1, 2, 97, 16], [1, 2, 97, 16], { isCausal: true }],
+        [
+          'causal bottom-right, GQA, kvLength',
+          [1, 4, 37, 8],
+          [1, 2, 140, 8],
+          [1, 2, 140, 5],
+          { isCausal: true, causalAlignment: 'bottom-right', enableGqa: true, kvLength: 131 },
+        ],
+        ['causal, more queries than keys', [3, 50, 8], [3, 20, 8], [3, 20, 8], { isCausal: true }],
+        [
+          'softcap and scale',
+          [1, 1, 40, 24],
+          [1, 1, 90, 24],
+          [1, 1, 90, 24],
+          { softcap: 0.5, scale: 3 },
+        ],
+      ];
+      it.each(cases)('%s', async (_name, qShape, kShape, vShape, options) => {
+        await compare([pair(qShape), pair(kShape), pair(vShape)], ([q, k, v]) =>
+          attention(q!, k!, v!, options),
+        );
+      });
+
+      it('bool mask with causal, float bias and ALiBi', async () => {
+        const bits = Array.from({ length: 45 * 100 }, (_, i) => (i * 7919) % 5 !== 0);
+        const mask = mirror(tensor(bits, [1, 1, 45, 100], { dtype: 'bool', device: cpu() }));
+        const inputs = [pair([2, 2, 45, 16]), pair([2, 2, 100, 16]), pair([2, 2, 100, 16])];
+        await compare([...inputs, mask, pair([2, 1, 1, 100]), pair([2], 0, 0.5)], (xs) => {
+          const [q, k, v, attnMask, bias, alibiSlopes] = xs;
+          return attention(q!, k!, v!, { attnMask, bias, alibiSlopes, isCausal: true });
+        });
+      });
+
+      it('float mask; a fully masked row is zero', async () => {
+        const values = Array.from({ length: 33 * 70 }, (_, i) =>
+          i < 70 || i % 3 === 0 ? Number.NEGATIVE_INFINITY : (i % 11) / 10,
+        );
+        const mask = mirror(tensor(values, [33, 70], { device: cpu() }));
+        await compare([pair([2, 33, 8]), pair([2, 70, 8]), pair([2, 70, 8]), mask], (xs) => {
+          const [q, k, v, attnMask] = xs;
+          return attention(q!, k!, v!, { attnMask });
+        });
+      });
+    });
+
+    describe('wasm row ops', () => {
+      it('softmax over the last axis, with -inf and fully masked rows', async () => {
+        const values = Array.from({ length: 5 * 37 }, (_, i) =>
+          i < 37 || i % 7 === 0 ? Number.NEGATIVE_INFINITY : Math.sin(i) * 20,
+        );
+        await compare([mirror(tensor(values, [5, 37], { device: cpu() }))], ([x]) => softmax(x!));
+        await compare([pair([3, 4, 130], -30, 30)], ([x]) => softmax(x!));
+      });
+
+      it('layerNorm and rmsNorm with and without weight and bias', async () => {
+        await compare([pair([6, 3, 21], -5, 7), pair([3, 21]), pair([3, 21])], ([x, w, b]) =>
+          layerNorm(x!, { weight: w!, bias: b!, normalizedDims: 2 }),
+        );
+        await compare([pair([9, 67], 2, 3)], ([x]) => layerNorm(x!));
+        await compare([pair([4, 130]), pair([130])], ([x, w]) => rmsNorm(x!, { weight: w! }));
+        await compare([pair([2, 5])], ([x]) => rmsNorm(x!, { eps: 0.1 }));
+      });
+    });
+    it("runs ops declared later through the reference fallback (@qkv/sparse's)", async () => {
+      const blocks = createBlockMask(causal(), { qLen: 40, kvLen: 40, blockSize: 16 });
+      await compare([pair([1, 2, 40, 8]), pair([1, 2, 40, 8]), pair([1, 2, 40, 8])], (xs) =>
+        blockSparseAttention(xs[0]!, xs[1]!, xs[2]!, blocks),
+      );
+    });
+
+    it('got the threads it asked for', () => {
+      expect(device.threads).toBe(threads);
+    });
+
+    if (threads > 1) {
+      it('reports a worker whose kernel traps instead of waiting for it forever', async () => {
+        // A read far past the end of memory traps inside the worker.
+        const outOfBounds = ['matmul', [2 ** 31, 0, 0, 4, 8, 4, 4, 1, 8, 1, 0]] as const;
+        expect(() => device.module.parallel([[], [outOfBounds]])).toThrow(/worker thread failed/);
+        // The pool still works afterwards.
+        await compare([pair([9, 5]), pair([5, 11])], ([x, y]) => matmul(x!, y!));
+      });
+    }
+  });
+}

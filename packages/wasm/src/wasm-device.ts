@@ -1,0 +1,122 @@
+import {
+  cpu,
+  type Device,
+  type DType,
+  getKernel,
+  type KernelContext,
+  type KernelFunc,
+  setKernelFallback,
+  type TypedArray,
+} from '@qkv/tensor';
+import { registerAttentionKernel } from './kernels/attention.js';
+import { registerMatmulKernel } from './kernels/matmul.js';
+import { registerRowKernels } from './kernels/rows.js';
+import { KernelModule } from './wasm-module.js';
+
+export const WASM_BACKEND = 'wasm';
+
+export interface WasmDeviceOptions {
+  /**
+   * Threads the native kernels split their work over (default 1). More than one needs
+   * `SharedArrayBuffer` and a thread allowed to block: Node, or a Web Worker of a
+   * cross-origin-isolated page. Elsewhere the device runs on one thread; `device.threads`
+   * says how many it got.
+   */
+  threads?: number;
+}
+
+/**
+ * The fast CPU device. Storage is exactly the reference CPU backend's (a typed array the
+ * device owns: Float32Array for float32 and float16, Int32Array, Uint32Array, Uint8Array for
+ * bool), so every op without a native kernel runs the reference kernel on the same arrays
+ * with no conversion. Native kernels copy float32 operands into the module's memory.
+ */
+export class WasmDevice implements Device {
+  readonly backend = WASM_BACKEND;
+  readonly name: string;
+  readonly threads: number;
+  readonly module: KernelModule;
+  #live = 0;
+
+  constructor(module: KernelModule) {
+    this.module = module;
+    const threads = module.threads;
+    this.threads = threads;
+    this.name = `wasm (SIMD, ${threads} thread${threads === 1 ? '' : 's'})`;
+  }
+
+  /** Takes ownership of `data`, like the CPU device: callers pass arrays nobody else holds. */
+  upload(data: TypedArray): TypedArray {
+    this.#live++;
+    return data;
+  }
+
+  async read(storage: unknown, dtype: DType, size: number): Promise<TypedArray> {
+    return this.readSync(storage, dtype, size);
+  }
+
+  readSync(storage: unknown, _dtype: DType, size: number): TypedArray {
+    return (storage as TypedArray).slice(0, size);
+  }
+
+  release(): void {
+    this.#live--;
+  }
+
+  liveBuffers(): number {
+    return this.#live;
+  }
+
+  /** Stop the worker threads, if any; the device must not be used afterwards. */
+  dispose(): void {
+    this.module.terminate();
+  }
+}
+
+/** Ops with a WebAssembly kernel (float32 only; other dtypes take the reference kernel). */
+export const NATIVE_OPS: readonly string[] = [
+  'matmul',
+  'attention',
+  'softmax',
+  'layerNorm',
+  'rmsNorm',
+];
+
+let registered = false;
+
+/**
+ * Register the native kernels; every other op, including ops declared later (such as
+ * `@qkv/sparse`'s), runs the reference CPU kernel through the registry's fallback.
+ */
+function registerWasmKernels(): void {
+  if (registered) return;
+  registered = true;
+  cpu(); // registers the reference kernels the native ones fall back on for other dtypes
+  setKernelFallback(WASM_BACKEND, 'cpu');
+  registerMatmulKernel(reference('matmul'));
+  registerAttentionKernel(reference('attention'));
+  registerRowKernels(reference);
+}
+
+/**
+ * The reference CPU kernel of `op`, run on this device's tensors: it reads the same typed
+ * arrays and hands its outputs to `ctx.device.upload`, so results land on this device.
+ */
+export function reference<A, P = undefined>(op: string): KernelFunc<A, P> {
+  const kernel = getKernel(op, 'cpu');
+  if (!kernel) throw new Error(`@qkv/wasm: the CPU backend has no kernel for op "${op}"`);
+  return (ctx: KernelContext<A, P>) => kernel.run(ctx as unknown as KernelContext<never, never>);
+}
+
+/**
+ * Create the fast CPU device: float32 kernels in WebAssembly SIMD for matmul and fused
+ * attention, the reference CPU kernels for everything else. Works in Node and browsers.
+ */
+export async function createWasmDevice(options: WasmDeviceOptions = {}): Promise<WasmDevice> {
+  const threads = options.threads ?? 1;
+  if (!Number.isInteger(threads) || threads < 1) {
+    throw new Error(`createWasmDevice: threads must be an integer >= 1, got ${threads}`);
+  }
+  registerWasmKernels();
+  return new WasmDevice(await KernelModule.create(threads));
+}
