@@ -21,7 +21,7 @@ cpu();
 type Values = (n: number, rng: Random) => number[];
 const uniform: Values = (n, rng) => Array.from({ length: n }, () => rng.nextFloat() * 2 - 1);
 const positive: Values = (n, rng) => Array.from({ length: n }, () => 0.5 + rng.nextFloat() * 1.5);
-/** Away from 0, where abs / relu have their kink. */
+/** Away from 0, where abs / relu have their kink (and the `where` case its jump). */
 const awayFromZero: Values = (n, rng) =>
   Array.from({ length: n }, () => (rng.nextFloat() < 0.5 ? -1 : 1) * (0.2 + rng.nextFloat()));
 /** Distinct values spaced by more than the finite-difference step (max, min, maximum). */
@@ -98,7 +98,8 @@ const CASES: Record<string, GradCase> = {
   minimum: binary(ew.minimum, distinct),
   'scalar operands': unary((x) => ew.sub(ew.div(ew.mul(x, 2), 3), 1)),
   'a tensor used twice': unary((x) => ew.mul(x, ew.add(x, 1))),
-  where: unary((x) => ew.where(ew.greater(x, 0.1), ew.mul(x, 2), ew.exp(x))),
+  // Inputs stay off the branch point, where the finite difference would straddle the jump.
+  where: unary((x) => ew.where(ew.greater(x, 0), ew.mul(x, 2), ew.exp(x)), awayFromZero),
   sum: unary((x) => sum(x, 0)),
   'sum (all, keepDim)': unary((x) => sum(x, undefined, true)),
   mean: unary((x) => mean(x, 1, true)),
