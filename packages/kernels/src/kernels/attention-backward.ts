@@ -1,12 +1,12 @@
-import type { AttentionAttrs, KernelContext, Tensor } from '@qkv/tensor';
+import type { AttentionAttrs, AttentionDims, KernelContext, Tensor } from '@qkv/tensor';
 import type { GpuStorage, WebGPUDevice } from '../runtime/webgpu-device.js';
+import { NO_PARAMS, type ParamFields } from '../wgsl/params.js';
 import { ROW_WORKGROUP } from '../wgsl/row-reduce.js';
 import { type Binding, entryPoint } from '../wgsl/shader.js';
 import {
   type AttentionPlan,
   attentionWgsl,
   dispatchAttention,
-  KERNEL_WORDS,
   keyEndWgsl,
   planAttention,
   ROW_COORDS_WGSL,
@@ -24,8 +24,8 @@ import { gpuStorage, registerGpuKernel } from './register.js';
  * `attentionLse`: one workgroup per query row reduces the row's scores to max + log Σ exp
  * (-inf for a fully masked row), the weights kernel's first two passes without the writes.
  */
-function lseSource(plan: AttentionPlan): string {
-  const body = `  let total = params[0];
+function lseSource(plan: AttentionPlan, params: ParamFields): string {
+  const body = `  let total = params.count;
   if (group >= total) { return; }
   let rc = row_coords(group);
   let b = rc.x; let h = rc.y; let i = rc.z;
@@ -45,7 +45,7 @@ function lseSource(plan: AttentionPlan): string {
   }
   let total_sum = reduce_add(sum, lid);
   if (lid == 0u) { out[group] = select(top + log(total_sum), neg_inf(), top == neg_inf()); }`;
-  return [rowScoringPrelude(plan, 'out'), entryPoint(ROW_WORKGROUP, body)].join('\n');
+  return [rowScoringPrelude(plan, 'out', params), entryPoint(ROW_WORKGROUP, body)].join('\n');
 }
 
 /** Per (query row, key) terms both gradient kernels share, as WGSL. */
@@ -54,7 +54,8 @@ function pairWgsl(plan: AttentionPlan): string {
   const ev = plan.dims.valueDim;
   const softcap = plan.attrs.softcap > 0;
   return `// p = exp(s - lse) and dS = p · (dOut_i · v_j - delta_i) · softcap' · scale for
-// query row (b, h, i) = flat row \`row\` and key j; p = 0 when the key is masked.
+// query row (b, h, i) = flat row \`row\` and key j; p = 0 when the key is masked, and a
+// masked key's k and v are never read into p or dS (NaN there must not leak).
 struct Pair { p: f32, ds: f32 }
 fn pair(r: ScoreRow, row: u32, k_row: u32, v_row: u32, j: u32) -> Pair {
   let lse = load_lse(row);
@@ -66,18 +67,17 @@ fn pair(r: ScoreRow, row: u32, k_row: u32, v_row: u32, j: u32) -> Pair {
   let p = exp(s - lse);
   var dp = 0.0;
   for (var c = 0u; c < ${ev}u; c++) { dp += f32(load_dout(row * ${ev}u + c)) * f32(load_v(v_row + c)); }
-  let scale = bitcast<f32>(params[${KERNEL_WORDS + 1 + 7}u]);
-  var ds = p * (dp - load_delta(row)) * scale;
-${softcap ? `  let t = tanh_stable(dot * scale / bitcast<f32>(params[${KERNEL_WORDS + 1 + 8}u]));\n  ds = ds * (1.0 - t * t);\n` : ''}  return Pair(p, ds);
+  var ds = p * (dp - load_delta(row)) * params.scale;
+${softcap ? '  let t = qkv_tanh(dot * params.scale / params.softcap);\n  ds = ds * (1.0 - t * t);\n' : ''}  return Pair(p, ds);
 }`;
 }
 
 /** dQ: one invocation per query row walks the keys it may see. */
-function dqSource(plan: AttentionPlan, outputs: readonly Binding[]): string {
+function dqSource(plan: AttentionPlan, outputs: readonly Binding[], params: ParamFields): string {
   const e = plan.dims.headDim;
   const ev = plan.dims.valueDim;
   const body = `  let row = group * ${ROW_WORKGROUP}u + lid;
-  if (row >= params[0]) { return; }
+  if (row >= params.count) { return; }
   let rc = row_coords(row);
   let b = rc.x; let h = rc.y; let i = rc.z;
   let r = score_row(b, h, i);
@@ -92,18 +92,18 @@ function dqSource(plan: AttentionPlan, outputs: readonly Binding[]): string {
     for (var c = 0u; c < ${e}u; c++) { acc[c] += pr.ds * f32(load_k(k_base + j * ${e}u + c)); }
   }
   for (var c = 0u; c < ${e}u; c++) { dq[row * ${e}u + c] = acc[c]; }`;
-  return [gradPrelude(plan, outputs), entryPoint(ROW_WORKGROUP, body)].join('\n');
+  return [gradPrelude(plan, outputs, params), entryPoint(ROW_WORKGROUP, body)].join('\n');
 }
 
 /**
  * dK and dV: one invocation per key row of each key/value head sums over every query row of
  * every query head in its group (GQA), so the group's sum needs no second pass.
  */
-function dkvSource(plan: AttentionPlan, outputs: readonly Binding[]): string {
+function dkvSource(plan: AttentionPlan, outputs: readonly Binding[], params: ParamFields): string {
   const e = plan.dims.headDim;
   const ev = plan.dims.valueDim;
   const body = `  let key_row = group * ${ROW_WORKGROUP}u + lid;
-  if (key_row >= params[0]) { return; }
+  if (key_row >= params.count) { return; }
   let j = key_row % key_capacity();
   let bg = key_row / key_capacity();
   let b = bg / kv_heads();
@@ -127,12 +127,16 @@ function dkvSource(plan: AttentionPlan, outputs: readonly Binding[]): string {
   }
   for (var c = 0u; c < ${e}u; c++) { dk[key_row * ${e}u + c] = dk_acc[c]; }
   for (var c = 0u; c < ${ev}u; c++) { dv[key_row * ${ev}u + c] = dv_acc[c]; }`;
-  return [gradPrelude(plan, outputs), entryPoint(ROW_WORKGROUP, body)].join('\n');
+  return [gradPrelude(plan, outputs, params), entryPoint(ROW_WORKGROUP, body)].join('\n');
 }
 
-function gradPrelude(plan: AttentionPlan, outputs: readonly Binding[]): string {
+function gradPrelude(
+  plan: AttentionPlan,
+  outputs: readonly Binding[],
+  params: ParamFields,
+): string {
   return [
-    attentionWgsl(plan, outputs),
+    attentionWgsl(plan, outputs, params),
     ROW_COORDS_WGSL,
     keyEndWgsl(plan.attrs.isCausal),
     pairWgsl(plan),
@@ -140,7 +144,7 @@ function gradPrelude(plan: AttentionPlan, outputs: readonly Binding[]): string {
 }
 
 /** The plan of the forward call, with dOut, lse and delta bound after its inputs. */
-function planBackward(ctx: KernelContext<AttentionAttrs>): AttentionPlan {
+function planBackward(ctx: KernelContext<AttentionAttrs, AttentionDims>): AttentionPlan {
   const [q, k, v, dOut, lse, delta, ...extras] = ctx.inputs as Tensor[];
   const plan = planAttention({ ...ctx, inputs: [q!, k!, v!, ...extras] }, true);
   const more = [
@@ -148,10 +152,11 @@ function planBackward(ctx: KernelContext<AttentionAttrs>): AttentionPlan {
     { name: 'lse', dtype: lse!.dtype, storage: gpuStorage(lse!) },
     { name: 'delta', dtype: delta!.dtype, storage: gpuStorage(delta!) },
   ];
+  const inputs = [...plan.inputs, ...more];
   return {
     ...plan,
-    inputs: [...plan.inputs, ...more],
-    key: `${plan.key}:${more.map((m) => m.dtype).join(',')}`,
+    inputs,
+    spec: { ...plan.spec, inputs: inputs.map((b) => `${b.name}=${b.dtype}`) },
   };
 }
 
@@ -159,53 +164,56 @@ function planBackward(ctx: KernelContext<AttentionAttrs>): AttentionPlan {
 function dispatchRows(
   device: WebGPUDevice,
   plan: AttentionPlan,
-  key: string,
-  source: () => string,
+  kernel: string,
+  source: (params: ParamFields) => string,
   outputs: readonly GpuStorage[],
   count: number,
 ): void {
   if (count === 0) return;
+  const { headDim: e, valueDim: ev } = plan.dims;
   device.dispatch({
-    key: `${key}:${plan.key}`,
-    source,
+    kernel,
+    spec: { e, ev, ...plan.spec },
+    source: () => source(plan.params.fields),
     inputs: plan.inputs.map((b) => b.storage),
     outputs,
-    params: [count, ...new Array(KERNEL_WORDS).fill(0), ...plan.params],
+    params: plan.params,
+    count,
     workgroups: Math.ceil(count / ROW_WORKGROUP),
   });
 }
 
 export function registerAttentionBackwardKernels(): void {
-  registerGpuKernel<AttentionAttrs>('attentionLse', (ctx, device) => {
+  registerGpuKernel<AttentionAttrs, AttentionDims>('attentionLse', (ctx, device) => {
     const plan = planAttention(ctx, false);
     const { dims } = plan;
     const rows = dims.batch * dims.qHeads * dims.queryLength;
     const out = device.allocate('float32', rows, 'attentionLse');
     if (rows > 0) {
       dispatchAttention(device, plan, {
-        key: `attention-lse:e${dims.headDim}`,
-        source: () => lseSource(plan),
+        kernel: 'attention-lse',
+        spec: { e: dims.headDim },
+        source: (fields) => lseSource(plan, fields),
         output: out,
         groups: rows,
-        words: [],
+        params: NO_PARAMS,
       });
     }
     return [out];
   });
 
-  registerGpuKernel<AttentionAttrs>('attentionBackward', (ctx, device) => {
+  registerGpuKernel<AttentionAttrs, AttentionDims>('attentionBackward', (ctx, device) => {
     const plan = planBackward(ctx);
     const { dims } = plan;
     const rows = dims.batch * dims.qHeads * dims.queryLength;
     const keyRows = dims.batch * dims.kvHeads * dims.keyCapacity;
     const sizes = [rows * dims.headDim, keyRows * dims.headDim, keyRows * dims.valueDim];
     const [dq, dk, dv] = sizes.map((n) => device.allocate('float32', n, 'attentionBackward'));
-    const shape = `e${dims.headDim}:ev${dims.valueDim}`;
     dispatchRows(
       device,
       plan,
-      `attention-dq:${shape}`,
-      () => dqSource(plan, [{ name: 'dq', dtype: 'float32' }]),
+      'attention-dq',
+      (fields) => dqSource(plan, [{ name: 'dq', dtype: 'float32' }], fields),
       [dq!],
       rows,
     );
@@ -216,8 +224,8 @@ export function registerAttentionBackwardKernels(): void {
     dispatchRows(
       device,
       plan,
-      `attention-dkv:${shape}`,
-      () => dkvSource(plan, kvOutputs),
+      'attention-dkv',
+      (fields) => dkvSource(plan, kvOutputs, fields),
       [dk!, dv!],
       keyRows,
     );

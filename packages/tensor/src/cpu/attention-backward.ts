@@ -1,10 +1,10 @@
-import type { AttentionAttrs } from '../ops/attention.js';
+import type { AttentionAttrs, AttentionDims } from '../ops/attention.js';
 import type { KernelContext } from '../registry.js';
 import { RowScorer } from './attention.js';
 import { cpuData, registerCpuKernel } from './cpu-device.js';
 
 /** A RowScorer over q, k and the optional inputs that follow `skip` leading inputs. */
-function scorerFor(ctx: KernelContext<AttentionAttrs>, skip: number): RowScorer {
+function scorerFor(ctx: KernelContext<AttentionAttrs, AttentionDims>, skip: number): RowScorer {
   const [q, k, v] = ctx.inputs;
   const extras = ctx.inputs.slice(skip);
   // Without values (attentionLse), k stands in for v: scoring never reads v.
@@ -12,7 +12,7 @@ function scorerFor(ctx: KernelContext<AttentionAttrs>, skip: number): RowScorer 
 }
 
 export function registerAttentionBackwardKernels(): void {
-  registerCpuKernel<AttentionAttrs>('attentionLse', (ctx, [out]) => {
+  registerCpuKernel<AttentionAttrs, AttentionDims>('attentionLse', (ctx, [out]) => {
     const scorer = scorerFor(ctx, 2);
     scorer.forEachRow((b, h, i, row) => {
       const max = scorer.score(b, h, i);
@@ -23,7 +23,7 @@ export function registerAttentionBackwardKernels(): void {
   // FlashAttention-2's backward (Dao 2023, Algorithm 2) one query row at a time: the row's
   // scores are recomputed (O(S) memory), turned into probabilities with the saved
   // log-sum-exp, and dQ, dK, dV accumulate in float64.
-  registerCpuKernel<AttentionAttrs>('attentionBackward', (ctx, [dq, dk, dv]) => {
+  registerCpuKernel<AttentionAttrs, AttentionDims>('attentionBackward', (ctx, [dq, dk, dv]) => {
     const scorer = scorerFor(ctx, 6);
     const { dims } = scorer;
     const { scale, softcap } = ctx.attrs;

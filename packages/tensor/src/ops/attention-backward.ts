@@ -1,8 +1,8 @@
 import { fail } from '../errors.js';
-import { defineOp, type TensorSpec } from '../registry.js';
+import { defineOp, type Inferred } from '../registry.js';
 import { formatShape, shapesEqual } from '../shape.js';
 import type { Tensor } from '../tensor.js';
-import { type AttentionAttrs, attentionDims } from './attention.js';
+import { type AttentionAttrs, type AttentionDims, denseAttentionDims } from './attention.js';
 import { assertDTypeIn, describe } from './validate.js';
 
 // The ops the `attention` gradient runs (FlashAttention-2, Dao 2023, Algorithm 2): the row
@@ -19,13 +19,15 @@ function rowShape(q: Tensor, queryLength: number, batchShape: readonly number[],
  * float32; a fully masked row gives -inf. Inputs: q, k and the optional mask, bias,
  * alibiSlopes, with the attention attributes.
  */
-export const AttentionLseOp = defineOp<AttentionAttrs>({
+export const AttentionLseOp = defineOp<AttentionAttrs, AttentionDims>({
   name: 'attentionLse',
   inputNames: ['q', 'k', 'mask', 'bias', 'alibiSlopes'],
-  infer(inputs, attrs): TensorSpec[] {
+  infer(inputs, attrs): Inferred<AttentionDims> {
     const [q, k, ...extras] = inputs;
-    const d = attentionDims('attentionLse', [q!, k!, k!, ...extras], attrs);
-    return [{ shape: rowShape(q!, d.queryLength, d.batchShape, d.qHeads), dtype: 'float32' }];
+    // k stands in for v: the log-sum-exp never reads v.
+    const d = denseAttentionDims('attentionLse', [q, k, k, ...extras], attrs);
+    const shape = rowShape(q!, d.queryLength, d.batchShape, d.qHeads);
+    return { outputs: [{ shape, dtype: 'float32' }], plan: d };
   },
 });
 
@@ -40,15 +42,15 @@ export const AttentionLseOp = defineOp<AttentionAttrs>({
  * where key/value head g collects the sums of every query head of its group (GQA). Rows of
  * k and v past `kvLength` get zero gradient. Outputs dQ, dK, dV shaped like q, k, v.
  */
-export const AttentionBackwardOp = defineOp<AttentionAttrs>({
+export const AttentionBackwardOp = defineOp<AttentionAttrs, AttentionDims>({
   name: 'attentionBackward',
   inputNames: ['q', 'k', 'v', 'dOut', 'lse', 'delta', 'mask', 'bias', 'alibiSlopes'],
-  infer(inputs, attrs): TensorSpec[] {
+  infer(inputs, attrs): Inferred<AttentionDims> {
     const [q, k, v, dOut, lse, delta, ...extras] = inputs;
     if (!q || !k || !v || !dOut || !lse || !delta) {
       fail('attentionBackward', 'needs q, k, v, dOut, lse and delta');
     }
-    const d = attentionDims('attentionBackward', [q, k, v, ...extras], attrs);
+    const d = denseAttentionDims('attentionBackward', [q, k, v, ...extras], attrs);
     const outShape =
       q.rank === 2
         ? [d.queryLength, d.valueDim]
@@ -72,6 +74,6 @@ export const AttentionBackwardOp = defineOp<AttentionAttrs>({
         );
       }
     }
-    return [q, k, v].map((t) => ({ shape: t.shape, dtype: t.dtype }));
+    return { outputs: [q, k, v].map((t) => ({ shape: t.shape, dtype: t.dtype })), plan: d };
   },
 });

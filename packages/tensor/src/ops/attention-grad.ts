@@ -5,6 +5,7 @@ import { runOp } from '../registry.js';
 import type { Tensor } from '../tensor.js';
 import { type AttentionAttrs, attentionDims } from './attention.js';
 import { AttentionBackwardOp, AttentionLseOp } from './attention-backward.js';
+import { BLOCK_SPARSE_ATTENTION } from './block-sparse-attention.js';
 import { mul, sub } from './elementwise.js';
 import { cast, concat, narrow } from './layout.js';
 import { matmul } from './matmul.js';
@@ -47,11 +48,11 @@ export function registerAttentionGradients(): void {
   // dS = P ∘ (dP − rowsum(dP ∘ P)), dQ = scale·dS·K, dK = scale·dSᵀ·Q, with the query heads
   // of a group stacked so one matmul sums them (GQA).
   registerGradient<AttentionAttrs>('attentionWeights', ([dy], { inputs, outputs: [p], attrs }) => {
-    const [q, k, ...extras] = inputs;
+    const [q, k] = inputs;
     if (attrs.softcap > 0) {
       fail('attentionWeights', 'the gradient with softcap is not supported; use attention()');
     }
-    const d = attentionDims('attentionWeights', [q!, k!, k!, ...extras], attrs);
+    const d = attentionDims('attentionWeights', q, k, k, attrs);
     const dS = mul(p!, sub(dy!, sum(mul(dy!, p!), -1, true)));
     const stacked = [d.batch, d.kvHeads, d.groupSize * d.queryLength];
     const dS4 = dS.reshape([...stacked, d.kvLength]);
@@ -62,9 +63,9 @@ export function registerAttentionGradients(): void {
     return [dq, dk.reshape(k!.shape), ...noExtraGrads(attrs)];
   });
 
-  // Declared by name: the op is defined where block masks are. Its backward (visiting only
-  // the forward's blocks) is not written yet, so reaching it is an error, never zeros.
-  registerGradient('blockSparseAttention', () =>
+  // The backward of block-sparse attention (visiting only the forward's blocks) is not
+  // written yet, so reaching it is an error, never zeros.
+  registerGradient(BLOCK_SPARSE_ATTENTION, () =>
     fail(
       'grads',
       'blockSparseAttention has no backward yet; train with attention() and the equivalent mask',

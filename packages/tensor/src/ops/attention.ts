@@ -185,7 +185,7 @@ export function assertScale(where: string, scale: number): void {
 }
 
 /** The dims of the dense ops, after checking the attributes and the optional inputs. */
-function denseAttentionDims(
+export function denseAttentionDims(
   where: string,
   [q, k, v, ...extras]: readonly (Tensor | undefined)[],
   attrs: AttentionAttrs,
