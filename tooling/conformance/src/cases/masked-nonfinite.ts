@@ -1,4 +1,10 @@
-import { type AttentionOptions, attention, attentionWeights } from '@qkv/tensor';
+import {
+  type AttentionOptions,
+  attention,
+  attentionWeights,
+  type Tensor,
+  valueAndGrads,
+} from '@qkv/tensor';
 import { expect } from 'vitest';
 import type { Tolerance } from '../compare.js';
 import { expectClose } from '../compare.js';
@@ -85,7 +91,17 @@ function build(ctx: CaseContext, { kind, dims, poison }: Poisoned) {
   );
   // Under a causal mask the last query row sees the poisoned key: it is not compared.
   const compared = (row: number) => kind !== 'causal future' || row % l !== l - 1;
-  return { q: q.t, k: kBad, v: vBad, options, expected, compared, keys: ref.kvLength ?? s };
+  return {
+    q: q.t,
+    k: kBad,
+    v: vBad,
+    kFinite: k.t,
+    vFinite: v.t,
+    options,
+    expected,
+    compared,
+    keys: ref.kvLength ?? s,
+  };
 }
 
 /** The elements of `values` (rows of `width`) in the rows `keep` accepts. */
@@ -127,6 +143,39 @@ for (const kind of KINDS) {
           F32,
           name,
         );
+      };
+    }
+  }
+}
+
+/**
+ * The gradient obeys the same rule: with garbage at keys every query row has masked, dQ, dK
+ * and dV equal those of finite values there (zero at the masked keys). The causal kind is
+ * left out: its poisoned key is visible to the last query row, whose gradient is NaN.
+ */
+for (const kind of KINDS.filter((k) => k !== 'causal future')) {
+  for (const [poisonName, poison] of POISONS) {
+    for (const l of [3, 7]) {
+      const name = `${poisonName} at keys hidden by ${kind}, L = ${l}`;
+      maskedNonFiniteCases[`attention gradients: ${name}`] = async (ctx) => {
+        const { q, k, v, kFinite, vFinite, options } = build(ctx, {
+          kind,
+          dims: [2, 2, l, 9],
+          poison,
+        });
+        const dy = ctx.random([2, 2, l, EV]).t;
+        const run = valueAndGrads((qq, kk, vv) => attention(qq!, kk!, vv!, options));
+        const gradients = async (kk: Tensor, vv: Tensor) => {
+          const { value, grads } = run([q, kk, vv], dy);
+          value.dispose();
+          return Promise.all(grads.map((g) => ctx.read(g)));
+        };
+        const clean = await gradients(kFinite, vFinite);
+        const poisoned = await gradients(k, v);
+        for (const [i, got] of poisoned.entries()) {
+          expect(got.some(Number.isNaN), `${name}: gradient ${i} holds NaN`).toBe(false);
+          expectClose(got, clean[i]!, F32, `${name}: gradient ${i}`);
+        }
       };
     }
   }
