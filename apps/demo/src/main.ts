@@ -13,8 +13,9 @@ async function start(): Promise<void> {
   const device = await detectDevice(location.search);
   const badge = byId('device');
   badge.textContent = device.webgpu
-    ? device.label
+    ? `${device.label}${device.software ? ' (a software adapter: its shaders run on the CPU)' : ''}`
     : `No WebGPU: ${device.label}. Everything runs on the CPU.`;
+  badge.dataset.software = String(device.software);
   badge.dataset.webgpu = String(device.webgpu);
 
   const weightsLabel = h('span', { class: 'note', 'data-testid': 'weights' });

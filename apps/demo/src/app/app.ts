@@ -17,6 +17,7 @@ import {
   type Analysis,
   DEFAULT_SETTINGS,
   type DeviceInfo,
+  MODEL_VIEWS,
   type Settings,
   VIEW_TITLES,
   VIEWS,
@@ -37,6 +38,15 @@ export interface AppElements {
   main: HTMLElement;
   errors: HTMLElement;
   weightsLabel: HTMLElement;
+}
+
+/** Said on every view that draws the seeded random layer: nothing there was learned. */
+export function randomBanner(): HTMLElement {
+  return h(
+    'p',
+    { class: 'banner', role: 'note', 'data-testid': 'random-banner' },
+    'untrained random weights: these patterns are chance',
+  );
 }
 
 /** The explorer: settings in, one view at a time out, errors into the panel. */
@@ -125,7 +135,11 @@ export class App {
       };
       const view = await RENDERERS[this.settings.view](ctx);
       if (ticket !== this.#renders) return;
-      main.replaceChildren(view);
+      const random = this.#projections.source.startsWith('seeded');
+      main.replaceChildren(
+        ...(random && MODEL_VIEWS.includes(this.settings.view) ? [randomBanner()] : []),
+        view,
+      );
     } catch (error) {
       if (ticket !== this.#renders) return;
       this.#analysis = undefined;
@@ -141,19 +155,25 @@ export class App {
     }
   }
 
+  /**
+   * The tabs are made once and only their active mark changes: replacing the buttons on a
+   * redraw would drop a click whose mousedown ended a text field's edit (its change event
+   * redraws between mousedown and mouseup).
+   */
   #renderNav(): void {
-    this.el.nav.replaceChildren(
-      ...VIEWS.map((v) =>
-        h(
-          'button',
-          {
-            class: v === this.settings.view ? 'active' : '',
-            'data-view': v,
-            onclick: () => this.update({ view: v }),
-          },
-          VIEW_TITLES[v],
+    const nav = this.el.nav;
+    if (nav.childElementCount !== VIEWS.length) {
+      nav.replaceChildren(
+        ...VIEWS.map((v) =>
+          h('button', { 'data-view': v, onclick: () => this.update({ view: v }) }, VIEW_TITLES[v]),
         ),
-      ),
-    );
+      );
+    }
+    for (const button of Array.from(nav.querySelectorAll<HTMLButtonElement>('button[data-view]'))) {
+      const active = button.dataset.view === this.settings.view;
+      button.classList.toggle('active', active);
+      if (active) button.setAttribute('aria-current', 'page');
+      else button.removeAttribute('aria-current');
+    }
   }
 }

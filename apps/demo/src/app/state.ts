@@ -1,9 +1,12 @@
 import type { LayerResult, PositionScheme } from '../model/layer.js';
-import { DEFAULT_ENCODING, type ShownToken } from '../model/tokens.js';
+import { DEFAULT_ENCODING, hexBytes, isWholeText, type ShownToken } from '../model/tokens.js';
 import type { Projections } from '../model/weights.js';
 
 export const VIEWS = ['tokens', 'search', 'heads', 'masks', 'positions'] as const;
 export type ViewName = (typeof VIEWS)[number];
+
+/** Views that draw the current model's attention (and so carry the random-weights banner). */
+export const MODEL_VIEWS: readonly ViewName[] = ['search', 'heads'];
 
 export const VIEW_TITLES: Record<ViewName, string> = {
   tokens: 'Tokens',
@@ -31,6 +34,10 @@ export interface Settings {
   head: number;
   /** RoPE dimension pair shown in the positions view. */
   pair: number;
+  /** Masks view: the sequence length the patterns are drawn at, the local window, the largest timed N. */
+  maskN: number;
+  window: number;
+  maxTimedN: number;
 }
 
 export const DEFAULT_SETTINGS: Settings = {
@@ -47,6 +54,9 @@ export const DEFAULT_SETTINGS: Settings = {
   token: 9,
   head: 0,
   pair: 2,
+  maskN: 24,
+  window: 4,
+  maxTimedN: 256,
 };
 
 /** What the views draw, recomputed when the text or the model settings change. */
@@ -61,10 +71,13 @@ export interface Analysis {
 /** How attention is timed and where: WebGPU (through @qkv/kernels) or the CPU. */
 export interface DeviceInfo {
   webgpu: boolean;
+  /** A software adapter (SwiftShader, llvmpipe): WebGPU whose shaders run on the CPU. */
+  software: boolean;
   /** One line for the page, e.g. "WebGPU: SwiftShader" or "CPU (WebGPU absent)". */
   label: string;
 }
 
 export function tokenLabels(tokens: readonly ShownToken[]): string[] {
-  return tokens.map((t, i) => `${i}:${t.text}`);
+  // A piece of a character is labelled by its bytes: two halves of an emoji differ there.
+  return tokens.map((t, i) => `${i}:${isWholeText(t.bytes) ? t.text : `‹${hexBytes(t.bytes)}›`}`);
 }

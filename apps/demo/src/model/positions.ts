@@ -45,9 +45,16 @@ export function ropePair(headDim: number, pair: number, positions: number, seed:
   return { invFreq: invFreq[pair]!, points };
 }
 
-/** ALiBi's bias `[H, n, n]` (Press et al. 2022) and the per-head slopes. */
-export function alibi(numHeads: number, n: number): { slopes: Float64Array; bias: MatrixStack } {
-  const t = alibiBias(numHeads, n, n);
+/**
+ * ALiBi's bias `[H, n, n]` (Press et al. 2022) and the per-head slopes: the paper's causal
+ * form slope·(j − i), or the bidirectional −slope·|j − i| used without a causal mask.
+ */
+export function alibi(
+  numHeads: number,
+  n: number,
+  symmetric = false,
+): { slopes: Float64Array; bias: MatrixStack } {
+  const t = alibiBias(numHeads, n, n, { symmetric });
   try {
     return { slopes: alibiSlopes(numHeads), bias: toStack(t) };
   } finally {
@@ -57,7 +64,7 @@ export function alibi(numHeads: number, n: number): { slopes: Float64Array; bias
 
 export interface DistanceCurves {
   distances: number[];
-  /** q·k/√d for a query `distance` positions after its key, under each scheme. */
+  /** q·k/√d for a query `distance` positions after its key, under each scheme (ALiBi: `head`). */
   none: number[];
   sinusoidal: number[];
   rope: number[];
@@ -67,13 +74,14 @@ export interface DistanceCurves {
 /**
  * How the score between a query and a key changes with their distance alone: one random
  * vector used as both q and k (so only position differs), scored at distances 0..max under
- * no positions, added sinusoidal encodings, RoPE, and ALiBi (head 0 of `numHeads`).
+ * no positions, added sinusoidal encodings, RoPE, and ALiBi (head `head` of `numHeads`).
  */
 export function scoreVsDistance(
   headDim: number,
   maxDistance: number,
   numHeads: number,
   seed: number,
+  head = 0,
 ): DistanceCurves {
   const distances = Array.from({ length: maxDistance + 1 }, (_, d) => d);
   const scale = 1 / Math.sqrt(headDim);
@@ -93,7 +101,7 @@ export function scoreVsDistance(
     const roped: Tensor = applyRope(rows, { headDim });
     const r = roped.dataSync();
     const base = dot(v.dataSync(), 0, v.dataSync(), 0);
-    const slope = alibiSlopes(numHeads)[0]!;
+    const slope = alibiSlopes(numHeads)[head]!;
     return {
       distances,
       none: distances.map(() => base),

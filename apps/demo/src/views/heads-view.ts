@@ -16,6 +16,11 @@ export function caveat(): HTMLElement {
   );
 }
 
+/** "4 heads × d_head 8": how many heads and how wide each one is. */
+export function headShape(numHeads: number, headDim: number): string {
+  return `${numHeads} head${numHeads === 1 ? '' : 's'} × d_head ${headDim}`;
+}
+
 /**
  * A multi-head layer: a heatmap of weights per head, and a head view with a line from each
  * query token to each key token, as dark as its weight. Self-attention reads one sentence;
@@ -64,8 +69,11 @@ export function headsView(ctx: ViewContext): HTMLElement {
           colLabels,
           name: `weights-head-${k}`,
           title: `head ${k} attention weights`,
+          xTitle: 'key',
+          yTitle: 'query',
+          max: 1,
         }),
-        h('figcaption', {}, `head ${k}: rows are queries, columns keys; each row sums to 1`),
+        h('figcaption', {}, `head ${k}: each row (a query) sums to 1 over the keys`),
       ),
     ),
   );
@@ -75,12 +83,17 @@ export function headsView(ctx: ViewContext): HTMLElement {
     h(
       'h2',
       {},
-      `Heads: ${ctx.settings.mode}-attention, ${layer.numHeads} heads of ${layer.headDim}`,
+      `Heads: ${ctx.settings.mode}-attention, ${headShape(layer.numHeads, layer.headDim)}`,
     ),
     mode,
     caveat(),
     maps,
     h('h3', {}, 'Head view'),
+    h(
+      'p',
+      { class: 'note' },
+      'Queries on the left, keys on the right; a line is as dark and thick as its weight (weights under 0.02 are left out).',
+    ),
     headLines(ctx, rowLabels, colLabels),
   );
 }
