@@ -56,7 +56,15 @@ export {
   type TensorSpec,
   unregisterKernel,
 } from './registry.js';
-export { loadSafetensors, type SafetensorsFile, saveSafetensors } from './safetensors.js';
+export {
+  decodeSafetensorsTensor,
+  loadSafetensors,
+  parseSafetensorsHeader,
+  type SafetensorsEntry,
+  type SafetensorsFile,
+  safetensorsHeaderLength,
+  saveSafetensors,
+} from './safetensors.js';
 export {
   broadcastShapes,
   broadcastStrides,

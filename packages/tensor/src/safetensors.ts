@@ -69,44 +69,85 @@ export function loadSafetensors(
   const where = 'loadSafetensors';
   if (buffer.byteLength < 8)
     fail(where, `file is ${buffer.byteLength} bytes, shorter than the 8-byte header length`);
-  const view = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
-  const headerLength = Number(view.getBigUint64(0, true));
+  const headerLength = safetensorsHeaderLength(buffer);
   if (headerLength > buffer.byteLength - 8) {
     fail(
       where,
       `header length ${headerLength} runs past the end of the ${buffer.byteLength}-byte file`,
     );
   }
-  let header: Record<string, unknown>;
-  try {
-    header = JSON.parse(
-      new TextDecoder('utf-8', { fatal: true }).decode(buffer.subarray(8, 8 + headerLength)),
-    );
-  } catch (error) {
-    fail(where, `header is not valid UTF-8 JSON (${(error as Error).message})`);
-  }
-  if (header === null || typeof header !== 'object' || Array.isArray(header))
-    fail(where, 'header is not a JSON object');
   const dataStart = 8 + headerLength;
-  const dataLength = buffer.byteLength - dataStart;
-  const metadata = (header.__metadata__ ?? {}) as Record<string, string>;
+  const { entries, metadata } = parseSafetensorsHeader(
+    buffer.subarray(8, dataStart),
+    buffer.byteLength - dataStart,
+  );
   const tensors: Record<string, Tensor> = {};
   try {
-    for (const [name, raw] of Object.entries(header)) {
-      if (name === '__metadata__') continue;
-      const entry = validateEntry(name, raw, dataLength);
-      const data = decode(
-        name,
+    for (const entry of entries) {
+      const [begin, end] = entry.dataOffsets;
+      const data = decodeSafetensorsTensor(
         entry,
-        buffer.subarray(dataStart + entry.data_offsets[0], dataStart + entry.data_offsets[1]),
+        buffer.subarray(dataStart + begin, dataStart + end),
       );
-      tensors[name] = fromTypedArray(data, entry.shape, LOADED_AS[entry.dtype]!, options.device);
+      tensors[entry.name] = fromTypedArray(data, entry.shape, entry.loadedAs, options.device);
     }
   } catch (error) {
     for (const t of Object.values(tensors)) t.dispose();
     throw error;
   }
   return { tensors, metadata };
+}
+
+/** One tensor of a safetensors header, validated. */
+export interface SafetensorsEntry {
+  readonly name: string;
+  /** The file's dtype name: F32, F16, BF16, I32, U32, U8 or BOOL. */
+  readonly dtype: string;
+  readonly shape: readonly number[];
+  /** `[begin, end)` bytes, relative to the end of the header. */
+  readonly dataOffsets: readonly [number, number];
+  /** The qkv dtype it loads as (F16 stays float16, BF16 widens to float32). */
+  readonly loadedAs: DType;
+}
+
+/** The little-endian u64 header length at the start of a safetensors file (>= 8 bytes). */
+export function safetensorsHeaderLength(first8: Uint8Array): number {
+  const view = new DataView(first8.buffer, first8.byteOffset, 8);
+  return Number(view.getBigUint64(0, true));
+}
+
+/**
+ * Parse and validate a safetensors JSON header (the bytes after the 8-byte length). With
+ * `dataLength` (the bytes after the header) it also checks every tensor ends inside the file.
+ * Entries come back in data order, so a reader can stream the file front to back.
+ */
+export function parseSafetensorsHeader(
+  headerBytes: Uint8Array,
+  dataLength = Number.POSITIVE_INFINITY,
+): { entries: SafetensorsEntry[]; metadata: Record<string, string> } {
+  let header: Record<string, unknown>;
+  try {
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(headerBytes));
+  } catch (error) {
+    fail('loadSafetensors', `header is not valid UTF-8 JSON (${(error as Error).message})`);
+  }
+  if (header === null || typeof header !== 'object' || Array.isArray(header))
+    fail('loadSafetensors', 'header is not a JSON object');
+  const metadata = (header.__metadata__ ?? {}) as Record<string, string>;
+  const entries: SafetensorsEntry[] = [];
+  for (const [name, raw] of Object.entries(header)) {
+    if (name === '__metadata__') continue;
+    const entry = validateEntry(name, raw, dataLength);
+    entries.push({
+      name,
+      dtype: entry.dtype,
+      shape: entry.shape,
+      dataOffsets: entry.data_offsets,
+      loadedAs: LOADED_AS[entry.dtype]!,
+    });
+  }
+  entries.sort((a, b) => a.dataOffsets[0] - b.dataOffsets[0]);
+  return { entries, metadata };
 }
 
 function validateEntry(name: string, raw: unknown, dataLength: number): HeaderEntry {
@@ -146,7 +187,12 @@ function validateEntry(name: string, raw: unknown, dataLength: number): HeaderEn
   return entry;
 }
 
-function decode(name: string, entry: HeaderEntry, bytes: Uint8Array): TypedArray {
+/**
+ * Decode one tensor's bytes (exactly its `dataOffsets` span) into the typed array of its
+ * `loadedAs` dtype.
+ */
+export function decodeSafetensorsTensor(entry: SafetensorsEntry, bytes: Uint8Array): TypedArray {
+  const name = entry.name;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const count = sizeOf(entry.shape);
   switch (entry.dtype) {

@@ -1,0 +1,91 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { expectClose, noGpuTest } from '@qkv/conformance';
+import { createWebGPUDevice } from '@qkv/kernels';
+import { cpu, type Device, type Tensor } from '@qkv/tensor';
+import { describe } from 'vitest';
+
+export const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
+
+export interface Encoded {
+  shape: number[];
+  data: number[];
+}
+
+export interface ExpectedCase {
+  mask: 'none' | 'right' | 'left';
+  attentionMask: number[][] | null;
+  logits?: Encoded;
+  lastHiddenState: Encoded;
+  attentions?: Encoded[];
+}
+
+export interface Expected {
+  inputIds: number[][];
+  tokenTypeIds?: number[][];
+  cases: ExpectedCase[];
+  greedy?: { prompt: number[]; newTokens: number[] };
+}
+
+/** What fixtures/generate.py wrote for one model. */
+export function expected(dir: string): Expected {
+  return JSON.parse(readFileSync(`${FIXTURES}${dir}/expected.json`, 'utf8')) as Expected;
+}
+
+/** float32 forward passes against float64 PyTorch. */
+export const TOLERANCE = { atol: 1e-4, rtol: 1e-4 };
+
+/**
+ * Compare `actual` `[B, L, ...]` with the reference at the positions `mask` marks as tokens
+ * (padded positions' outputs are unspecified, as in Hugging Face).
+ */
+export async function expectCloseAtTokens(
+  actual: Tensor,
+  ref: Encoded,
+  mask: number[][] | null,
+  what: string,
+): Promise<void> {
+  if (actual.shape.join() !== ref.shape.join()) {
+    throw new Error(`${what}: shape [${actual.shape}] but the reference is [${ref.shape}]`);
+  }
+  const data = await actual.data();
+  const [b, l] = ref.shape as [number, number];
+  const inner = ref.data.length / (b * l);
+  const got: number[] = [];
+  const want: number[] = [];
+  for (let i = 0; i < b * l; i++) {
+    if (mask && mask[Math.floor(i / l)]![i % l] === 0) continue;
+    for (let j = 0; j < inner; j++) {
+      got.push(data[i * inner + j]!);
+      want.push(ref.data[i * inner + j]!);
+    }
+  }
+  expectClose(Float32Array.from(got), want, TOLERANCE, what);
+}
+
+export type DeviceFactory = () => Promise<Device>;
+
+/**
+ * Run `body` once on the CPU and once on WebGPU (SwiftShader without a GPU, outputs
+ * poisoned). Without an adapter the WebGPU half fails under QKV_REQUIRE_GPU=1 and is
+ * skipped with the reason otherwise.
+ */
+export async function describeOnDevices(
+  name: string,
+  body: (device: () => Device) => void,
+): Promise<void> {
+  describe(`${name} on cpu`, () => body(() => cpu()));
+  let gpu: Device | undefined;
+  let reason = '';
+  try {
+    gpu = await createWebGPUDevice({ poison: true });
+  } catch (error) {
+    reason = (error as Error).message;
+  }
+  if (gpu) {
+    const d = gpu;
+    describe(`${name} on webgpu`, () => body(() => d));
+  } else {
+    describe(`${name} on webgpu`, () => noGpuTest('every case', reason));
+  }
+}
