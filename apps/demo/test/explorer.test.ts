@@ -1,20 +1,11 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
 import { MultiHeadAttention } from '@qkv/attention';
-import {
-  type Browser,
-  launchBrowser,
-  type Page,
-  type StaticServer,
-  saveScreenshot,
-  serveStatic,
-} from '@qkv/browser';
+import { type Browser, type Page, type StaticServer, saveScreenshot } from '@qkv/browser';
 import { alibiBias, ropeInvFreq } from '@qkv/positional';
 import { concat, randn, saveSafetensors, softmax, tensor } from '@qkv/tensor';
 import { getEncoding } from '@qkv/tokenizer';
-import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyse } from '../src/app/analyse.js';
 import { DEFAULT_SETTINGS, type Settings } from '../src/app/state.js';
@@ -28,19 +19,18 @@ import {
   randomProjections,
 } from '../src/model/weights.js';
 import { expectAllClose } from './close.js';
+import { appDir, buildSite, openExplorer } from './site.js';
 
 // The built explorer in headless Chromium, once with WebGPU on SwiftShader and once with
 // WebGPU disabled. Values on the page are read back from data-value attributes and checked
 // against the library computing the same thing in Node.
 
-const appDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SENTENCE = 'The animal did not cross the street because it was too tired';
 
 let site: StaticServer;
 
 beforeAll(async () => {
-  await build({ root: appDir, configFile: resolve(appDir, 'vite.config.ts'), logLevel: 'error' });
-  site = await serveStatic(resolve(appDir, 'dist'));
+  site = await buildSite('test-explorer');
 }, 120_000);
 
 afterAll(async () => {
@@ -107,19 +97,12 @@ for (const webgpu of [true, false]) {
   describe(`explorer with WebGPU ${webgpu ? 'on SwiftShader' : 'disabled'}`, () => {
     let browser: Browser;
     let page: Page;
-    const problems: string[] = [];
+    let problems: string[] = [];
     const shot = (name: string) =>
       saveScreenshot(page, appDir, `${webgpu ? 'webgpu' : 'cpu'}-${name}`);
 
     beforeAll(async () => {
-      browser = await launchBrowser({ webgpu });
-      page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
-      page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-      page.on('console', (m) => {
-        if (m.type() === 'error') problems.push(`console: ${m.text()}`);
-      });
-      await page.goto(site.url);
-      await page.waitForSelector('main[data-ready="tokens"]');
+      ({ browser, page, problems } = await openExplorer(webgpu, site.url));
     }, 60_000);
 
     afterAll(async () => {

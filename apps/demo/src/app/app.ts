@@ -1,3 +1,7 @@
+import type { CurrentModel } from '../model/current-model.js';
+import { type CheckpointFiles, loadCheckpoint } from '../model/hf-model.js';
+import { type DownloadProgress, fetchCheckpoint } from '../model/hub.js';
+import { randomLayerModel } from '../model/random-model.js';
 import {
   disposeProjections,
   type Projections,
@@ -9,6 +13,8 @@ import { clearErrors, showError } from '../ui/error-panel.js';
 import type { View, ViewContext } from '../views/context.js';
 import { headsView } from '../views/heads-view.js';
 import { masksView } from '../views/masks-view.js';
+import { modelView } from '../views/model-view.js';
+import { nextTokenView } from '../views/next-token-view.js';
 import { positionsView } from '../views/positions-view.js';
 import { searchView } from '../views/search-view.js';
 import { tokensView } from '../views/tokens-view.js';
@@ -23,11 +29,14 @@ import {
   VIEWS,
   type ViewName,
 } from './state.js';
+import { timingDevice } from './timing-device.js';
 
 const RENDERERS: Record<ViewName, View> = {
   tokens: tokensView,
   search: searchView,
   heads: headsView,
+  model: modelView,
+  next: nextTokenView,
   masks: masksView,
   positions: positionsView,
 };
@@ -38,6 +47,9 @@ export interface AppElements {
   main: HTMLElement;
   errors: HTMLElement;
   weightsLabel: HTMLElement;
+  /** Download and upload progress of a checkpoint. */
+  progress: HTMLProgressElement;
+  progressLabel: HTMLElement;
 }
 
 /** Said on every view that draws the seeded random layer: nothing there was learned. */
@@ -53,6 +65,8 @@ export function randomBanner(): HTMLElement {
 export class App {
   settings: Settings;
   #projections: Projections | undefined;
+  /** A checkpoint loaded with @qkv/models; the seeded random layer when undefined. */
+  #loaded: CurrentModel | undefined;
   #analysis: Analysis | undefined;
   #stale = true;
   #renders = 0;
@@ -106,7 +120,76 @@ export class App {
     }
   }
 
+  /**
+   * Fetch a checkpoint from a hub-style resolve URL (kept in Cache Storage), load it with
+   * @qkv/models on WebGPU when there is one, else the CPU, and make it the current model.
+   */
+  async loadFromHub(base: string): Promise<void> {
+    const files = await this.#withProgress(`Loading ${base}`, (report) =>
+      fetchCheckpoint(base, (p: DownloadProgress) =>
+        report(
+          p.loadedBytes,
+          p.totalBytes,
+          `${p.cached ? 'from Cache Storage' : 'downloading'} ${p.file}`,
+        ),
+      ),
+    );
+    if (files)
+      await this.loadFiles(
+        files,
+        base.replace(/^https?:\/\/[^/]+\//, '').replace(/\/resolve\/.*$/, ''),
+      );
+  }
+
+  /** Load checkpoint files (from the hub or a file picker) as the current model. */
+  async loadFiles(files: CheckpointFiles, origin: string): Promise<void> {
+    const loaded = await this.#withProgress(`Loading ${origin}`, async (report) => {
+      const { device, label } = await timingDevice(this.device);
+      return loadCheckpoint(files, {
+        device,
+        deviceLabel: device.backend === 'webgpu' ? label : 'the CPU',
+        origin,
+        onProgress: (p) => report(p.loadedTensors, p.totalTensors, `uploading tensors (${p.file})`),
+      });
+    });
+    if (!loaded) return;
+    this.#loaded?.dispose();
+    this.#loaded = loaded;
+    this.el.weightsLabel.textContent = `Model: ${loaded.label}`;
+    await this.render();
+  }
+
+  async #withProgress<T>(
+    what: string,
+    run: (report: (done: number, total: number | undefined, label: string) => void) => Promise<T>,
+  ): Promise<T | undefined> {
+    const { progress, progressLabel } = this.el;
+    progress.hidden = false;
+    progress.removeAttribute('value');
+    clearErrors(this.el.errors);
+    try {
+      return await run((done, total, label) => {
+        if (total) {
+          progress.max = total;
+          progress.value = done;
+        } else progress.removeAttribute('value');
+        const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
+        progressLabel.textContent = label.startsWith('uploading')
+          ? `${label}: ${done} of ${total}`
+          : `${label}: ${mb(done)}${total ? ` of ${mb(total)}` : ''}`;
+      });
+    } catch (error) {
+      showError(this.el.errors, error, what);
+      return undefined;
+    } finally {
+      progress.hidden = true;
+      progressLabel.textContent = '';
+    }
+  }
+
   useRandomWeights(): void {
+    this.#loaded?.dispose();
+    this.#loaded = undefined;
     if (this.#projections) disposeProjections(this.#projections);
     this.#projections = undefined;
     this.#stale = true;
@@ -122,7 +205,9 @@ export class App {
     main.removeAttribute('data-ready');
     try {
       this.#projections ??= randomProjections(this.settings.dModel, this.settings.seed);
-      this.el.weightsLabel.textContent = `Weights: ${this.#projections.source}, d_model ${this.#projections.dModel}`;
+      if (!this.#loaded) {
+        this.el.weightsLabel.textContent = `Weights: ${this.#projections.source}, d_model ${this.#projections.dModel}`;
+      }
       if (this.#stale || !this.#analysis) {
         this.#analysis = await analyse(this.settings, this.#projections);
         this.#stale = false;
@@ -131,11 +216,14 @@ export class App {
         settings: this.settings,
         analysis: this.#analysis,
         device: this.device,
+        model: this.#loaded ?? randomLayerModel(this.settings, this.#projections),
         update: (change) => this.update(change),
       };
       const view = await RENDERERS[this.settings.view](ctx);
       if (ticket !== this.#renders) return;
-      const random = this.#projections.source.startsWith('seeded');
+      // The search view always draws the seeded layer; the others draw the current model.
+      const drawsRandom = this.settings.view === 'search' ? true : !ctx.model.trained;
+      const random = this.#projections.source.startsWith('seeded') && drawsRandom;
       main.replaceChildren(
         ...(random && MODEL_VIEWS.includes(this.settings.view) ? [randomBanner()] : []),
         view,

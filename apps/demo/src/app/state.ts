@@ -2,16 +2,18 @@ import type { LayerResult, PositionScheme } from '../model/layer.js';
 import { DEFAULT_ENCODING, hexBytes, isWholeText, type ShownToken } from '../model/tokens.js';
 import type { Projections } from '../model/weights.js';
 
-export const VIEWS = ['tokens', 'search', 'heads', 'masks', 'positions'] as const;
+export const VIEWS = ['tokens', 'search', 'heads', 'model', 'next', 'masks', 'positions'] as const;
 export type ViewName = (typeof VIEWS)[number];
 
 /** Views that draw the current model's attention (and so carry the random-weights banner). */
-export const MODEL_VIEWS: readonly ViewName[] = ['search', 'heads'];
+export const MODEL_VIEWS: readonly ViewName[] = ['search', 'heads', 'model', 'next'];
 
 export const VIEW_TITLES: Record<ViewName, string> = {
   tokens: 'Tokens',
   search: 'Q·K·V as a search',
   heads: 'Heads',
+  model: 'Model',
+  next: 'Next token',
   masks: 'Masks & cost',
   positions: 'Positions',
 };
@@ -31,6 +33,8 @@ export interface Settings {
   view: ViewName;
   /** Query token picked in the search view. */
   token: number;
+  /** Layer and head shown in the heads view (a loaded model has several layers). */
+  layer: number;
   head: number;
   /** RoPE dimension pair shown in the positions view. */
   pair: number;
@@ -52,6 +56,7 @@ export const DEFAULT_SETTINGS: Settings = {
   positions: 'none',
   view: 'tokens',
   token: 9,
+  layer: 0,
   head: 0,
   pair: 2,
   maskN: 24,
@@ -77,7 +82,12 @@ export interface DeviceInfo {
   label: string;
 }
 
-export function tokenLabels(tokens: readonly ShownToken[]): string[] {
+export function tokenLabels(
+  tokens: readonly Pick<ShownToken, 'text' | 'bytes'>[] | readonly { text: string }[],
+): string[] {
   // A piece of a character is labelled by its bytes: two halves of an emoji differ there.
-  return tokens.map((t, i) => `${i}:${isWholeText(t.bytes) ? t.text : `‹${hexBytes(t.bytes)}›`}`);
+  return tokens.map((t, i) => {
+    const bytes = 'bytes' in t ? t.bytes : undefined;
+    return `${i}:${!bytes || isWholeText(bytes) ? t.text : `‹${hexBytes(bytes)}›`}`;
+  });
 }

@@ -112,3 +112,28 @@ export function scoreVsDistance(
     };
   });
 }
+
+/**
+ * Cosine similarity between the first `n` rows of a position table `[positions, dim]`
+ * (GPT-2's learned `wpe`): entry (i, j) = ⟨p_i, p_j⟩ / (|p_i|·|p_j|), in [-1, 1].
+ */
+export function cosineSimilarity(table: Matrix, n = table.rows): Matrix {
+  const rows = Math.min(n, table.rows);
+  const d = table.cols;
+  const norms = Array.from({ length: rows }, (_, i) => {
+    let s = 0;
+    for (let c = 0; c < d; c++) s += table.data[i * d + c]! ** 2;
+    return Math.sqrt(s) || 1;
+  });
+  const data = new Float32Array(rows * rows);
+  for (let i = 0; i < rows; i++) {
+    for (let j = 0; j <= i; j++) {
+      let s = 0;
+      for (let c = 0; c < d; c++) s += table.data[i * d + c]! * table.data[j * d + c]!;
+      const v = s / (norms[i]! * norms[j]!);
+      data[i * rows + j] = v;
+      data[j * rows + i] = v;
+    }
+  }
+  return { rows, cols: rows, data };
+}

@@ -17,6 +17,10 @@ export interface HeatmapOptions {
   max?: number;
   /** Leave out the colour bar (small multiples share one). */
   legend?: boolean;
+  /** Draw the cells as one image whatever the size (thumbnails). */
+  raster?: boolean;
+  /** Cells only: no labels, ticks, titles or colour bar (small multiples). */
+  bare?: boolean;
 }
 
 /** Cells past this count are drawn as one raster image instead of one SVG rect each. */
@@ -57,18 +61,21 @@ export function tickIndices(n: number, target = 8): number[] {
  * the values on the `data-values` attribute of the image, to stay responsive.
  */
 export function heatmap(m: Matrix, options: HeatmapOptions = {}): SVGSVGElement {
-  const { scale = 'sequential', xTitle, yTitle, legend = true } = options;
+  const { scale = 'sequential', bare = false } = options;
+  const xTitle = bare ? undefined : options.xTitle;
+  const yTitle = bare ? undefined : options.yTitle;
+  const legend = !bare && (options.legend ?? true);
   const cell =
     options.cell ?? Math.max(2, Math.min(28, Math.floor(420 / Math.max(m.rows, m.cols))));
   // Labels only where they can be read; otherwise numeric ticks every few cells.
-  const readable = cell >= 10;
+  const readable = cell >= 10 && !bare;
   const rowLabels = options.rowLabels && readable ? options.rowLabels : undefined;
   const colLabels = options.colLabels && readable ? options.colLabels : undefined;
   const longest = (labels: readonly string[]) =>
     8 + 7 * Math.min(18, Math.max(...labels.map((l) => l.length)));
   const titleGap = (title?: string) => (title ? 16 : 0);
-  const left = titleGap(yTitle) + (rowLabels ? longest(rowLabels) : 24);
-  const top = titleGap(xTitle) + (colLabels ? longest(colLabels) * 0.87 : 16);
+  const left = bare ? 0 : titleGap(yTitle) + (rowLabels ? longest(rowLabels) : 24);
+  const top = bare ? 0 : titleGap(xTitle) + (colLabels ? longest(colLabels) * 0.87 : 16);
   let limit = 0;
   for (const v of m.data) if (Number.isFinite(v)) limit = Math.max(limit, Math.abs(v));
   limit = options.max ?? (limit || 1);
@@ -78,8 +85,8 @@ export function heatmap(m: Matrix, options: HeatmapOptions = {}): SVGSVGElement 
   const svg = s('svg', {
     class: 'heatmap',
     // Column labels are turned 60° and reach past the last column by about half their length.
-    width: left + gridW + 4 + Math.max(barW, colLabels ? Math.ceil(top / 2) : 8),
-    height: top + gridH + 4,
+    width: bare ? gridW : left + gridW + 4 + Math.max(barW, colLabels ? Math.ceil(top / 2) : 8),
+    height: bare ? gridH : top + gridH + 4,
     'data-name': options.name,
     'data-rows': m.rows,
     'data-cols': m.cols,
@@ -121,7 +128,7 @@ export function heatmap(m: Matrix, options: HeatmapOptions = {}): SVGSVGElement 
         ),
       );
     });
-  } else {
+  } else if (!bare) {
     for (const r of tickIndices(m.rows)) {
       svg.append(
         s(
@@ -143,7 +150,7 @@ export function heatmap(m: Matrix, options: HeatmapOptions = {}): SVGSVGElement 
         ),
       );
     });
-  } else {
+  } else if (!bare) {
     for (const c of tickIndices(m.cols)) {
       svg.append(
         s(
@@ -156,8 +163,11 @@ export function heatmap(m: Matrix, options: HeatmapOptions = {}): SVGSVGElement 
   }
   const label = (r: number, c: number) =>
     `${options.rowLabels?.[r] ?? r} → ${options.colLabels?.[c] ?? c}`;
-  if (m.rows * m.cols > RASTER_CELLS) {
-    svg.append(rasterCells(m, limit, scale, { x: left, y: top, w: gridW, h: gridH }));
+  if (options.raster || m.rows * m.cols > RASTER_CELLS) {
+    const image = rasterCells(m, limit, scale, { x: left, y: top, w: gridW, h: gridH });
+    // Small enough to read back exactly, as the rects' data-value would be.
+    if (m.data.length <= 65536) image.setAttribute('data-values', Array.from(m.data).join(','));
+    svg.append(image);
     svg.addEventListener('pointermove', (e) => {
       const box = svg.getBoundingClientRect();
       const c = Math.floor((e.clientX - box.left - left) / cell);

@@ -1,7 +1,13 @@
 import { tokenLabels } from '../app/state.js';
 import type { PositionScheme } from '../model/layer.js';
 import { type Matrix, stackAt } from '../model/matrix.js';
-import { alibi, ropePair, scoreVsDistance, sinusoidalMatrix } from '../model/positions.js';
+import {
+  alibi,
+  cosineSimilarity,
+  ropePair,
+  scoreVsDistance,
+  sinusoidalMatrix,
+} from '../model/positions.js';
 import { fmt, h, s } from '../ui/dom.js';
 import { heatmap } from '../ui/heatmap.js';
 import { lineChart } from '../ui/line-chart.js';
@@ -50,9 +56,72 @@ export function positionsView(ctx: ViewContext): HTMLElement {
         ...sections[name](),
       ),
     ),
+    learnedSection(ctx),
     h('h3', {}, 'q·k as the distance grows'),
     ...distanceSection(ctx),
   );
+}
+
+/** Positions shown in the learned table's similarity matrix (GPT-2 has 1024). */
+const LEARNED_SHOWN = 256;
+
+/**
+ * Learned absolute positions (GPT-2's `wpe`, Radford et al. 2019): a vector per position
+ * trained with the model. Their cosine similarities show what was learned: neighbours are
+ * alike, and the similarity fades with distance. Filled in when the table has been read.
+ */
+function learnedSection(ctx: ViewContext): HTMLElement {
+  const slot = h('div', { 'data-testid': 'learned-positions' });
+  const section = h(
+    'details',
+    { open: true, 'data-scheme': 'learned' },
+    h('summary', {}, h('h3', { class: 'inline' }, 'Learned positions (GPT-2)')),
+    slot,
+  );
+  const read = ctx.model.positionEmbeddings;
+  if (!read) {
+    slot.append(
+      h(
+        'p',
+        { class: 'note' },
+        'GPT-2 learns a vector per position (its `wpe` table) instead of using a formula. Load GPT-2 small (or a GPT-2 checkpoint from files) above to see the cosine similarity of its position vectors.',
+      ),
+    );
+    return section;
+  }
+  slot.append(h('p', { class: 'note' }, 'Reading the position table…'));
+  void read()
+    .then((table) => {
+      if (!table) {
+        slot.replaceChildren(
+          h('p', { class: 'note' }, 'This model has no learned position table.'),
+        );
+        return;
+      }
+      const shown = Math.min(LEARNED_SHOWN, table.rows);
+      slot.replaceChildren(
+        h(
+          'p',
+          { class: 'note' },
+          `cos(p_i, p_j) for the first ${shown} of ${table.rows} learned position vectors of width ${table.cols}: how alike the model made positions i and j.`,
+        ),
+        heatmap(cosineSimilarity(table, shown), {
+          scale: 'diverging',
+          name: 'learned-cosine',
+          max: 1,
+          cell: Math.max(1, Math.floor(400 / shown)),
+          xTitle: 'position j',
+          yTitle: 'position i',
+        }),
+      );
+      slot.setAttribute('data-done', '');
+    })
+    .catch((error: Error) => {
+      slot.replaceChildren(
+        h('p', { class: 'error' }, `Reading the position table failed: ${error.message}`),
+      );
+    });
+  return section;
 }
 
 function sinusoidalSection(ctx: ViewContext): Element[] {
