@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyse } from '../src/app/analyse.js';
 import { DEFAULT_SETTINGS, type Settings } from '../src/app/state.js';
 import { embedTokens } from '../src/model/embeddings.js';
+import { previousTokenScores } from '../src/model/head-roles.js';
 import { PATTERN_NAMES, pairShare, patternMask } from '../src/model/masks.js';
 import { stackAt } from '../src/model/matrix.js';
 import {
@@ -381,7 +382,7 @@ for (const webgpu of [true, false]) {
     it('never scrolls sideways in a 390 px wide window', async () => {
       const narrow = await browser.newPage({ viewport: { width: 390, height: 844 } });
       await narrow.goto(`${site.url}?webgpu=${webgpu ? '1' : '0'}`);
-      for (const view of ['tokens', 'search', 'heads', 'masks', 'positions']) {
+      for (const view of ['tokens', 'search', 'heads', 'model', 'next', 'masks', 'positions']) {
         await narrow.click(`nav button[data-view="${view}"]`);
         await narrow.waitForSelector(`main[data-ready="${view}"]`);
         const wide = await narrow.evaluate(() => document.documentElement.scrollWidth);
@@ -391,6 +392,35 @@ for (const webgpu of [true, false]) {
         }
       }
       await narrow.close();
+    });
+
+    it('draws the random layer in the model view with its roles, under the banner', async () => {
+      await openView(page, 'model');
+      expect(await page.locator('[data-testid="random-banner"]').count()).toBe(1);
+      expect(await page.locator('button.thumb').count()).toBe(DEFAULT_SETTINGS.numHeads);
+      const want = await expected({ text: SENTENCE });
+      for (let k = 0; k < DEFAULT_SETTINGS.numHeads; k++) {
+        const shown = (await page.getAttribute(
+          `svg[data-name="model-0-${k}"] image`,
+          'data-values',
+        ))!
+          .split(',')
+          .map(Number);
+        expectAllClose(shown, stackAt(want.layer.weights, k).data, `random layer head ${k}`);
+      }
+      expectAllClose(
+        await values(page, '[data-testid="roles-table"] td.previous'),
+        previousTokenScores(want.layer.weights),
+        'previous-token scores',
+      );
+      await page.click('[data-testid="find-induction"]');
+      await page.waitForSelector('[data-testid="induction-status"][data-done]');
+      expect(await page.textContent('[data-testid="induction-status"]')).toMatch(
+        /untrained random weights: no head has learned anything/,
+      );
+      await shot('model-random');
+      await openView(page, 'next');
+      expect(await page.textContent('[data-testid="no-lm"]')).toMatch(/not a language model/);
     });
 
     it('shows an error panel, not a blank page, when the input is unusable', async () => {

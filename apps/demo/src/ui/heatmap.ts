@@ -82,11 +82,13 @@ export function heatmap(m: Matrix, options: HeatmapOptions = {}): SVGSVGElement 
   const gridW = cell * m.cols;
   const gridH = cell * m.rows;
   const barW = legend ? 58 : 0;
+  // A short grid still leaves room for its turned y title (about 7 px a character).
+  const bodyH = Math.max(gridH, yTitle ? yTitle.length * 7 + 8 : 0, legend ? 60 : 0);
   const svg = s('svg', {
     class: 'heatmap',
     // Column labels are turned 60° and reach past the last column by about half their length.
     width: bare ? gridW : left + gridW + 4 + Math.max(barW, colLabels ? Math.ceil(top / 2) : 8),
-    height: bare ? gridH : top + gridH + 4,
+    height: bare ? gridH : top + bodyH + 4,
     'data-name': options.name,
     'data-rows': m.rows,
     'data-cols': m.cols,
@@ -94,7 +96,7 @@ export function heatmap(m: Matrix, options: HeatmapOptions = {}): SVGSVGElement 
     'aria-label': options.title ?? options.name ?? 'heatmap',
   });
   if (yTitle) {
-    const y = top + gridH / 2;
+    const y = top + bodyH / 2;
     svg.append(
       s(
         'text',

@@ -136,7 +136,8 @@ function sinusoidalSection(ctx: ViewContext): Element[] {
     heatmap(table, {
       scale: 'diverging',
       name: 'sinusoidal',
-      cell: 8,
+      // Big enough for token labels on short sentences; small for long ones.
+      cell: tokens.length <= 40 ? 12 : 8,
       rowLabels: tokenLabels(tokens),
       xTitle: 'dimension',
       yTitle: 'position (token)',
