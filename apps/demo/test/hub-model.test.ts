@@ -101,6 +101,12 @@ for (const webgpu of [true, false]) {
       const cached = await page.evaluate(async () =>
         (await (await caches.open('qkv-checkpoints')).keys()).map((r) => new URL(r.url).pathname),
       );
+      await page.waitForSelector('[data-testid="model-tokens"]');
+      expect(
+        await page.$$eval('[data-testid="model-tokens"] .tok', (els) =>
+          els.map((e) => Number(e.getAttribute('data-id'))),
+        ),
+      ).toEqual(ids());
       expect(cached.sort()).toEqual(
         TINY_GPT2_FILES.map((f) => `/${TINY_GPT2_REPO}/resolve/main/${f}`).sort(),
       );

@@ -89,6 +89,13 @@ export function searchView(ctx: ViewContext): HTMLElement {
     'section',
     {},
     h('h2', {}, 'Q, K, V as a search'),
+    ctx.model.trained
+      ? h(
+          'p',
+          { class: 'note', 'data-testid': 'search-layer-note' },
+          `This view opens up one layer step by step, so it draws the seeded random layer (the settings at the top), not ${ctx.model.label}; that model's heads are in the Heads and Model views.`,
+        )
+      : null,
     h(
       'p',
       { class: 'note' },

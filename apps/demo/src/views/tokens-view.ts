@@ -2,8 +2,11 @@ import { ENCODINGS, hexBytes, isWholeText } from '../model/tokens.js';
 import { h } from '../ui/dom.js';
 import type { ViewContext } from './context.js';
 
-/** Text in, tokens out: the sentence with each token's span, and a table of ids and offsets. */
-export function tokensView(ctx: ViewContext): HTMLElement {
+/**
+ * Text in, tokens out: the sentence with each token's span, and a table of ids and offsets;
+ * with a loaded model, also how that model's own tokenizer splits the text.
+ */
+export async function tokensView(ctx: ViewContext): Promise<HTMLElement> {
   const { tokens } = ctx.analysis;
   const text = ctx.settings.text;
   const select = h(
@@ -77,6 +80,29 @@ export function tokensView(ctx: ViewContext): HTMLElement {
     ),
     spans,
     table,
+    ctx.model.trained ? await modelTokens(ctx) : null,
+  );
+}
+
+/** The loaded model's own tokenization of the text, which the model views use. */
+async function modelTokens(ctx: ViewContext): Promise<HTMLElement> {
+  const tokens = await ctx.model.tokenize(ctx.settings.text);
+  return h(
+    'div',
+    { 'data-testid': 'model-tokens' },
+    h('h3', {}, `The loaded model's tokenizer: ${tokens.length} tokens`),
+    h(
+      'p',
+      { class: 'note' },
+      `${ctx.model.label} reads the text with its own tokenizer.json; the Heads, Model and Next token views use these tokens.`,
+    ),
+    h(
+      'p',
+      { class: 'token-text' },
+      ...tokens.map((t, i) =>
+        h('span', { class: `tok c${i % 6}`, title: `#${i} id ${t.id}`, 'data-id': t.id }, t.text),
+      ),
+    ),
   );
 }
 
