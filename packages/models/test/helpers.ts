@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { expectClose, noGpuTest } from '@qkv/conformance';
 import { createWebGPUDevice } from '@qkv/kernels';
-import { cpu, type Device, type Tensor } from '@qkv/tensor';
-import { describe } from 'vitest';
+import { cpu, type Device, liveTensors, type Tensor } from '@qkv/tensor';
+import { afterEach, beforeEach, describe, expect } from 'vitest';
 
 export const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
 
@@ -88,4 +88,18 @@ export async function describeOnDevices(
   } else {
     describe(`${name} on webgpu`, () => noGpuTest('every case', reason));
   }
+}
+
+/** Every test in the enclosing block must end with as many live tensors and buffers as it began. */
+export function expectNoLeaks(device: () => Device = cpu): void {
+  let tensorsBefore = 0;
+  let buffersBefore = 0;
+  beforeEach(() => {
+    tensorsBefore = liveTensors();
+    buffersBefore = device().liveBuffers();
+  });
+  afterEach(() => {
+    expect(liveTensors(), 'live tensors after the test').toBe(tensorsBefore);
+    expect(device().liveBuffers(), 'live buffers after the test').toBe(buffersBefore);
+  });
 }

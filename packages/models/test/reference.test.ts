@@ -1,11 +1,12 @@
 import { expectClose } from '@qkv/conformance';
-import { liveTensors, narrow, type Tensor } from '@qkv/tensor';
-import { afterEach, beforeEach, expect, test } from 'vitest';
+import { narrow, type Tensor } from '@qkv/tensor';
+import { expect, test } from 'vitest';
 import { loadModel, type Model } from '../src/index.js';
 import {
   describeOnDevices,
   expectCloseAtTokens,
   expected,
+  expectNoLeaks,
   FIXTURES,
   TOLERANCE,
 } from './helpers.js';
@@ -23,16 +24,7 @@ const CAUSAL = [
 ] as const;
 
 await describeOnDevices('models', (device) => {
-  let tensorsBefore = 0;
-  let buffersBefore = 0;
-  beforeEach(() => {
-    tensorsBefore = liveTensors();
-    buffersBefore = device().liveBuffers();
-  });
-  afterEach(() => {
-    expect(liveTensors(), 'live tensors after the test').toBe(tensorsBefore);
-    expect(device().liveBuffers(), 'live buffers after the test').toBe(buffersBefore);
-  });
+  expectNoLeaks(device);
 
   const withModel = async (dir: string, body: (model: Model) => Promise<void>) => {
     const model = await loadModel(`${FIXTURES}${dir}`, { device: device() });

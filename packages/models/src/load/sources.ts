@@ -18,6 +18,29 @@ export interface ModelFiles {
 
 const CHUNK = 1 << 20;
 
+/** The part of Node's `fs/promises` a directory source uses (no Node types in the build). */
+interface NodeFs {
+  open(
+    path: string,
+    flags: string,
+  ): Promise<{
+    read(
+      buffer: Uint8Array,
+      offset: number,
+      length: number,
+      position: number | null,
+    ): Promise<{ bytesRead: number }>;
+    stat(): Promise<{ size: number }>;
+    close(): Promise<void>;
+  }>;
+}
+
+/** Node's fs, imported on use so bundles for the browser never include it. */
+async function nodeFs(): Promise<NodeFs> {
+  const specifier = 'node:fs/promises';
+  return (await import(/* @vite-ignore */ specifier)) as NodeFs;
+}
+
 function isUrl(source: string | URL): boolean {
   return source instanceof URL || /^(https?|file|blob|data):/i.test(source);
 }
@@ -40,13 +63,12 @@ function directoryFiles(dir: string): ModelFiles {
   return {
     locate,
     async open(name) {
-      // Imported on use, so bundles for the browser never need node:fs.
-      const fs = await import('node:fs/promises');
-      let handle: Awaited<ReturnType<typeof fs.open>>;
+      const fs = await nodeFs();
+      let handle: Awaited<ReturnType<NodeFs['open']>>;
       try {
         handle = await fs.open(locate(name), 'r');
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        if ((error as { code?: string }).code === 'ENOENT') return undefined;
         throw error;
       }
       const size = (await handle.stat()).size;
