@@ -112,6 +112,31 @@ for (const webgpu of [true, false]) {
       );
     });
 
+    it('reads the checkpoint from Cache Storage on a second visit', async () => {
+      const fetched: string[] = [];
+      const track = (r: { url(): string }) => {
+        if (r.url().includes('/resolve/main/')) fetched.push(new URL(r.url()).pathname);
+      };
+      page.on('request', track);
+      await page.reload();
+      await page.waitForSelector('main[data-ready="tokens"]');
+      await page.fill('#sentence', TEXT);
+      await page.press('#sentence', 'Enter');
+      await page.fill('#hub-repo', TINY_GPT2_REPO);
+      await page.click('#load-hub');
+      await page.waitForFunction(
+        () =>
+          document
+            .querySelector('[data-testid="weights"]')
+            ?.textContent?.includes('read from Cache Storage'),
+        undefined,
+        { timeout: 60_000 },
+      );
+      page.off('request', track);
+      // Only the optional file the repository lacks is asked for again.
+      expect(fetched).toEqual([`/${TINY_GPT2_REPO}/resolve/main/tokenizer_config.json`]);
+    });
+
     it('draws every layer and head in the model view as the library computes them', async () => {
       await page.click('nav button[data-view="model"]');
       await page.waitForSelector('main[data-ready="model"]');

@@ -125,20 +125,20 @@ export class App {
    * @qkv/models on WebGPU when there is one, else the CPU, and make it the current model.
    */
   async loadFromHub(base: string): Promise<void> {
+    let downloaded = false;
     const files = await this.#withProgress(`Loading ${base}`, (report) =>
-      fetchCheckpoint(base, (p: DownloadProgress) =>
+      fetchCheckpoint(base, (p: DownloadProgress) => {
+        downloaded ||= !p.cached;
         report(
           p.loadedBytes,
           p.totalBytes,
           `${p.cached ? 'from Cache Storage' : 'downloading'} ${p.file}`,
-        ),
-      ),
+        );
+      }),
     );
-    if (files)
-      await this.loadFiles(
-        files,
-        base.replace(/^https?:\/\/[^/]+\//, '').replace(/\/resolve\/.*$/, ''),
-      );
+    if (!files) return;
+    const repo = base.replace(/^https?:\/\/[^/]+\//, '').replace(/\/resolve\/.*$/, '');
+    await this.loadFiles(files, downloaded ? repo : `${repo}, read from Cache Storage`);
   }
 
   /** Load checkpoint files (from the hub or a file picker) as the current model. */

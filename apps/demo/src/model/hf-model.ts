@@ -52,6 +52,8 @@ function wrapModel(
   const text = (id: number) => (tokenizer ? tokenizer.decode([id]) : `#${id}`);
   const token = (id: number): ModelToken => ({ id, text: text(id) });
   const causal = model.kind === 'causal-lm';
+  // Switching views re-draws the same text: keep the last forward's attention.
+  let last: { key: string; layers: Promise<MatrixStack[]> } | undefined;
   return {
     label: `${model.modelType} from ${options.origin} (${model.numLayers} layers × ${numHeads} heads) on ${options.deviceLabel}`,
     trained: true,
@@ -65,20 +67,16 @@ function wrapModel(
         throw new QkvError(`${model.modelType}: the checkpoint has no tokenizer.json`);
       return tokenizer.encode(input).ids.map(token);
     },
-    async attentions(ids) {
-      const out = model.forward([[...ids]], { outputAttentions: true });
-      try {
-        const L = ids.length;
-        const layers: MatrixStack[] = [];
-        for (const a of out.attentions ?? []) {
-          layers.push({ count: a.shape[1]!, rows: L, cols: a.shape[3]!, data: await host(a) });
-        }
-        return layers;
-      } finally {
-        out.logits?.dispose();
-        out.lastHiddenState.dispose();
-        for (const a of out.attentions ?? []) a.dispose();
+    attentions(ids) {
+      const key = ids.join(',');
+      if (last?.key !== key) {
+        const layers = forwardAttentions(model, ids);
+        last = { key, layers };
+        layers.catch(() => {
+          if (last?.layers === layers) last = undefined;
+        });
       }
+      return last.layers;
     },
     ...(causal
       ? {
@@ -111,6 +109,23 @@ function wrapModel(
     positionEmbeddings: () => learnedPositions(files),
     dispose: () => model.dispose(),
   };
+}
+
+/** Per layer `[H, L, L]` attention of one forward pass over `ids`. */
+async function forwardAttentions(model: Model, ids: readonly number[]): Promise<MatrixStack[]> {
+  const out = model.forward([[...ids]], { outputAttentions: true });
+  try {
+    const L = ids.length;
+    const layers: MatrixStack[] = [];
+    for (const a of out.attentions ?? []) {
+      layers.push({ count: a.shape[1]!, rows: L, cols: a.shape[3]!, data: await host(a) });
+    }
+    return layers;
+  } finally {
+    out.logits?.dispose();
+    out.lastHiddenState.dispose();
+    for (const a of out.attentions ?? []) a.dispose();
+  }
 }
 
 /** Softmax of `logits` and its k largest entries, most likely first. */
