@@ -4,6 +4,11 @@ import type { ViewContext } from './context.js';
 
 const TOP_K = 10;
 
+/** A token's text, or what it is when it holds only part of a UTF-8 character. */
+function shownText(text: string): string {
+  return text.includes('\uFFFD') ? '‹part of a character›' : JSON.stringify(text);
+}
+
 /**
  * What a language model predicts: the top-k next tokens for the text with their
  * probabilities, and greedy generation that streams token by token through the KV cache.
@@ -42,7 +47,7 @@ export async function nextTokenView(ctx: ViewContext): Promise<HTMLElement> {
         'tr',
         { 'data-id': t.id },
         h('td', { class: 'num' }, i + 1),
-        h('td', {}, h('code', {}, JSON.stringify(t.text))),
+        h('td', {}, h('code', {}, shownText(t.text))),
         h('td', { class: 'num' }, t.id),
         h(
           'td',

@@ -251,6 +251,7 @@ function ropeCircle(points: readonly [number, number][], labels: string[]): SVGS
     s('text', { x: size - 4, y: size / 2 - 4, 'text-anchor': 'end', class: 'tick' }, 'x_i'),
     s('text', { x: size / 2 + 4, y: 12, class: 'tick' }, 'x_{i+d/2}'),
   );
+  const numbered: [number, number][] = [];
   points.forEach((p, pos) => {
     const [x, y] = at(p);
     svg.append(
@@ -275,8 +276,11 @@ function ropeCircle(points: readonly [number, number][], labels: string[]): SVGS
         s('title', {}, labels[pos] ?? String(pos)),
       ),
     );
-    // Number only the first few: later ones crowd the circle.
-    if (pos < 12) svg.append(s('text', { x: x + 4, y: y - 4, class: 'label' }, String(pos)));
+    // Number a point only where it does not crowd a number already drawn.
+    if (numbered.every(([nx, ny]) => Math.hypot(nx - x, ny - y) > 14)) {
+      numbered.push([x, y]);
+      svg.append(s('text', { x: x + 4, y: y - 4, class: 'label' }, String(pos)));
+    }
   });
   return svg;
 }
