@@ -373,7 +373,11 @@ for (const webgpu of [true, false]) {
         String(n),
       );
       expect(await page.locator('main rect').count()).toBe(0);
+      // The tall head view is drawn only when opened.
+      expect(await page.locator('svg[data-name="head-view"]').count()).toBe(0);
       await shot('heads-200-tokens');
+      await page.click('[data-testid="head-view-folded"] summary');
+      await page.waitForSelector('svg[data-name="head-view"]');
       await page.fill('#sentence', SENTENCE);
       await page.press('#sentence', 'Enter');
       await page.waitForSelector('svg[data-name="weights-head-0"] rect');

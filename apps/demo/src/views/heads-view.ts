@@ -61,7 +61,7 @@ async function loadedHeadsView(ctx: ViewContext): Promise<HTMLElement> {
     caveat(),
     headMaps(weights, labels, labels),
     h('h3', {}, 'Head view'),
-    headLines(ctx, weights, labels, labels),
+    lazyHeadLines(ctx, weights, labels, labels),
   );
 }
 
@@ -81,7 +81,6 @@ function headMaps(weights: MatrixStack, rowLabels: string[], colLabels: string[]
           title: `head ${k} attention weights`,
           xTitle: 'key',
           yTitle: 'query',
-          max: 1,
         }),
         h('figcaption', {}, `head ${k}: each row (a query) sums to 1 over the keys`),
       ),
@@ -139,8 +138,35 @@ function randomHeadsView(ctx: ViewContext): HTMLElement {
       { class: 'note' },
       'Queries on the left, keys on the right; a line is as dark and thick as its weight (weights under 0.02 are left out).',
     ),
-    headLines(ctx, layer.weights, rowLabels, colLabels),
+    lazyHeadLines(ctx, layer.weights, rowLabels, colLabels),
   );
+}
+
+/** Past this many tokens the head view (20 px a token) is drawn only when opened. */
+const LAZY_TOKENS = 60;
+
+/** The head view, folded and drawn on first open for long texts, so they stay responsive. */
+function lazyHeadLines(
+  ctx: ViewContext,
+  weights: MatrixStack,
+  rowLabels: string[],
+  colLabels: string[],
+): HTMLElement {
+  if (Math.max(rowLabels.length, colLabels.length) <= LAZY_TOKENS)
+    return headLines(ctx, weights, rowLabels, colLabels);
+  const folded = h(
+    'details',
+    { 'data-testid': 'head-view-folded' },
+    h('summary', {}, `Show the head view (${rowLabels.length} tokens: a tall figure)`),
+  );
+  folded.addEventListener(
+    'toggle',
+    () => {
+      if (folded.open) folded.append(headLines(ctx, weights, rowLabels, colLabels));
+    },
+    { once: true },
+  );
+  return folded;
 }
 
 function headLines(
