@@ -275,7 +275,7 @@ for (const webgpu of [true, false]) {
       );
       // On the learner's sentence, bidirectional while "causal" is off (the default).
       const n = (await expected({ text: SENTENCE })).tokens.length;
-      const bias = alibiBias(DEFAULT_SETTINGS.numHeads, n, n, { symmetric: true });
+      const bias = alibiBias(DEFAULT_SETTINGS.numHeads, n, n);
       const head0 = bias.dataSync().slice(0, n * n);
       bias.dispose();
       expectAllClose(await values(page, 'svg[data-name="alibi"] rect'), head0, 'ALiBi head 0');

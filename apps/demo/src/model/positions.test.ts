@@ -71,7 +71,7 @@ describe('positions', () => {
     expect(cosineSimilarity(table, 2).rows).toBe(2);
     // One head: slope 2^-8; the bidirectional form is −slope·|i − j|.
     expectAllClose(
-      alibi(1, 3, true).bias.data,
+      alibi(1, 3).bias.data,
       [0, 1, 2, 1, 0, 1, 2, 1, 0].map((d) => -d / 256),
       'symmetric ALiBi',
     );

@@ -46,15 +46,11 @@ export function ropePair(headDim: number, pair: number, positions: number, seed:
 }
 
 /**
- * ALiBi's bias `[H, n, n]` (Press et al. 2022) and the per-head slopes: the paper's causal
- * form slope·(j − i), or the bidirectional −slope·|j − i| used without a causal mask.
+ * ALiBi's bias `[H, n, n]` (Press et al. 2022) and the per-head slopes: −slope·|i − j|, which
+ * under a causal mask is the paper's slope·(j − i) and without one the bidirectional form.
  */
-export function alibi(
-  numHeads: number,
-  n: number,
-  symmetric = false,
-): { slopes: Float64Array; bias: MatrixStack } {
-  const t = alibiBias(numHeads, n, n, { symmetric });
+export function alibi(numHeads: number, n: number): { slopes: Float64Array; bias: MatrixStack } {
+  const t = alibiBias(numHeads, n, n);
   try {
     return { slopes: alibiSlopes(numHeads), bias: toStack(t) };
   } finally {

@@ -183,7 +183,7 @@ function alibiSection(ctx: ViewContext): Element[] {
   const { tokens } = ctx.analysis;
   const { numHeads, causal } = ctx.settings;
   const head = Math.max(0, Math.min(ctx.settings.head, numHeads - 1));
-  const { slopes, bias } = alibi(numHeads, tokens.length, !causal);
+  const { slopes, bias } = alibi(numHeads, tokens.length);
   const shown: Matrix = stackAt(bias, head);
   if (causal) {
     // Keys after the query are masked out: the bias there never reaches a softmax.
