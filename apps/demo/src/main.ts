@@ -1,11 +1,14 @@
 // The attention explorer's entry point: lay out the controls, find a device, draw a view.
 import { App } from './app/app.js';
 import { detectDevice } from './app/device.js';
+import { pickedCheckpoint } from './model/hub.js';
 import { POSITION_SCHEMES, type PositionScheme } from './model/layer.js';
 import { h } from './ui/dom.js';
 import { catchGlobalErrors, showError } from './ui/error-panel.js';
 
 const byId = (id: string) => document.getElementById(id)!;
+/** GPT-2 small (124M parameters, about 550 MB of float32 safetensors). */
+const DEFAULT_REPO = 'openai-community/gpt2';
 const errors = byId('errors');
 catchGlobalErrors(errors);
 
@@ -13,15 +16,51 @@ async function start(): Promise<void> {
   const device = await detectDevice(location.search);
   const badge = byId('device');
   badge.textContent = device.webgpu
-    ? device.label
+    ? `${device.label}${device.software ? ' (a software adapter: its shaders run on the CPU)' : ''}`
     : `No WebGPU: ${device.label}. Everything runs on the CPU.`;
+  badge.dataset.software = String(device.software);
   badge.dataset.webgpu = String(device.webgpu);
 
   const weightsLabel = h('span', { class: 'note', 'data-testid': 'weights' });
+  const progress = h('progress', { 'data-testid': 'load-progress', hidden: true });
+  const progressLabel = h('span', { class: 'note', 'data-testid': 'load-progress-label' });
   const app = new App(
-    { controls: byId('controls'), nav: byId('nav'), main: byId('main'), errors, weightsLabel },
+    {
+      controls: byId('controls'),
+      nav: byId('nav'),
+      main: byId('main'),
+      errors,
+      weightsLabel,
+      progress,
+      progressLabel,
+    },
     device,
   );
+  // `?hub=<origin>` points the hub buttons at a mirror with the same layout (tests use it).
+  const hub = new URLSearchParams(location.search).get('hub') ?? 'https://huggingface.co';
+  const repo = h('input', {
+    id: 'hub-repo',
+    type: 'text',
+    value: DEFAULT_REPO,
+    size: 26,
+    'aria-label': 'Hugging Face repository',
+  });
+  const resolveUrl = (name: string) => `${hub.replace(/\/+$/, '')}/${name}/resolve/main`;
+  const checkpointFiles = h('input', {
+    id: 'checkpoint-files',
+    type: 'file',
+    multiple: true,
+    accept: '.json,.safetensors',
+    onchange: (e: Event) => {
+      const list = (e.target as HTMLInputElement).files;
+      if (!list?.length) return;
+      try {
+        void app.loadFiles(pickedCheckpoint(list), 'local files');
+      } catch (error) {
+        showError(errors, error, 'Loading files');
+      }
+    },
+  });
   const numberSelect = (id: string, label: string, options: number[], key: 'numHeads' | 'dModel') =>
     h(
       'label',
@@ -109,6 +148,35 @@ async function start(): Promise<void> {
       ),
       h('button', { onclick: () => app.useRandomWeights() }, 'seeded random'),
       weightsLabel,
+    ),
+    h(
+      'div',
+      { class: 'row' },
+      h(
+        'button',
+        {
+          id: 'load-gpt2',
+          onclick: () => {
+            repo.value = DEFAULT_REPO;
+            void app.loadFromHub(resolveUrl(DEFAULT_REPO));
+          },
+        },
+        'Load GPT-2 small',
+      ),
+      h('label', {}, 'or a repository ', repo),
+      h(
+        'button',
+        { id: 'load-hub', onclick: () => void app.loadFromHub(resolveUrl(repo.value.trim())) },
+        'load',
+      ),
+      h(
+        'label',
+        { title: 'config.json, model.safetensors (or shards + index) and tokenizer.json' },
+        'or checkpoint files ',
+        checkpointFiles,
+      ),
+      progress,
+      progressLabel,
     ),
   );
   await app.render();

@@ -1,24 +1,16 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
 import { MultiHeadAttention } from '@qkv/attention';
-import {
-  type Browser,
-  launchBrowser,
-  type Page,
-  type StaticServer,
-  saveScreenshot,
-  serveStatic,
-} from '@qkv/browser';
+import { type Browser, type Page, type StaticServer, saveScreenshot } from '@qkv/browser';
 import { alibiBias, ropeInvFreq } from '@qkv/positional';
 import { concat, randn, saveSafetensors, softmax, tensor } from '@qkv/tensor';
 import { getEncoding } from '@qkv/tokenizer';
-import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyse } from '../src/app/analyse.js';
 import { DEFAULT_SETTINGS, type Settings } from '../src/app/state.js';
 import { embedTokens } from '../src/model/embeddings.js';
+import { previousTokenScores } from '../src/model/head-roles.js';
 import { PATTERN_NAMES, pairShare, patternMask } from '../src/model/masks.js';
 import { stackAt } from '../src/model/matrix.js';
 import {
@@ -28,19 +20,18 @@ import {
   randomProjections,
 } from '../src/model/weights.js';
 import { expectAllClose } from './close.js';
+import { appDir, buildSite, openExplorer } from './site.js';
 
 // The built explorer in headless Chromium, once with WebGPU on SwiftShader and once with
 // WebGPU disabled. Values on the page are read back from data-value attributes and checked
 // against the library computing the same thing in Node.
 
-const appDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SENTENCE = 'The animal did not cross the street because it was too tired';
 
 let site: StaticServer;
 
 beforeAll(async () => {
-  await build({ root: appDir, configFile: resolve(appDir, 'vite.config.ts'), logLevel: 'error' });
-  site = await serveStatic(resolve(appDir, 'dist'));
+  site = await buildSite('test-explorer');
 }, 120_000);
 
 afterAll(async () => {
@@ -107,19 +98,12 @@ for (const webgpu of [true, false]) {
   describe(`explorer with WebGPU ${webgpu ? 'on SwiftShader' : 'disabled'}`, () => {
     let browser: Browser;
     let page: Page;
-    const problems: string[] = [];
+    let problems: string[] = [];
     const shot = (name: string) =>
       saveScreenshot(page, appDir, `${webgpu ? 'webgpu' : 'cpu'}-${name}`);
 
     beforeAll(async () => {
-      browser = await launchBrowser({ webgpu });
-      page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
-      page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-      page.on('console', (m) => {
-        if (m.type() === 'error') problems.push(`console: ${m.text()}`);
-      });
-      await page.goto(site.url);
-      await page.waitForSelector('main[data-ready="tokens"]');
+      ({ browser, page, problems } = await openExplorer(webgpu, site.url));
     }, 60_000);
 
     afterAll(async () => {
@@ -207,6 +191,10 @@ for (const webgpu of [true, false]) {
 
     it('draws a heatmap per head with the caveat, for self- and cross-attention', async () => {
       await openView(page, 'heads');
+      expect(await page.locator('[data-testid="random-banner"]').textContent()).toBe(
+        'untrained random weights: these patterns are chance',
+      );
+      expect(await page.locator('main h2').first().textContent()).toMatch(/4 heads × d_head 8/);
       expect(await page.locator('[data-testid="caveat"]').textContent()).toMatch(
         /approximation, not an explanation/,
       );
@@ -285,13 +273,158 @@ for (const webgpu of [true, false]) {
           ) === want,
         ropeInvFreq({ headDim: 32 }).invFreq[5]!,
       );
-      const bias = alibiBias(DEFAULT_SETTINGS.numHeads, 16, 16);
-      const head0 = bias.dataSync().slice(0, 16 * 16);
+      // On the learner's sentence, bidirectional while "causal" is off (the default).
+      const n = (await expected({ text: SENTENCE })).tokens.length;
+      const bias = alibiBias(DEFAULT_SETTINGS.numHeads, n, n);
+      const head0 = bias.dataSync().slice(0, n * n);
       bias.dispose();
       expectAllClose(await values(page, 'svg[data-name="alibi"] rect'), head0, 'ALiBi head 0');
-      expect(await page.locator('svg[data-name="sinusoidal"] rect').count()).toBe(48 * 32);
+      expect(await page.locator('[data-testid="alibi-slopes"]').textContent()).toMatch(
+        /head 0: 0\.2500.*Head 0 adds −0\.2500·\|i − j\|.*bidirectional/,
+      );
+      expect(await page.locator('svg[data-name="sinusoidal"] rect').count()).toBe(n * 32);
       expect(await page.locator('svg[data-name="distance"] circle').count()).toBe(4 * 41);
       await shot('positions');
+      // The view follows "Positions" and "causal" at the top: ALiBi first, in its causal form.
+      await page.selectOption('#positions', 'alibi');
+      await page.check('#causal');
+      await page.waitForSelector('[data-testid="positions-chosen"][data-scheme="alibi"]');
+      await page.waitForSelector('main[data-ready="positions"]');
+      expect(await page.locator('details[data-scheme]').first().getAttribute('data-scheme')).toBe(
+        'alibi',
+      );
+      expect(await page.locator('[data-testid="alibi-slopes"]').textContent()).toMatch(
+        /Head 0 adds −0\.2500·\(i − j\).*j ≤ i/,
+      );
+      const causalBias = alibiBias(DEFAULT_SETTINGS.numHeads, n, n);
+      const causalHead0 = Array.from(causalBias.dataSync().slice(0, n * n), (v, f) =>
+        f % n > Math.floor(f / n) ? Number.NEGATIVE_INFINITY : v,
+      );
+      causalBias.dispose();
+      expectAllClose(
+        await values(page, 'svg[data-name="alibi"] rect'),
+        causalHead0,
+        'causal ALiBi head 0',
+      );
+      await shot('positions-alibi-causal');
+      await page.uncheck('#causal');
+      await page.selectOption('#positions', 'none');
+      await page.waitForSelector('[data-testid="positions-chosen"][data-scheme="none"]');
+    });
+
+    it('keeps the first click on a tab right after editing the sentence', async () => {
+      await openView(page, 'tokens');
+      const edited = `${SENTENCE} again`;
+      // No Enter: the edit ends when the tab's mousedown takes the focus, and its change
+      // event redraws the page between that mousedown and the mouseup.
+      await page.fill('#sentence', edited);
+      await page.click('nav button[data-view="search"]');
+      await page.waitForSelector('main[data-ready="search"]', { timeout: 5_000 });
+      expect(await page.getAttribute('nav button[data-view="search"]', 'class')).toContain(
+        'active',
+      );
+      const want = await expected({ text: edited });
+      expect(await page.locator('button.tok-button').count()).toBe(want.tokens.length);
+      await page.fill('#sentence', SENTENCE);
+      await page.click('nav button[data-view="heads"]');
+      await page.waitForSelector('main[data-ready="heads"]', { timeout: 5_000 });
+    });
+
+    it('shows which bytes each piece of a split emoji holds', async () => {
+      await openView(page, 'tokens');
+      const text = 'llama 🦙 time';
+      await page.fill('#sentence', text);
+      await page.press('#sentence', 'Enter');
+      await page.waitForSelector('td.hex.partial');
+      const enc = await getEncoding(DEFAULT_SETTINGS.encoding);
+      const want = enc
+        .encode(text)
+        .map((id) =>
+          Array.from(enc.tokenBytes(id), (b) => b.toString(16).toUpperCase().padStart(2, '0')).join(
+            ' ',
+          ),
+        );
+      const shown = await page.$$eval('[data-testid="token-table"] td.hex', (tds) =>
+        tds.map((td) => td.getAttribute('data-bytes')),
+      );
+      expect(shown).toEqual(want);
+      // The emoji is F0 9F A6 99; the pieces that hold part of it are marked and labelled.
+      expect(want.join(' ')).toContain('F0 9F A6 99');
+      expect(await page.locator('td.hex.partial').count()).toBeGreaterThan(1);
+      expect(await page.locator('.tok.bytes .byte-hex').count()).toBeGreaterThan(1);
+      await shot('tokens-emoji');
+      await page.fill('#sentence', SENTENCE);
+      await page.press('#sentence', 'Enter');
+      await page.waitForSelector('td.hex.partial', { state: 'detached' });
+    });
+
+    it('stays responsive on a 200-token sentence: large heatmaps are one image', async () => {
+      const long = Array.from({ length: 200 }, (_, i) => `w${i % 37}`).join(' ');
+      const n = (await expected({ text: long })).tokens.length;
+      expect(n).toBeGreaterThanOrEqual(200);
+      await openView(page, 'heads');
+      await page.fill('#sentence', long);
+      await page.press('#sentence', 'Enter');
+      await page.waitForSelector('svg[data-name="weights-head-0"] image.cells', {
+        timeout: 30_000,
+      });
+      await page.waitForSelector('main[data-ready="heads"]');
+      expect(await page.locator('svg[data-name="weights-head-0"]').getAttribute('data-rows')).toBe(
+        String(n),
+      );
+      expect(await page.locator('main rect').count()).toBe(0);
+      // The tall head view is drawn only when opened.
+      expect(await page.locator('svg[data-name="head-view"]').count()).toBe(0);
+      await shot('heads-200-tokens');
+      await page.click('[data-testid="head-view-folded"] summary');
+      await page.waitForSelector('svg[data-name="head-view"]');
+      await page.fill('#sentence', SENTENCE);
+      await page.press('#sentence', 'Enter');
+      await page.waitForSelector('svg[data-name="weights-head-0"] rect');
+    });
+
+    it('never scrolls sideways in a 390 px wide window', async () => {
+      const narrow = await browser.newPage({ viewport: { width: 390, height: 844 } });
+      await narrow.goto(`${site.url}?webgpu=${webgpu ? '1' : '0'}`);
+      for (const view of ['tokens', 'search', 'heads', 'model', 'next', 'masks', 'positions']) {
+        await narrow.click(`nav button[data-view="${view}"]`);
+        await narrow.waitForSelector(`main[data-ready="${view}"]`);
+        const wide = await narrow.evaluate(() => document.documentElement.scrollWidth);
+        expect(wide, `${view} at 390 px`).toBeLessThanOrEqual(390);
+        if (view === 'tokens' || view === 'heads') {
+          await saveScreenshot(narrow, appDir, `${webgpu ? 'webgpu' : 'cpu'}-narrow-${view}`);
+        }
+      }
+      await narrow.close();
+    });
+
+    it('draws the random layer in the model view with its roles, under the banner', async () => {
+      await openView(page, 'model');
+      expect(await page.locator('[data-testid="random-banner"]').count()).toBe(1);
+      expect(await page.locator('button.thumb').count()).toBe(DEFAULT_SETTINGS.numHeads);
+      const want = await expected({ text: SENTENCE });
+      for (let k = 0; k < DEFAULT_SETTINGS.numHeads; k++) {
+        const shown = (await page.getAttribute(
+          `svg[data-name="model-0-${k}"] image`,
+          'data-values',
+        ))!
+          .split(',')
+          .map(Number);
+        expectAllClose(shown, stackAt(want.layer.weights, k).data, `random layer head ${k}`);
+      }
+      expectAllClose(
+        await values(page, '[data-testid="roles-table"] td.previous'),
+        previousTokenScores(want.layer.weights),
+        'previous-token scores',
+      );
+      await page.click('[data-testid="find-induction"]');
+      await page.waitForSelector('[data-testid="induction-status"][data-done]');
+      expect(await page.textContent('[data-testid="induction-status"]')).toMatch(
+        /untrained random weights: no head has learned anything/,
+      );
+      await shot('model-random');
+      await openView(page, 'next');
+      expect(await page.textContent('[data-testid="no-lm"]')).toMatch(/not a language model/);
     });
 
     it('shows an error panel, not a blank page, when the input is unusable', async () => {

@@ -1,9 +1,18 @@
 import type { DeviceInfo } from './state.js';
 
+interface AdapterLike {
+  info?: {
+    description?: string;
+    vendor?: string;
+    architecture?: string;
+    isFallbackAdapter?: boolean;
+  };
+  /** Older Chromium puts the flag on the adapter, newer on its info. */
+  isFallbackAdapter?: boolean;
+}
+
 interface GpuLike {
-  requestAdapter(): Promise<{
-    info?: { description?: string; vendor?: string; architecture?: string };
-  } | null>;
+  requestAdapter(): Promise<AdapterLike | null>;
 }
 
 /**
@@ -12,17 +21,26 @@ interface GpuLike {
  */
 export async function detectDevice(search: string): Promise<DeviceInfo> {
   if (new URLSearchParams(search).get('webgpu') === '0') {
-    return { webgpu: false, label: 'CPU (WebGPU turned off by ?webgpu=0)' };
+    return { webgpu: false, software: false, label: 'CPU (WebGPU turned off by ?webgpu=0)' };
   }
-  const gpu = (navigator as Navigator & { gpu?: GpuLike }).gpu;
-  if (!gpu) return { webgpu: false, label: 'CPU (this browser has no WebGPU)' };
+  const gpu = (navigator as unknown as { gpu?: GpuLike }).gpu;
+  if (!gpu) return { webgpu: false, software: false, label: 'CPU (this browser has no WebGPU)' };
   try {
     const adapter = await gpu.requestAdapter();
-    if (!adapter) return { webgpu: false, label: 'CPU (WebGPU offers no adapter)' };
+    if (!adapter)
+      return { webgpu: false, software: false, label: 'CPU (WebGPU offers no adapter)' };
     const { vendor = '', architecture = '', description = '' } = adapter.info ?? {};
     const name = [vendor, architecture, description].filter(Boolean).join(' ') || 'adapter';
-    return { webgpu: true, label: `WebGPU: ${name}` };
+    // SwiftShader (Chromium's fallback) and llvmpipe run the shaders on the CPU.
+    const software =
+      Boolean(adapter.info?.isFallbackAdapter ?? adapter.isFallbackAdapter) ||
+      /swiftshader|llvmpipe|lavapipe|software/i.test(name);
+    return { webgpu: true, software, label: `WebGPU: ${name}` };
   } catch (error) {
-    return { webgpu: false, label: `CPU (WebGPU failed: ${(error as Error).message})` };
+    return {
+      webgpu: false,
+      software: false,
+      label: `CPU (WebGPU failed: ${(error as Error).message})`,
+    };
   }
 }

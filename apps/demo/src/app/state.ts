@@ -1,14 +1,19 @@
 import type { LayerResult, PositionScheme } from '../model/layer.js';
-import { DEFAULT_ENCODING, type ShownToken } from '../model/tokens.js';
+import { DEFAULT_ENCODING, hexBytes, isWholeText, type ShownToken } from '../model/tokens.js';
 import type { Projections } from '../model/weights.js';
 
-export const VIEWS = ['tokens', 'search', 'heads', 'masks', 'positions'] as const;
+export const VIEWS = ['tokens', 'search', 'heads', 'model', 'next', 'masks', 'positions'] as const;
 export type ViewName = (typeof VIEWS)[number];
+
+/** Views that draw the current model's attention (and so carry the random-weights banner). */
+export const MODEL_VIEWS: readonly ViewName[] = ['search', 'heads', 'model', 'next'];
 
 export const VIEW_TITLES: Record<ViewName, string> = {
   tokens: 'Tokens',
   search: 'Q·K·V as a search',
   heads: 'Heads',
+  model: 'Model',
+  next: 'Next token',
   masks: 'Masks & cost',
   positions: 'Positions',
 };
@@ -28,9 +33,15 @@ export interface Settings {
   view: ViewName;
   /** Query token picked in the search view. */
   token: number;
+  /** Layer and head shown in the heads view (a loaded model has several layers). */
+  layer: number;
   head: number;
   /** RoPE dimension pair shown in the positions view. */
   pair: number;
+  /** Masks view: the sequence length the patterns are drawn at, the local window, the largest timed N. */
+  maskN: number;
+  window: number;
+  maxTimedN: number;
 }
 
 export const DEFAULT_SETTINGS: Settings = {
@@ -45,8 +56,12 @@ export const DEFAULT_SETTINGS: Settings = {
   positions: 'none',
   view: 'tokens',
   token: 9,
+  layer: 0,
   head: 0,
   pair: 2,
+  maskN: 24,
+  window: 4,
+  maxTimedN: 256,
 };
 
 /** What the views draw, recomputed when the text or the model settings change. */
@@ -61,10 +76,18 @@ export interface Analysis {
 /** How attention is timed and where: WebGPU (through @qkv/kernels) or the CPU. */
 export interface DeviceInfo {
   webgpu: boolean;
+  /** A software adapter (SwiftShader, llvmpipe): WebGPU whose shaders run on the CPU. */
+  software: boolean;
   /** One line for the page, e.g. "WebGPU: SwiftShader" or "CPU (WebGPU absent)". */
   label: string;
 }
 
-export function tokenLabels(tokens: readonly ShownToken[]): string[] {
-  return tokens.map((t, i) => `${i}:${t.text}`);
+export function tokenLabels(
+  tokens: readonly Pick<ShownToken, 'text' | 'bytes'>[] | readonly { text: string }[],
+): string[] {
+  // A piece of a character is labelled by its bytes: two halves of an emoji differ there.
+  return tokens.map((t, i) => {
+    const bytes = 'bytes' in t ? t.bytes : undefined;
+    return `${i}:${!bytes || isWholeText(bytes) ? t.text : `‹${hexBytes(bytes)}›`}`;
+  });
 }

@@ -18,20 +18,21 @@ export interface Timing {
 }
 
 /**
- * Median time of `run` over `repeats` samples after one untimed warm-up call (GPU pipelines
+ * Median time of `run` over `repeats` samples after an untimed warm-up call (GPU pipelines
  * compile on first use). Browsers coarsen performance.now() (to 0.1 ms in Chromium), so
- * fast calls are timed in batches sized from the warm-up to last about 5 ms.
+ * calls are timed in batches, grown until one batch lasts at least 5 ms.
  */
 async function medianTime(run: () => Promise<void>, repeats: number): Promise<number> {
   const batch = async (inner: number) => {
     const start = performance.now();
     for (let i = 0; i < inner; i++) await run();
-    return (performance.now() - start) / inner;
+    return performance.now() - start;
   };
-  const warm = await batch(1);
-  const inner = Math.min(64, Math.max(1, Math.ceil(5 / Math.max(warm, 0.05))));
+  await batch(1);
+  let inner = 1;
+  while (inner < 1 << 16 && (await batch(inner)) < 5) inner *= 4;
   const times: number[] = [];
-  for (let r = 0; r < repeats; r++) times.push(await batch(inner));
+  for (let r = 0; r < repeats; r++) times.push((await batch(inner)) / inner);
   times.sort((a, b) => a - b);
   return times[Math.floor(times.length / 2)]!;
 }

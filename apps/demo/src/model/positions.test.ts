@@ -1,7 +1,13 @@
 import { liveTensors, randn } from '@qkv/tensor';
 import { describe, expect, it } from 'vitest';
 import { expectAllClose } from '../../test/close.js';
-import { alibi, ropePair, scoreVsDistance, sinusoidalMatrix } from './positions.js';
+import {
+  alibi,
+  cosineSimilarity,
+  ropePair,
+  scoreVsDistance,
+  sinusoidalMatrix,
+} from './positions.js';
 
 describe('positions', () => {
   it('RoPE turns one pair by θ_i per position and keeps its length', () => {
@@ -56,5 +62,18 @@ describe('positions', () => {
     const { slopes, bias } = alibi(2, 3);
     expect([...slopes]).toEqual([2 ** -4, 2 ** -8]);
     expect(bias.data[0 * 9 + 2 * 3 + 0]).toBeCloseTo(-2 * 2 ** -4, 10);
+  });
+
+  it('cosine similarity of position vectors: 1 on the diagonal, symmetric, sign of the angle', () => {
+    const table = { rows: 3, cols: 2, data: Float32Array.from([1, 0, 0, 2, -3, 0]) };
+    const cos = cosineSimilarity(table);
+    expect(Array.from(cos.data)).toEqual([1, 0, -1, 0, 1, 0, -1, 0, 1]);
+    expect(cosineSimilarity(table, 2).rows).toBe(2);
+    // One head: slope 2^-8; the bidirectional form is −slope·|i − j|.
+    expectAllClose(
+      alibi(1, 3).bias.data,
+      [0, 1, 2, 1, 0, 1, 2, 1, 0].map((d) => -d / 256),
+      'symmetric ALiBi',
+    );
   });
 });

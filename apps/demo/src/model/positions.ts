@@ -45,7 +45,10 @@ export function ropePair(headDim: number, pair: number, positions: number, seed:
   return { invFreq: invFreq[pair]!, points };
 }
 
-/** ALiBi's bias `[H, n, n]` (Press et al. 2022) and the per-head slopes. */
+/**
+ * ALiBi's bias `[H, n, n]` (Press et al. 2022) and the per-head slopes: −slope·|i − j|, which
+ * under a causal mask is the paper's slope·(j − i) and without one the bidirectional form.
+ */
 export function alibi(numHeads: number, n: number): { slopes: Float64Array; bias: MatrixStack } {
   const t = alibiBias(numHeads, n, n);
   try {
@@ -57,7 +60,7 @@ export function alibi(numHeads: number, n: number): { slopes: Float64Array; bias
 
 export interface DistanceCurves {
   distances: number[];
-  /** q·k/√d for a query `distance` positions after its key, under each scheme. */
+  /** q·k/√d for a query `distance` positions after its key, under each scheme (ALiBi: `head`). */
   none: number[];
   sinusoidal: number[];
   rope: number[];
@@ -67,13 +70,14 @@ export interface DistanceCurves {
 /**
  * How the score between a query and a key changes with their distance alone: one random
  * vector used as both q and k (so only position differs), scored at distances 0..max under
- * no positions, added sinusoidal encodings, RoPE, and ALiBi (head 0 of `numHeads`).
+ * no positions, added sinusoidal encodings, RoPE, and ALiBi (head `head` of `numHeads`).
  */
 export function scoreVsDistance(
   headDim: number,
   maxDistance: number,
   numHeads: number,
   seed: number,
+  head = 0,
 ): DistanceCurves {
   const distances = Array.from({ length: maxDistance + 1 }, (_, d) => d);
   const scale = 1 / Math.sqrt(headDim);
@@ -93,7 +97,7 @@ export function scoreVsDistance(
     const roped: Tensor = applyRope(rows, { headDim });
     const r = roped.dataSync();
     const base = dot(v.dataSync(), 0, v.dataSync(), 0);
-    const slope = alibiSlopes(numHeads)[0]!;
+    const slope = alibiSlopes(numHeads)[head]!;
     return {
       distances,
       none: distances.map(() => base),
@@ -103,4 +107,29 @@ export function scoreVsDistance(
       alibi: distances.map((d) => base - slope * d),
     };
   });
+}
+
+/**
+ * Cosine similarity between the first `n` rows of a position table `[positions, dim]`
+ * (GPT-2's learned `wpe`): entry (i, j) = ⟨p_i, p_j⟩ / (|p_i|·|p_j|), in [-1, 1].
+ */
+export function cosineSimilarity(table: Matrix, n = table.rows): Matrix {
+  const rows = Math.min(n, table.rows);
+  const d = table.cols;
+  const norms = Array.from({ length: rows }, (_, i) => {
+    let s = 0;
+    for (let c = 0; c < d; c++) s += table.data[i * d + c]! ** 2;
+    return Math.sqrt(s) || 1;
+  });
+  const data = new Float32Array(rows * rows);
+  for (let i = 0; i < rows; i++) {
+    for (let j = 0; j <= i; j++) {
+      let s = 0;
+      for (let c = 0; c < d; c++) s += table.data[i * d + c]! * table.data[j * d + c]!;
+      const v = s / (norms[i]! * norms[j]!);
+      data[i * rows + j] = v;
+      data[j * rows + i] = v;
+    }
+  }
+  return { rows, cols: rows, data };
 }

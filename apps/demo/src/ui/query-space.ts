@@ -59,8 +59,8 @@ export function querySpace(
       ctx.stroke();
     }
     const [qx, qy] = toScreen(points[0]!);
-    points.slice(1).forEach((p, j) => {
-      const [x, y] = toScreen(p);
+    const screen = points.slice(1).map(toScreen);
+    screen.forEach(([x, y], j) => {
       const w = weights[j] ?? 0;
       ctx.strokeStyle = `rgba(30,80,180,${0.1 + 0.9 * w})`;
       ctx.beginPath();
@@ -71,14 +71,29 @@ export function querySpace(
       ctx.beginPath();
       ctx.arc(x, y, 2 + 10 * w, 0, 2 * Math.PI);
       ctx.fill();
-      ctx.fillStyle = '#333';
-      ctx.fillText(keyLabels[j] ?? String(j), x + 5, y - 5);
     });
     ctx.fillStyle = '#c0392b';
     ctx.beginPath();
     ctx.arc(qx, qy, 6, 0, 2 * Math.PI);
     ctx.fill();
-    ctx.fillText('query', qx + 7, qy + 12);
+    const placed = placeLabels(
+      ctx,
+      [{ text: 'query', x: qx, y: qy, priority: 2 }].concat(
+        screen.map(([x, y], j) => ({
+          text: keyLabels[j] ?? String(j),
+          x,
+          y,
+          priority: weights[j] ?? 0,
+        })),
+      ),
+      width,
+      height,
+    );
+    for (const p of placed) {
+      ctx.fillStyle = p.text === 'query' ? '#c0392b' : '#333';
+      ctx.fillText(p.text, p.x, p.y);
+    }
+    canvas.dataset.labels = String(placed.length);
   };
 
   let dragging: { x: number; y: number } | undefined;
@@ -103,7 +118,56 @@ export function querySpace(
     h(
       'figcaption',
       { class: 'note' },
-      'Drag to turn. The query (red) and the keys (blue) on their top three principal axes; bigger dots and darker lines mean larger softmax weights. A projection to 3-D loses most of the geometry: the table above is exact.',
+      'Drag to turn. The query (red) and the keys (blue) on their top three principal axes; bigger dots and darker lines mean larger softmax weights. Where labels would overlap, the key with the smaller weight goes unlabelled. A projection to 3-D loses most of the geometry: the table above is exact.',
     ),
   );
+}
+
+interface LabelAt {
+  text: string;
+  x: number;
+  y: number;
+  /** Labels with a higher priority (larger weight) are placed first. */
+  priority: number;
+}
+
+/**
+ * Place labels without overlaps: in order of priority, each tries a few spots around its
+ * point and is left out when all of them collide with a label already placed (its dot stays;
+ * the table above names every key). Returns where to draw each kept label.
+ */
+function placeLabels(
+  ctx: CanvasRenderingContext2D,
+  labels: LabelAt[],
+  width: number,
+  height: number,
+): { text: string; x: number; y: number }[] {
+  const boxes: [number, number, number, number][] = [];
+  const out: { text: string; x: number; y: number }[] = [];
+  const spots = [
+    [7, -5],
+    [7, 12],
+    [-7, -5],
+    [-7, 12],
+    [0, -12],
+    [0, 20],
+  ] as const;
+  for (const label of [...labels].sort((a, b) => b.priority - a.priority)) {
+    const w = ctx.measureText(label.text).width;
+    for (const [dx, dy] of spots) {
+      const x = dx < 0 ? label.x + dx - w : label.x + dx;
+      const y = label.y + dy;
+      const box: [number, number, number, number] = [x - 1, y - 11, x + w + 1, y + 2];
+      const inside = box[0] >= 0 && box[1] >= 0 && box[2] <= width && box[3] <= height;
+      const free = boxes.every(
+        (b) => box[2] <= b[0] || box[0] >= b[2] || box[3] <= b[1] || box[1] >= b[3],
+      );
+      if (inside && free) {
+        boxes.push(box);
+        out.push({ text: label.text, x, y });
+        break;
+      }
+    }
+  }
+  return out;
 }

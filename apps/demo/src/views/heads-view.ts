@@ -1,5 +1,5 @@
 import { tokenLabels } from '../app/state.js';
-import { stackAt } from '../model/matrix.js';
+import { type MatrixStack, stackAt } from '../model/matrix.js';
 import { h, s } from '../ui/dom.js';
 import { heatmap } from '../ui/heatmap.js';
 import type { ViewContext } from './context.js';
@@ -16,12 +16,80 @@ export function caveat(): HTMLElement {
   );
 }
 
+/** "4 heads × d_head 8": how many heads and how wide each one is. */
+export function headShape(numHeads: number, headDim: number): string {
+  return `${numHeads} head${numHeads === 1 ? '' : 's'} × d_head ${headDim}`;
+}
+
 /**
  * A multi-head layer: a heatmap of weights per head, and a head view with a line from each
  * query token to each key token, as dark as its weight. Self-attention reads one sentence;
  * cross-attention takes keys and values from a second sequence.
  */
-export function headsView(ctx: ViewContext): HTMLElement {
+export function headsView(ctx: ViewContext): HTMLElement | Promise<HTMLElement> {
+  return ctx.model.trained ? loadedHeadsView(ctx) : randomHeadsView(ctx);
+}
+
+/** One layer of a loaded model: a heatmap per head, a layer picker, and the head view. */
+async function loadedHeadsView(ctx: ViewContext): Promise<HTMLElement> {
+  const model = ctx.model;
+  const tokens = await model.tokenize(ctx.settings.text);
+  const attentions = await model.attentions(tokens.map((t) => t.id));
+  const layer = Math.max(0, Math.min(ctx.settings.layer, attentions.length - 1));
+  const weights = attentions[layer]!;
+  const labels = tokenLabels(tokens);
+  const picker = h(
+    'label',
+    {},
+    'Layer ',
+    h(
+      'select',
+      {
+        id: 'layer',
+        onchange: (e: Event) =>
+          ctx.update({ layer: Number((e.target as HTMLSelectElement).value) }),
+      },
+      ...attentions.map((_, l) => h('option', { value: l, selected: l === layer }, `layer ${l}`)),
+    ),
+  );
+  return h(
+    'section',
+    { 'data-layer': layer },
+    h('h2', {}, `Heads: layer ${layer} of ${model.numLayers}, ${model.numHeads} heads`),
+    h('p', { class: 'note', 'data-testid': 'model-label' }, model.label),
+    picker,
+    caveat(),
+    headMaps(weights, labels, labels),
+    h('h3', {}, 'Head view'),
+    lazyHeadLines(ctx, weights, labels, labels),
+  );
+}
+
+/** A heatmap of weights per head of one layer `[H, L, S]`. */
+function headMaps(weights: MatrixStack, rowLabels: string[], colLabels: string[]): HTMLElement {
+  return h(
+    'div',
+    { class: 'grid' },
+    ...Array.from({ length: weights.count }, (_, k) =>
+      h(
+        'figure',
+        {},
+        heatmap(stackAt(weights, k), {
+          rowLabels,
+          colLabels,
+          name: `weights-head-${k}`,
+          title: `head ${k} attention weights`,
+          xTitle: 'key',
+          yTitle: 'query',
+        }),
+        h('figcaption', {}, `head ${k}: each row (a query) sums to 1 over the keys`),
+      ),
+    ),
+  );
+}
+
+/** The seeded (or file-loaded) single layer, self- or cross-attention. */
+function randomHeadsView(ctx: ViewContext): HTMLElement {
   const { layer, tokens, keyTokens } = ctx.analysis;
   const rowLabels = tokenLabels(tokens);
   const colLabels = tokenLabels(keyTokens);
@@ -52,42 +120,63 @@ export function headsView(ctx: ViewContext): HTMLElement {
         })
       : null,
   );
-  const maps = h(
-    'div',
-    { class: 'grid' },
-    ...Array.from({ length: layer.numHeads }, (_, k) =>
-      h(
-        'figure',
-        {},
-        heatmap(stackAt(layer.weights, k), {
-          rowLabels,
-          colLabels,
-          name: `weights-head-${k}`,
-          title: `head ${k} attention weights`,
-        }),
-        h('figcaption', {}, `head ${k}: rows are queries, columns keys; each row sums to 1`),
-      ),
-    ),
-  );
+  const maps = headMaps(layer.weights, rowLabels, colLabels);
   return h(
     'section',
     {},
     h(
       'h2',
       {},
-      `Heads: ${ctx.settings.mode}-attention, ${layer.numHeads} heads of ${layer.headDim}`,
+      `Heads: ${ctx.settings.mode}-attention, ${headShape(layer.numHeads, layer.headDim)}`,
     ),
     mode,
     caveat(),
     maps,
     h('h3', {}, 'Head view'),
-    headLines(ctx, rowLabels, colLabels),
+    h(
+      'p',
+      { class: 'note' },
+      'Queries on the left, keys on the right; a line is as dark and thick as its weight (weights under 0.02 are left out).',
+    ),
+    lazyHeadLines(ctx, layer.weights, rowLabels, colLabels),
   );
 }
 
-function headLines(ctx: ViewContext, rowLabels: string[], colLabels: string[]): HTMLElement {
-  const { layer } = ctx.analysis;
-  const selected = ctx.settings.head;
+/** Past this many tokens the head view (20 px a token) is drawn only when opened. */
+const LAZY_TOKENS = 60;
+
+/** The head view, folded and drawn on first open for long texts, so they stay responsive. */
+function lazyHeadLines(
+  ctx: ViewContext,
+  weights: MatrixStack,
+  rowLabels: string[],
+  colLabels: string[],
+): HTMLElement {
+  if (Math.max(rowLabels.length, colLabels.length) <= LAZY_TOKENS)
+    return headLines(ctx, weights, rowLabels, colLabels);
+  const folded = h(
+    'details',
+    { 'data-testid': 'head-view-folded' },
+    h('summary', {}, `Show the head view (${rowLabels.length} tokens: a tall figure)`),
+  );
+  folded.addEventListener(
+    'toggle',
+    () => {
+      if (folded.open) folded.append(headLines(ctx, weights, rowLabels, colLabels));
+    },
+    { once: true },
+  );
+  return folded;
+}
+
+function headLines(
+  ctx: ViewContext,
+  weights: MatrixStack,
+  rowLabels: string[],
+  colLabels: string[],
+): HTMLElement {
+  const numHeads = weights.count;
+  const selected = Math.min(ctx.settings.head, numHeads - 1);
   const rowH = 20;
   const height = 20 + rowH * Math.max(rowLabels.length, colLabels.length);
   const svg = s('svg', { width: 460, height, class: 'head-view', 'data-name': 'head-view' });
@@ -97,9 +186,9 @@ function headLines(ctx: ViewContext, rowLabels: string[], colLabels: string[]): 
     ),
     ...colLabels.map((l, j) => s('text', { x: 340, y: 20 + j * rowH, class: 'label' }, l)),
   );
-  const heads = selected < 0 ? [...Array(layer.numHeads).keys()] : [selected];
+  const heads = selected < 0 ? [...Array(numHeads).keys()] : [selected];
   for (const k of heads) {
-    const w = stackAt(layer.weights, k);
+    const w = stackAt(weights, k);
     for (let i = 0; i < w.rows; i++) {
       for (let j = 0; j < w.cols; j++) {
         const v = w.data[i * w.cols + j]!;
@@ -121,7 +210,7 @@ function headLines(ctx: ViewContext, rowLabels: string[], colLabels: string[]): 
   const picker = h(
     'div',
     { class: 'head-picker' },
-    ...[-1, ...Array(layer.numHeads).keys()].map((k) =>
+    ...[-1, ...Array(numHeads).keys()].map((k) =>
       h(
         'button',
         {

@@ -1,9 +1,20 @@
 import { tokenLabels } from '../app/state.js';
-import { rowOf, stackAt } from '../model/matrix.js';
+import { type Matrix, rowOf, stackAt } from '../model/matrix.js';
 import { fmt, h } from '../ui/dom.js';
 import { heatmap } from '../ui/heatmap.js';
 import { querySpace } from '../ui/query-space.js';
 import type { ViewContext } from './context.js';
+
+/** Each value row times its softmax weight: the terms of the output's weighted sum. */
+function scaledValues(values: Matrix, weights: Float32Array): Matrix {
+  const data = new Float32Array(values.data.length);
+  for (let j = 0; j < values.rows; j++) {
+    for (let c = 0; c < values.cols; c++) {
+      data[j * values.cols + c] = weights[j]! * values.data[j * values.cols + c]!;
+    }
+  }
+  return { rows: values.rows, cols: values.cols, data };
+}
 
 /**
  * Attention as a soft dictionary lookup: one token's query is compared with every key, the
@@ -20,6 +31,8 @@ export function searchView(ctx: ViewContext): HTMLElement {
   const weights = rowOf(stackAt(layer.weights, head), i);
   const output = rowOf(stackAt(layer.outputs, head), i);
   const keyLabels = tokenLabels(keyTokens);
+  const weightedLabels = keyLabels.map((l, j) => `${fmt(weights[j]!, 2)} × ${l}`);
+  const dims = Array.from({ length: values.cols }, (_, c) => `v${c}`);
 
   const picker = h(
     'div',
@@ -76,6 +89,13 @@ export function searchView(ctx: ViewContext): HTMLElement {
     'section',
     {},
     h('h2', {}, 'Q, K, V as a search'),
+    ctx.model.trained
+      ? h(
+          'p',
+          { class: 'note', 'data-testid': 'search-layer-note' },
+          `This view opens up one layer step by step, so it draws the seeded random layer (the settings at the top), not ${ctx.model.label}; that model's heads are in the Heads and Model views.`,
+        )
+      : null,
     h(
       'p',
       { class: 'note' },
@@ -104,13 +124,33 @@ export function searchView(ctx: ViewContext): HTMLElement {
       ...rows,
     ),
     h('h3', {}, 'Values and the weighted sum'),
-    heatmap(values, {
-      rowLabels: keyLabels,
-      colLabels: Array.from({ length: values.cols }, (_, c) => `v${c}`),
-      scale: 'diverging',
-      name: 'values',
-      cell: 16,
-    }),
+    h(
+      'p',
+      { class: 'note' },
+      'Each key has a value row. Its softmax weight (the number before the token on the left) scales that row; the scaled rows on the right add up, column by column, to the output.',
+    ),
+    h(
+      'div',
+      { class: 'grid' },
+      heatmap(values, {
+        rowLabels: weightedLabels,
+        colLabels: dims,
+        scale: 'diverging',
+        name: 'values',
+        cell: 16,
+        xTitle: 'dimension of v',
+        yTitle: 'softmax weight × key',
+      }),
+      heatmap(scaledValues(values, weights), {
+        rowLabels: keyLabels,
+        colLabels: dims,
+        scale: 'diverging',
+        name: 'weighted-values',
+        cell: 16,
+        xTitle: 'weight · v (columns sum to the output)',
+        yTitle: 'key',
+      }),
+    ),
     vector('output Σ softmaxⱼ·vⱼ', output),
     h('h3', {}, 'Queries and keys in 3-D'),
     querySpace(q, keys, weights, keyLabels),

@@ -1,0 +1,170 @@
+// The one file that knows @qkv/models: a loaded Hugging Face checkpoint as a CurrentModel.
+import { type LoadProgress, loadModel, type Model } from '@qkv/models';
+import {
+  type Device,
+  decodeSafetensorsTensor,
+  parseSafetensorsHeader,
+  QkvError,
+  safetensorsHeaderLength,
+  type Tensor,
+} from '@qkv/tensor';
+import type { CurrentModel, ModelToken, NextToken } from './current-model.js';
+import type { Matrix, MatrixStack } from './matrix.js';
+
+/** A checkpoint's files by name, as Blobs (from Cache Storage, a fetch or a file picker). */
+export type CheckpointFiles = Record<string, Blob>;
+
+export interface LoadedModelOptions {
+  device: Device;
+  /** Where it runs, for the page: "WebGPU: …" or "CPU". */
+  deviceLabel: string;
+  /** Where it came from, e.g. the repository or "local files". */
+  origin: string;
+  onProgress?: (progress: LoadProgress) => void;
+}
+
+/** Load a checkpoint with @qkv/models and wrap it for the views. */
+export async function loadCheckpoint(
+  files: CheckpointFiles,
+  options: LoadedModelOptions,
+): Promise<CurrentModel> {
+  const model = await loadModel(files, {
+    device: options.device,
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+  });
+  return wrapModel(model, files, options);
+}
+
+async function host(t: Tensor): Promise<Float32Array> {
+  return Float32Array.from((await t.data()) as ArrayLike<number>);
+}
+
+function wrapModel(
+  model: Model,
+  files: CheckpointFiles,
+  options: LoadedModelOptions,
+): CurrentModel {
+  const config = model.config;
+  const numHeads = Number(config.n_head ?? config.num_attention_heads);
+  const vocab = Number(config.vocab_size);
+  const bos = config.bos_token_id;
+  const tokenizer = model.tokenizer;
+  const text = (id: number) => (tokenizer ? tokenizer.decode([id]) : `#${id}`);
+  const token = (id: number): ModelToken => ({ id, text: text(id) });
+  const causal = model.kind === 'causal-lm';
+  // Switching views re-draws the same text: keep the last forward's attention.
+  let last: { key: string; layers: Promise<MatrixStack[]> } | undefined;
+  return {
+    label: `${model.modelType} from ${options.origin} (${model.numLayers} layers × ${numHeads} heads) on ${options.deviceLabel}`,
+    trained: true,
+    numLayers: model.numLayers,
+    numHeads,
+    probeRange: [Math.min(1000, Math.floor(vocab / 4)), vocab - 1],
+    probePrefix: typeof bos === 'number' ? [bos] : [],
+    ...(typeof config.n_positions === 'number' ? { maxPositions: config.n_positions } : {}),
+    async tokenize(input) {
+      if (!tokenizer)
+        throw new QkvError(`${model.modelType}: the checkpoint has no tokenizer.json`);
+      return tokenizer.encode(input).ids.map(token);
+    },
+    attentions(ids) {
+      const key = ids.join(',');
+      if (last?.key !== key) {
+        const layers = forwardAttentions(model, ids);
+        last = { key, layers };
+        layers.catch(() => {
+          if (last?.layers === layers) last = undefined;
+        });
+      }
+      return last.layers;
+    },
+    ...(causal
+      ? {
+          async nextTokens(ids: readonly number[], k: number): Promise<NextToken[]> {
+            const out = model.forward([[...ids]]);
+            try {
+              const logits = await host(out.logits!);
+              const v = out.logits!.shape[2]!;
+              return topK(logits.subarray((ids.length - 1) * v, ids.length * v), k).map(
+                ({ index, probability }) => ({ ...token(index), probability }),
+              );
+            } finally {
+              out.logits?.dispose();
+              out.lastHiddenState.dispose();
+            }
+          },
+          async generate(
+            ids: readonly number[],
+            maxNewTokens: number,
+            onToken: (t: ModelToken) => void,
+          ) {
+            return (await model.generate([...ids], {
+              maxNewTokens,
+              temperature: 0,
+              onToken: (id: number) => onToken(token(id)),
+            })) as number[];
+          },
+        }
+      : {}),
+    positionEmbeddings: () => learnedPositions(files),
+    dispose: () => model.dispose(),
+  };
+}
+
+/** Per layer `[H, L, L]` attention of one forward pass over `ids`. */
+async function forwardAttentions(model: Model, ids: readonly number[]): Promise<MatrixStack[]> {
+  const out = model.forward([[...ids]], { outputAttentions: true });
+  try {
+    const L = ids.length;
+    const layers: MatrixStack[] = [];
+    for (const a of out.attentions ?? []) {
+      layers.push({ count: a.shape[1]!, rows: L, cols: a.shape[3]!, data: await host(a) });
+    }
+    return layers;
+  } finally {
+    out.logits?.dispose();
+    out.lastHiddenState.dispose();
+    for (const a of out.attentions ?? []) a.dispose();
+  }
+}
+
+/** Softmax of `logits` and its k largest entries, most likely first. */
+export function topK(logits: Float32Array, k: number): { index: number; probability: number }[] {
+  let max = Number.NEGATIVE_INFINITY;
+  for (const v of logits) max = Math.max(max, v);
+  let sum = 0;
+  for (const v of logits) sum += Math.exp(v - max);
+  const best: number[] = [];
+  for (let i = 0; i < logits.length; i++) {
+    if (best.length < k || logits[i]! > logits[best[best.length - 1]!]!) {
+      best.push(i);
+      best.sort((a, b) => logits[b]! - logits[a]!);
+      if (best.length > k) best.pop();
+    }
+  }
+  return best.map((index) => ({ index, probability: Math.exp(logits[index]! - max) / sum }));
+}
+
+const WPE_NAMES = ['wpe.weight', 'transformer.wpe.weight'];
+
+/**
+ * GPT-2's learned position table `wpe` `[n_positions, n_embd]`, read straight from the
+ * safetensors file(s): only the header and that tensor's bytes are sliced out of the Blob.
+ */
+export async function learnedPositions(files: CheckpointFiles): Promise<Matrix | undefined> {
+  for (const [name, blob] of Object.entries(files)) {
+    if (!name.endsWith('.safetensors')) continue;
+    const first8 = new Uint8Array(await blob.slice(0, 8).arrayBuffer());
+    const headerLength = safetensorsHeaderLength(first8);
+    const header = new Uint8Array(await blob.slice(8, 8 + headerLength).arrayBuffer());
+    const { entries } = parseSafetensorsHeader(header, blob.size - 8 - headerLength);
+    const entry = entries.find((e) => WPE_NAMES.includes(e.name));
+    if (!entry) continue;
+    const [begin, end] = entry.dataOffsets;
+    const start = 8 + headerLength;
+    const bytes = new Uint8Array(await blob.slice(start + begin, start + end).arrayBuffer());
+    const data = Float32Array.from(decodeSafetensorsTensor(entry, bytes) as ArrayLike<number>);
+    return { rows: entry.shape[0]!, cols: entry.shape[1]!, data };
+  }
+  return undefined;
+}
