@@ -21,6 +21,11 @@ export interface ForwardOptions {
   outputAttentions?: boolean;
   /** Attend to the positions this cache holds and append the new ones (causal models). */
   cache?: ModelCache;
+  /**
+   * Logits for only the last this-many positions (Hugging Face's `logits_to_keep`); 0, the
+   * default, keeps all. The LM head is the largest matmul of a small model's step.
+   */
+  logitsToKeep?: number;
 }
 
 export interface ModelOutput {
@@ -120,10 +125,6 @@ export class Model {
   }
 
   forward(inputIds: TokenIds, options: ForwardOptions = {}): ModelOutput {
-    return this.#run(inputIds, options, true);
-  }
-
-  #run(inputIds: TokenIds, options: ForwardOptions, withLogits: boolean): ModelOutput {
     const where = `${this.modelType}.forward`;
     const network = this.#live(where);
     const { cache, outputAttentions = false } = options;
@@ -191,6 +192,10 @@ export class Model {
         `a token type in [0, ${types})`,
       );
     }
+    const logitsToKeep = options.logitsToKeep ?? 0;
+    if (!Number.isInteger(logitsToKeep) || logitsToKeep < 0 || logitsToKeep > length) {
+      fail(where, `logitsToKeep must be an integer in [0, ${length}], got ${logitsToKeep}`);
+    }
     const ctx = new ForwardContext({
       device: this.device,
       batch,
@@ -221,7 +226,9 @@ export class Model {
       const { hidden } = network.forward(ids, ctx, types);
       return {
         hidden,
-        logits: withLogits ? network.lmHead?.(hidden) : undefined,
+        logits: network.lmHead?.(
+          logitsToKeep > 0 ? narrow(hidden, 1, length - logitsToKeep, logitsToKeep) : hidden,
+        ),
         attentions: ctx.attentions,
         layers: ctx.layers,
       };
@@ -302,17 +309,18 @@ export class Model {
     attentionMask: readonly (readonly number[])[] | undefined,
     cache: ModelCache,
   ): Promise<Float32Array[]> {
-    // Only the last position's logits are needed: the head runs on that one row.
-    const out = this.#run(ids, { cache, ...(attentionMask ? { attentionMask } : {}) }, false);
-    const length = out.lastHiddenState.shape[1]!;
-    const lastLogits = scope(() => network.lmHead!(narrow(out.lastHiddenState, 1, length - 1, 1)));
+    const out = this.forward(ids, {
+      cache,
+      logitsToKeep: 1,
+      ...(attentionMask ? { attentionMask } : {}),
+    });
     out.lastHiddenState.dispose();
     try {
-      const data = (await lastLogits.data()) as Float32Array;
+      const data = (await out.logits!.data()) as Float32Array;
       const v = network.vocabSize;
       return Array.from({ length: ids.length }, (_, b) => data.subarray(b * v, (b + 1) * v));
     } finally {
-      lastLogits.dispose();
+      out.logits!.dispose();
     }
   }
 

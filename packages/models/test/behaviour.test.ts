@@ -71,6 +71,23 @@ test('inputIds may be an int32 tensor; other tensors are refused by name', async
   floats.dispose();
 });
 
+test('logitsToKeep gives the last positions of the full logits', async () => {
+  const prompt = llama.greedy!.prompt;
+  const out = model.forward([prompt], { logitsToKeep: 2 });
+  expect(out.logits!.shape).toEqual([1, 2, 96]);
+  const kept = Array.from(await out.logits!.data());
+  out.logits!.dispose();
+  out.lastHiddenState.dispose();
+  const full = model.forward([prompt]);
+  const all = Array.from(await full.logits!.data());
+  full.logits!.dispose();
+  full.lastHiddenState.dispose();
+  expect(kept).toEqual(all.slice(all.length - 2 * 96));
+  expect(() => model.forward([prompt], { logitsToKeep: 9 })).toThrow(
+    'llama.forward: logitsToKeep must be an integer in [0, 5], got 9',
+  );
+});
+
 describe('generate', () => {
   test('stops after a stop token, which is included', async () => {
     const greedy = llama.greedy!.newTokens;

@@ -11,11 +11,15 @@ const BR = 32;
 const BC = 64;
 const NEG_INF = -Infinity as f32;
 
-/** Scratch bytes `attentionHead` needs (packed Kᵀ, padded V and Q, the tiles, m and l). */
+/**
+ * Scratch bytes `attentionHead` needs (packed Kᵀ, padded V and Q, the tiles, m and l, and a
+ * flag per key block).
+ */
 export function attentionScratchBytes(l: i32, s: i32, e: i32, ev: i32): i32 {
   const s8 = roundUp(s, 8);
   const ev8 = roundUp(ev, 8);
-  return (s8 * e + s8 * ev8 + roundUp(l, 4) * e + BR * BC + BR * ev8 + 2 * BR) * 4;
+  const blocks = (s + BC - 1) / BC;
+  return (s8 * e + s8 * ev8 + roundUp(l, 4) * e + BR * BC + BR * ev8 + 2 * BR + blocks) * 4;
 }
 
 /** Optional score terms, set by `setScoreTerms` before `attentionHead` (0 / null = off). */
@@ -86,8 +90,10 @@ export function attentionHead(
   const acc = scores + <usize>(BR * BC) * 4;
   const rowMax = acc + <usize>(BR * ev8) * 4;
   const rowSum = rowMax + <usize>BR * 4;
+  const nonFinite = rowSum + <usize>BR * 4;
   packKeys(k, kt, s, e);
   padRows(v, vp, s, s8, ev, ev8, 1);
+  flagNonFiniteBlocks(vp, s, ev8, nonFinite);
   padRows(q, qp, l, l4, e, e, scale);
   const general = softcap > 0 || slope !== 0 || maskA !== 0 || maskB !== 0;
 
@@ -128,10 +134,15 @@ export function attentionHead(
           ev8,
         );
       }
+      const vBlock = vp + <usize>(j0 * ev8) * 4;
+      if (load<i32>(nonFinite + <usize>(j0 / BC) * 4)) {
+        accumulateSkippingZeros(scores, rows, cols, vBlock, ev8, acc);
+        continue;
+      }
       for (let r = 0; r < rows; r += 4) {
         const pRows = scores + <usize>(r * BC) * 4;
         for (let c = 0; c < ev8; c += 8) {
-          const vPanel = vp + <usize>(j0 * ev8 + c) * 4;
+          const vPanel = vBlock + <usize>c * 4;
           const tile = acc + <usize>(r * ev8 + c) * 4;
           tile4x8(pRows, BC * 4, 4, vPanel, <usize>ev8 * 4, cols, tile, <usize>ev8 * 4, true);
         }
@@ -199,6 +210,59 @@ function softmaxStep(
   store<f32>(maxAt, newMax);
 }
 
+/**
+ * flags[b] = 1 when key block b (BC keys of the padded v, ev8 wide) holds NaN or ±Infinity,
+ * else 0. x - x is NaN exactly for those, so one sum per block tells.
+ */
+function flagNonFiniteBlocks(vp: usize, s: i32, ev8: i32, flags: usize): void {
+  for (let j0 = 0; j0 < s; j0 += BC) {
+    const end = vp + <usize>(min(s, j0 + BC) * ev8) * 4;
+    let sum = f32x4.splat(0);
+    for (let at = vp + <usize>(j0 * ev8) * 4; at < end; at += 16) {
+      const x = v128.load(at);
+      sum = f32x4.add(sum, f32x4.sub(x, x));
+    }
+    store<i32>(flags + <usize>(j0 / BC) * 4, v128.any_true(f32x4.ne(sum, sum)) ? 1 : 0);
+  }
+}
+
+/**
+ * acc[r] += Σ_c p[r][c] · v[c] over the key columns whose probability is not 0: a key that is
+ * masked (or whose weight underflowed) contributes nothing even when its v holds NaN or
+ * ±Infinity, where the micro-kernel's 0 · v would be NaN. Only blocks whose v is not all
+ * finite take this path.
+ */
+function accumulateSkippingZeros(
+  scores: usize,
+  rows: i32,
+  cols: i32,
+  vBlock: usize,
+  ev8: i32,
+  acc: usize,
+): void {
+  for (let r = 0; r < rows; r++) {
+    const accRow = acc + <usize>(r * ev8) * 4;
+    for (let c = 0; c < cols; c++) {
+      const p = load<f32>(scores + <usize>(r * BC + c) * 4);
+      if (p === 0) continue;
+      const vp = f32x4.splat(p);
+      const vRow = vBlock + <usize>(c * ev8) * 4;
+      for (let d = 0; d < ev8; d += 4) {
+        const at = accRow + <usize>d * 4;
+        v128.store(at, f32x4.add(v128.load(at), f32x4.mul(vp, v128.load(vRow + <usize>d * 4))));
+      }
+    }
+  }
+}
+
+/**
+ * `x + term`, except that -Infinity on either side stays -Infinity: a term of -Infinity masks
+ * the key whatever its q·k holds (NaN too), as the op's contract says.
+ */
+function addTerm(x: f32, term: f32): f32 {
+  return x === NEG_INF || term === NEG_INF ? NEG_INF : x + term;
+}
+
 /** Soft-capping, the additive planes and ALiBi on keys j0 .. j0 + count of query row i. */
 function applyTerms(row: usize, i: i32, j0: i32, count: i32, offset: i32): void {
   const position = i + offset;
@@ -206,8 +270,8 @@ function applyTerms(row: usize, i: i32, j0: i32, count: i32, offset: i32): void 
     const j = j0 + c;
     let x = load<f32>(row + <usize>c * 4);
     if (softcap > 0) x = softcap * Mathf.tanh(x / softcap);
-    if (maskA !== 0) x += load<f32>(maskA + <usize>(i * maskARow + j * maskACol) * 4);
-    if (maskB !== 0) x += load<f32>(maskB + <usize>(i * maskBRow + j * maskBCol) * 4);
+    if (maskA !== 0) x = addTerm(x, load<f32>(maskA + <usize>(i * maskARow + j * maskACol) * 4));
+    if (maskB !== 0) x = addTerm(x, load<f32>(maskB + <usize>(i * maskBRow + j * maskBCol) * 4));
     if (slope !== 0) x -= slope * <f32>abs(position - j);
     store<f32>(row + <usize>c * 4, x);
   }

@@ -132,6 +132,41 @@ for (const threads of [1, 3]) {
       });
     });
 
+    describe('wasm attention, non-finite k and v at masked keys', () => {
+      /** A random `[..., S, D]` tensor pair whose key rows `keys` hold `poison`. */
+      function poisoned(shape: Shape, keys: (j: number) => boolean, poison: number) {
+        const ref = rand(shape, { device: cpu(), low: -1, high: 1, seed: seed++ });
+        const s = shape.at(-2)!;
+        const d = shape.at(-1)!;
+        const data = ref.dataSync().map((x, i) => (keys(Math.floor(i / d) % s) ? poison : x));
+        ref.dispose();
+        return mirror(tensor(Array.from(data), shape, { device: cpu() }));
+      }
+
+      for (const poison of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
+        it(`${poison} at keys hidden by a bool mask, several blocks`, async () => {
+          const hidden = (j: number) => (j >= 100 && j < 104) || j >= 140;
+          const bits = Array.from({ length: 150 }, (_, j) => !hidden(j));
+          const mask = mirror(tensor(bits, [1, 1, 1, 150], { dtype: 'bool', device: cpu() }));
+          const k = poisoned([2, 2, 150, 12], hidden, poison);
+          const v = poisoned([2, 2, 150, 10], hidden, poison);
+          await compare([pair([2, 2, 70, 12]), k, v, mask], ([q, k, v, attnMask]) =>
+            attention(q!, k!, v!, { attnMask }),
+          );
+        });
+
+        // Rows from 60 on see a poisoned key: NaN on both sides; the earlier rows must not.
+        it(`${poison} at causal futures, several blocks`, async () => {
+          const hidden = (j: number) => j === 60 || j === 90;
+          const k = poisoned([1, 2, 97, 16], hidden, poison);
+          const v = poisoned([1, 2, 97, 16], hidden, poison);
+          await compare([pair([1, 2, 97, 16]), k, v], ([q, k, v]) =>
+            attention(q!, k!, v!, { isCausal: true }),
+          );
+        });
+      }
+    });
+
     describe('wasm row ops', () => {
       it('softmax over the last axis, with -inf and fully masked rows', async () => {
         const values = Array.from({ length: 5 * 37 }, (_, i) =>

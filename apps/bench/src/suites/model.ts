@@ -1,7 +1,9 @@
 import { checkpointShapes, loadModel, type Model } from '@qkv/models';
 import { Random, type Tensor } from '@qkv/tensor';
+import { ORT_PACKAGE } from '../peers/onnxruntime.js';
 import type { Suite, SuiteContext } from '../suite.js';
 import { contextDevice, isSoftwareDevice } from './common.js';
+import { onnxPrefillPeer } from './model-onnx-peer.js';
 
 /**
  * Whole models, random weights, loaded through `@qkv/models`' loader from an in-memory
@@ -11,6 +13,8 @@ import { contextDevice, isSoftwareDevice } from './common.js';
  *   time against S shows that decoding does not re-run the prompt (about 0: flat);
  * - generate: N tokens streamed, with the live device buffers after each token (they must
  *   not grow) and the least-squares ms-per-token growth over the run.
+ * - onnxruntime-node on the same weights (exported at bench time, see model-onnx-peer.ts):
+ *   prefill to the first token's logits, checked against qkv's, then timed.
  * On a hardware GPU the models have every layer. On the CPU and software adapters they keep
  * their real widths and vocabularies but 2 layers, so a default run stays short;
  * QKV_BENCH_FULL_MODELS=1 runs every layer there too.
@@ -168,12 +172,37 @@ async function modelCase(
       { warmup: software ? 0 : 1, repeats: software ? 2 : 5, config: { parameters } },
     );
     ctx.log(`  prefill ${prompt} tokens: ${((prompt / pre.medianMs) * 1000).toFixed(1)} tokens/s`);
+    if (!ctx.quick) {
+      const ortMs = await onnxPrefillPeer(
+        ctx,
+        { config, checkpoint },
+        promptIds,
+        await lastLogits(model, promptIds),
+        { ...base, tokens: prompt },
+      );
+      if (ortMs !== undefined) {
+        ctx.log(
+          `  ${ORT_PACKAGE} prefill: ${((prompt / ortMs) * 1000).toFixed(1)} tokens/s, qkv takes ${(pre.medianMs / ortMs).toFixed(2)}x its time`,
+        );
+      }
+    }
     for (const cached of decodeAt) {
       await measureDecode(ctx, model, ids(cached), { ...base, cached }, settle);
     }
     await measureGenerate(ctx, model, ids(prompt), generated, base);
   } finally {
     model.dispose();
+  }
+}
+
+/** The prompt's last-position logits (the head runs on that row only). */
+async function lastLogits(model: Model, prompt: readonly number[]): Promise<Float32Array> {
+  const out = model.forward([prompt], { logitsToKeep: 1 });
+  out.lastHiddenState.dispose();
+  try {
+    return (await out.logits!.data()) as Float32Array;
+  } finally {
+    out.logits!.dispose();
   }
 }
 
