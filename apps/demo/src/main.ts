@@ -1,6 +1,9 @@
 // The attention explorer's entry point: lay out the controls, find a device, draw a view.
+
+import { setDefaultDevice } from '@qkv/tensor';
 import { App } from './app/app.js';
 import { detectDevice } from './app/device.js';
+import { cpuDevice } from './app/timing-device.js';
 import { pickedCheckpoint } from './model/hub.js';
 import { POSITION_SCHEMES, type PositionScheme } from './model/layer.js';
 import { h } from './ui/dom.js';
@@ -15,9 +18,16 @@ catchGlobalErrors(errors);
 async function start(): Promise<void> {
   const device = await detectDevice(location.search);
   const badge = byId('device');
-  badge.textContent = device.webgpu
-    ? `${device.label}${device.software ? ' (a software adapter: its shaders run on the CPU)' : ''}`
-    : `No WebGPU: ${device.label}. Everything runs on the CPU.`;
+  if (device.webgpu) {
+    const software = device.software ? ' (a software adapter: its shaders run on the CPU)' : '';
+    badge.textContent = `${device.label}${software}`;
+  } else {
+    // Without WebGPU every tensor lives on the fast CPU device, the layer views' included.
+    const fallback = await cpuDevice();
+    setDefaultDevice(fallback.device);
+    badge.textContent = `No WebGPU (${device.label}): everything runs on the ${fallback.name}.`;
+    badge.dataset.backend = fallback.device.backend;
+  }
   badge.dataset.software = String(device.software);
   badge.dataset.webgpu = String(device.webgpu);
 

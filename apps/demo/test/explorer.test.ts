@@ -113,7 +113,20 @@ for (const webgpu of [true, false]) {
     it('says whether WebGPU is there', async () => {
       const badge = page.locator('[data-testid="device"]');
       expect(await badge.getAttribute('data-webgpu')).toBe(String(webgpu));
-      expect(await badge.textContent()).toMatch(webgpu ? /^WebGPU: / : /No WebGPU.*CPU/);
+      expect(await badge.textContent()).toMatch(
+        webgpu
+          ? /^WebGPU: /
+          : /^No WebGPU \(.+\): everything runs on the CPU \(WebAssembly SIMD, \d+ threads?\)\.$/,
+      );
+      // Without WebGPU the fast CPU device of @qkv/wasm computes the views, models and timings.
+      expect(await badge.getAttribute('data-backend')).toBe(webgpu ? null : 'wasm');
+    });
+
+    it('is cross-origin isolated (COOP / COEP), so SharedArrayBuffer is there', async () => {
+      expect(await page.evaluate(() => [crossOriginIsolated, typeof SharedArrayBuffer])).toEqual([
+        true,
+        'function',
+      ]);
     });
 
     async function tokenRows(): Promise<number[][]> {
@@ -234,7 +247,15 @@ for (const webgpu of [true, false]) {
       await page.waitForSelector('[data-testid="sparse-status"][data-done]', { timeout: 60_000 });
       expect(await status.getAttribute('class')).not.toContain('error');
       expect(await status.textContent()).toMatch(/^Measured on /);
-      expect(await status.getAttribute('data-device')).toBe(webgpu ? 'webgpu' : 'cpu');
+      expect(await status.getAttribute('data-device')).toBe(webgpu ? 'webgpu' : 'wasm');
+      if (!webgpu) {
+        // Timed in a Web Worker, which may block on its threads: one per core, up to 8.
+        const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+        const threads = Math.min(8, cores);
+        expect(await status.textContent()).toMatch(
+          `Measured on CPU (WebAssembly SIMD, ${threads} thread${threads === 1 ? '' : 's'} in a Web Worker); no WebGPU: `,
+        );
+      }
       for (const id of ['timing', 'sparse']) {
         const times = await page.$$eval(`[data-testid="${id}-table"] td[data-ms]`, (tds) =>
           tds.map((td) => Number(td.getAttribute('data-ms'))),

@@ -97,7 +97,9 @@ for (const webgpu of [true, false]) {
       );
       const label = await page.textContent('[data-testid="weights"]');
       expect(label).toMatch(/gpt2 from qkv-test\/tiny-gpt2 \(2 layers × 3 heads\)/);
-      expect(label).toMatch(webgpu ? /on webgpu/i : /on the CPU/);
+      expect(label).toMatch(
+        webgpu ? /on webgpu/i : /on the CPU \(WebAssembly SIMD, \d+ threads?\)/,
+      );
       const cached = await page.evaluate(async () =>
         (await (await caches.open('qkv-checkpoints')).keys()).map((r) => new URL(r.url).pathname),
       );

@@ -59,12 +59,15 @@ describe('a call that throws changes nothing', () => {
 
 test('inputIds may be an int32 tensor; other tensors are refused by name', async () => {
   const prompt = llama.greedy!.prompt;
-  const ids = tensor(Int32Array.from(prompt), [1, prompt.length], { dtype: 'int32' });
+  const ids = tensor(Int32Array.from(prompt), [1, prompt.length], {
+    dtype: 'int32',
+    device: model.device,
+  });
   const fromTensor = await lastLogits(model.forward(ids));
   const fromArrays = await lastLogits(model.forward([prompt]));
   expect(fromTensor).toEqual(fromArrays);
   ids.dispose();
-  const floats = tensor([1, 2], [1, 2]);
+  const floats = tensor([1, 2], [1, 2], { device: model.device });
   expect(() => model.forward(floats)).toThrow(
     /llama\.forward: inputIds must be an int32 tensor \[B, L\], got Tensor\(\[1, 2\], float32/,
   );

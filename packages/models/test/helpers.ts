@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { expectClose, noGpuTest } from '@qkv/conformance';
 import { createWebGPUDevice } from '@qkv/kernels';
 import { cpu, type Device, liveTensors, type Tensor } from '@qkv/tensor';
+import { sharedWasmDevice } from '@qkv/wasm';
 import { afterEach, beforeEach, describe, expect } from 'vitest';
 
 export const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
@@ -66,15 +67,17 @@ export async function expectCloseAtTokens(
 export type DeviceFactory = () => Promise<Device>;
 
 /**
- * Run `body` once on the CPU and once on WebGPU (SwiftShader without a GPU, outputs
- * poisoned). Without an adapter the WebGPU half fails under QKV_REQUIRE_GPU=1 and is
- * skipped with the reason otherwise.
+ * Run `body` on the reference CPU backend, on the fast CPU device (`loadModel`'s default) and
+ * on WebGPU (SwiftShader without a GPU, outputs poisoned). Without an adapter the WebGPU part
+ * fails under QKV_REQUIRE_GPU=1 and is skipped with the reason otherwise.
  */
 export async function describeOnDevices(
   name: string,
   body: (device: () => Device) => void,
 ): Promise<void> {
   describe(`${name} on cpu`, () => body(() => cpu()));
+  const wasm = await sharedWasmDevice();
+  describe(`${name} on wasm`, () => body(() => wasm));
   let gpu: Device | undefined;
   let reason = '';
   try {
@@ -90,16 +93,22 @@ export async function describeOnDevices(
   }
 }
 
-/** Every test in the enclosing block must end with as many live tensors and buffers as it began. */
-export function expectNoLeaks(device: () => Device = cpu): void {
+/**
+ * Every test in the enclosing block must end with as many live tensors and buffers as it
+ * began; buffers on `device`, or by default on the CPU and on `loadModel`'s default device.
+ */
+export function expectNoLeaks(device?: () => Device): void {
   let tensorsBefore = 0;
   let buffersBefore = 0;
-  beforeEach(() => {
+  let devices: Device[] = [];
+  const buffers = () => devices.reduce((sum, d) => sum + d.liveBuffers(), 0);
+  beforeEach(async () => {
+    devices = device ? [device()] : [cpu(), await sharedWasmDevice()];
     tensorsBefore = liveTensors();
-    buffersBefore = device().liveBuffers();
+    buffersBefore = buffers();
   });
   afterEach(() => {
     expect(liveTensors(), 'live tensors after the test').toBe(tensorsBefore);
-    expect(device().liveBuffers(), 'live buffers after the test').toBe(buffersBefore);
+    expect(buffers(), 'live buffers after the test').toBe(buffersBefore);
   });
 }

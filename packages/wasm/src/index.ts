@@ -1,4 +1,5 @@
 // @qkv/wasm: a fast CPU device for qkv (WebAssembly SIMD kernels, reference kernels elsewhere).
+export { defaultThreads, sharedWasmDevice, useWasmAsDefault } from './default-device.js';
 export {
   createWasmDevice,
   NATIVE_OPS,

@@ -57,4 +57,21 @@ describe('headless Chromium', () => {
     const escaped = await fetch(`${site.url}..%2f..%2fetc%2fpasswd`);
     expect(escaped.status).toBe(403);
   });
+
+  it('serves pages cross-origin isolated (COOP / COEP), so they get SharedArrayBuffer', async () => {
+    const headers = (await fetch(site.url)).headers;
+    expect(headers.get('cross-origin-opener-policy')).toBe('same-origin');
+    expect(headers.get('cross-origin-embedder-policy')).toBe('require-corp');
+    const browser = await launchBrowser({ webgpu: false });
+    try {
+      const page = await browser.newPage();
+      await page.goto(site.url);
+      expect(await page.evaluate(() => [crossOriginIsolated, typeof SharedArrayBuffer])).toEqual([
+        true,
+        'function',
+      ]);
+    } finally {
+      await browser.close();
+    }
+  });
 });

@@ -1,6 +1,7 @@
 // @qkv/browser: headless Chromium for qkv's browser tests.
 
 export type { Browser, Page } from 'playwright-core';
+export { CROSS_ORIGIN_ISOLATION_HEADERS } from './isolation.js';
 export {
   BASE_FLAGS,
   chromiumExecutable,

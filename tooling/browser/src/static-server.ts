@@ -2,6 +2,7 @@ import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, resolve, sep } from 'node:path';
+import { CROSS_ORIGIN_ISOLATION_HEADERS } from './isolation.js';
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -24,7 +25,8 @@ export interface StaticServer {
 
 /**
  * Serve a built folder (e.g. a Vite `dist/`) over HTTP on 127.0.0.1. Paths that escape the
- * folder get 403; a folder serves its `index.html`; a missing file gets 404.
+ * folder get 403; a folder serves its `index.html`; a missing file gets 404. Every response
+ * carries the COOP / COEP headers, so pages are cross-origin isolated (threads for @qkv/wasm).
  */
 export function serveStatic(dir: string, port = 0): Promise<StaticServer> {
   const base = resolve(dir);
@@ -41,6 +43,7 @@ export function serveStatic(dir: string, port = 0): Promise<StaticServer> {
       return;
     }
     response.writeHead(200, {
+      ...CROSS_ORIGIN_ISOLATION_HEADERS,
       'content-type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream',
       'cache-control': 'no-store',
     });

@@ -280,8 +280,9 @@ describe('same-adapter WebGPU peers in the live run', () => {
     page.on('pageerror', (e) => problems.push(e.message));
     await page.goto(server.url);
     await page.waitForSelector('body[data-ready="true"]');
-    // No SharedArrayBuffer needed: one wasm thread, so no cross-origin isolation either.
-    expect(await page.evaluate(() => crossOriginIsolated)).toBe(false);
+    // The server sends COOP / COEP (threads for @qkv/wasm): onnxruntime-web's files are
+    // same-origin, so they load under require-corp.
+    expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
     for (const box of await page.locator('#live input[name="suite"]').all()) {
       if ((await box.getAttribute('value')) !== 'webgpu-attention') await box.uncheck();
     }

@@ -144,10 +144,10 @@ export class App {
   /** Load checkpoint files (from the hub or a file picker) as the current model. */
   async loadFiles(files: CheckpointFiles, origin: string): Promise<void> {
     const loaded = await this.#withProgress(`Loading ${origin}`, async (report) => {
-      const { device, label } = await timingDevice(this.device);
+      const { device, name } = await timingDevice(this.device);
       return loadCheckpoint(files, {
         device,
-        deviceLabel: device.backend === 'webgpu' ? label : 'the CPU',
+        deviceLabel: device.backend === 'webgpu' ? name : `the ${name}`,
         origin,
         onProgress: (p) => report(p.loadedTensors, p.totalTensors, `uploading tensors (${p.file})`),
       });

@@ -21,14 +21,13 @@ interface GpuLike {
  */
 export async function detectDevice(search: string): Promise<DeviceInfo> {
   if (new URLSearchParams(search).get('webgpu') === '0') {
-    return { webgpu: false, software: false, label: 'CPU (WebGPU turned off by ?webgpu=0)' };
+    return { webgpu: false, software: false, label: 'turned off by ?webgpu=0' };
   }
   const gpu = (navigator as unknown as { gpu?: GpuLike }).gpu;
-  if (!gpu) return { webgpu: false, software: false, label: 'CPU (this browser has no WebGPU)' };
+  if (!gpu) return { webgpu: false, software: false, label: 'this browser has none' };
   try {
     const adapter = await gpu.requestAdapter();
-    if (!adapter)
-      return { webgpu: false, software: false, label: 'CPU (WebGPU offers no adapter)' };
+    if (!adapter) return { webgpu: false, software: false, label: 'the browser offers no adapter' };
     const { vendor = '', architecture = '', description = '' } = adapter.info ?? {};
     const name = [vendor, architecture, description].filter(Boolean).join(' ') || 'adapter';
     // SwiftShader (Chromium's fallback) and llvmpipe run the shaders on the CPU.
@@ -40,7 +39,7 @@ export async function detectDevice(search: string): Promise<DeviceInfo> {
     return {
       webgpu: false,
       software: false,
-      label: `CPU (WebGPU failed: ${(error as Error).message})`,
+      label: `requesting an adapter failed: ${(error as Error).message}`,
     };
   }
 }

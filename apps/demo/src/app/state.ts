@@ -78,7 +78,7 @@ export interface DeviceInfo {
   webgpu: boolean;
   /** A software adapter (SwiftShader, llvmpipe): WebGPU whose shaders run on the CPU. */
   software: boolean;
-  /** One line for the page, e.g. "WebGPU: SwiftShader" or "CPU (WebGPU absent)". */
+  /** The adapter ("WebGPU: SwiftShader"), or why there is none ("this browser has none"). */
   label: string;
 }
 

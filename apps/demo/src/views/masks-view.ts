@@ -1,5 +1,5 @@
 import { timingDevice } from '../app/timing-device.js';
-import { type Timing, timeBlockSparse, timeMaskedAttention } from '../model/cost.js';
+import { type Timing, timeBlockSparse } from '../model/cost.js';
 import {
   PATTERN_NAMES,
   type PatternMask,
@@ -73,7 +73,7 @@ export function masksView(ctx: ViewContext): HTMLElement {
   const dense = timingSection('timing', sizes);
   const sparse = timingSection('sparse', sizes);
   void (async () => {
-    const { device, label } = await timingDevice(ctx.device).catch((error: Error) => {
+    const { device, label, time } = await timingDevice(ctx.device).catch((error: Error) => {
       dense.fail(error);
       throw error;
     });
@@ -81,7 +81,7 @@ export function masksView(ctx: ViewContext): HTMLElement {
     await dense.run(
       label,
       device.backend,
-      (mask) => timeMaskedAttention(device, mask, 32, REPEATS),
+      (mask) => time(mask, 32, REPEATS),
       (t) => {
         const how =
           t.path === 'fused'

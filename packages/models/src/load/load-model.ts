@@ -7,6 +7,7 @@ import {
   type Tensor,
 } from '@qkv/tensor';
 import { HfTokenizer } from '@qkv/tokenizer';
+import { sharedWasmDevice, wasmSimdSupported } from '@qkv/wasm';
 import { type ConfigJson, Weights } from '../architectures/architecture.js';
 import { architectureFor } from '../architectures/registry.js';
 import { fail } from '../errors.js';
@@ -27,7 +28,12 @@ export interface LoadProgress {
 }
 
 export interface LoadModelOptions {
-  /** Where the parameters live (default: the default device, the CPU unless changed). */
+  /**
+   * Where the parameters live and the model runs. Default: the default device of
+   * `@qkv/tensor` when one was set to something other than the reference CPU backend (a WebGPU
+   * device, say); otherwise `@qkv/wasm`'s fast CPU device (`sharedWasmDevice()`), threaded
+   * where the environment allows. Pass `cpu()` for the float64-accumulating reference.
+   */
   device?: Device;
   onProgress?: (progress: LoadProgress) => void;
   /**
@@ -68,6 +74,18 @@ async function weightFiles(files: ModelFiles): Promise<string[]> {
 }
 
 /**
+ * The device `loadModel` uses when given none: a default device the user chose, else the fast
+ * CPU device. The reference CPU backend accumulates in float64 for conformance, many times
+ * slower than float32 SIMD; models run on it only when asked for (or where the engine has no
+ * WebAssembly SIMD).
+ */
+async function defaultModelDevice(): Promise<Device> {
+  const chosen = getDefaultDevice();
+  if (chosen.backend !== 'cpu' || !wasmSimdSupported()) return chosen;
+  return sharedWasmDevice();
+}
+
+/**
  * Load a Hugging Face checkpoint: config.json, the safetensors weights (one file or shards
  * listed by model.safetensors.index.json) and tokenizer.json when present. Tensors are
  * streamed: each is read, checked against the shape the config implies, uploaded to the
@@ -79,7 +97,7 @@ export async function loadModel(
   options: LoadModelOptions = {},
 ): Promise<Model> {
   const files = modelFiles(source, { cache: options.cache ?? true });
-  const device = options.device ?? getDefaultDevice();
+  const device = options.device ?? (await defaultModelDevice());
   const configJson = (await readJson(files, 'config.json')) as ConfigJson | undefined;
   if (configJson === undefined)
     fail('loadModel', `no config.json at ${files.locate('config.json')}`);
