@@ -56,6 +56,7 @@ export { isTensor, keep, liveTensors, scope } from './lifetime.js';
 export * from './ops/attention.js';
 export * from './ops/attention-backward.js';
 export * from './ops/block-sparse-attention.js';
+export * from './ops/block-sparse-attention-backward.js';
 export * from './ops/elementwise.js';
 export * from './ops/layout.js';
 export * from './ops/matmul.js';

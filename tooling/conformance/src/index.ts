@@ -2,6 +2,7 @@
 // by every backend (`describeConformance(backend, makeDevice, ALL_GROUPS, options)`).
 import { attentionCases } from './cases/attention.js';
 import { blockSparseAttentionCases } from './cases/block-sparse-attention.js';
+import { blockSparseGradientCases } from './cases/block-sparse-gradients.js';
 import { creationCases } from './cases/creation.js';
 import { elementwiseCases } from './cases/elementwise.js';
 import { gradientCases } from './cases/gradients.js';
@@ -50,4 +51,5 @@ export const ALL_GROUPS: Record<string, CaseGroup> = {
   rope: ropeCases,
   'PyTorch fixtures': torchFixtureCases,
   gradients: gradientCases,
+  'block-sparse attention gradients': blockSparseGradientCases,
 };

@@ -17,7 +17,12 @@ export function registerBuiltinGradients(): void {
   registerRopeGradients();
   registerAttentionGradients();
   registerNonDifferentiable(
-    ['attentionLse', 'attentionBackward'],
+    [
+      'attentionLse',
+      'attentionBackward',
+      'blockSparseAttentionLse',
+      'blockSparseAttentionBackward',
+    ],
     'they compute the attention gradient themselves; training does not differentiate twice',
   );
 }

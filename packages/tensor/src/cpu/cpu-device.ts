@@ -7,6 +7,7 @@ import type { Tensor } from '../tensor.js';
 import { registerAttentionKernels } from './attention.js';
 import { registerAttentionBackwardKernels } from './attention-backward.js';
 import { registerBlockSparseAttentionKernel } from './block-sparse-attention.js';
+import { registerBlockSparseAttentionBackwardKernels } from './block-sparse-attention-backward.js';
 import { registerElementwiseKernels } from './elementwise.js';
 import { registerLayoutKernels } from './layout.js';
 import { registerMatmulKernels } from './matmul.js';
@@ -61,6 +62,7 @@ export function cpu(): Device {
     registerAttentionBackwardKernels();
     registerRopeKernels();
     registerBlockSparseAttentionKernel();
+    registerBlockSparseAttentionBackwardKernels();
     cpuDevice = new CpuDevice();
   }
   return cpuDevice;

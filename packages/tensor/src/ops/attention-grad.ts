@@ -5,7 +5,14 @@ import { runOp } from '../registry.js';
 import type { Tensor } from '../tensor.js';
 import { type AttentionAttrs, attentionDims } from './attention.js';
 import { AttentionBackwardOp, AttentionLseOp } from './attention-backward.js';
-import { BLOCK_SPARSE_ATTENTION } from './block-sparse-attention.js';
+import {
+  BLOCK_SPARSE_ATTENTION,
+  type BlockSparseAttentionAttrs,
+} from './block-sparse-attention.js';
+import {
+  BlockSparseAttentionBackwardOp,
+  BlockSparseAttentionLseOp,
+} from './block-sparse-attention-backward.js';
 import { mul, sub } from './elementwise.js';
 import { cast, concat, narrow } from './layout.js';
 import { matmul } from './matmul.js';
@@ -63,12 +70,15 @@ export function registerAttentionGradients(): void {
     return [dq, dk.reshape(k!.shape), ...noExtraGrads(attrs)];
   });
 
-  // The backward of block-sparse attention (visiting only the forward's blocks) is not
-  // written yet, so reaching it is an error, never zeros.
-  registerGradient(BLOCK_SPARSE_ATTENTION, () =>
-    fail(
-      'grads',
-      'blockSparseAttention has no backward yet; train with attention() and the equivalent mask',
-    ),
+  // Block-sparse attention: the same two steps over only the forward's blocks, so a sliding
+  // window of W keys costs O(N·W) in the backward too.
+  registerGradient<BlockSparseAttentionAttrs>(
+    BLOCK_SPARSE_ATTENTION,
+    ([dy], { inputs, outputs: [out], attrs }) => {
+      const [q, k, v] = inputs;
+      const lse = runOp(BlockSparseAttentionLseOp, [q!, k!, v!], attrs)[0]!;
+      const delta = toF32(sum(mul(dy!, out!), -1));
+      return runOp(BlockSparseAttentionBackwardOp, [q!, k!, v!, dy!, lse, delta], attrs);
+    },
   );
 }

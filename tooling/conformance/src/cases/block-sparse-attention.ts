@@ -16,7 +16,7 @@ import { refAttention } from './attention.js';
 // directly as JavaScript and WGSL, so no front-end is involved. The reference is dense float64
 // attention under the same mask (bool mask) and score modifier (additive bias).
 
-type Predicate = (b: number, h: number, i: number, j: number) => boolean;
+export type Predicate = (b: number, h: number, i: number, j: number) => boolean;
 
 /** Sizes of an attention problem: q `[batch, heads, qLen, headDim]`, k / v with `kvHeads`. */
 export interface Sizes {
@@ -30,7 +30,7 @@ export interface Sizes {
 }
 
 /** Full / partial key blocks per (batch, head, query block), found by evaluating `mask`. */
-function tablesFor(
+export function tablesFor(
   mask: Predicate,
   s: { qLen: number; kvLen: number; blockQ: number; blockKv: number; batch: number; heads: number },
 ): BlockTables {
@@ -78,7 +78,7 @@ function tablesFor(
   };
 }
 
-interface MaskSpec {
+export interface MaskSpec {
   js: Predicate;
   /** A WGSL bool expression of `b`, `h`, `q_idx`, `kv_idx` (i32). */
   wgsl: string;
@@ -87,7 +87,7 @@ interface MaskSpec {
   perHead?: boolean;
 }
 
-interface ScoreModSpec {
+export interface ScoreModSpec {
   /** Added to the scaled score (so the reference is a bias). */
   bias: (b: number, h: number, i: number, j: number) => number;
   wgsl: Omit<AttentionModsWgsl, 'maskFunction'>;
@@ -103,7 +103,7 @@ interface SparseCase {
   dtype?: 'float32' | 'float16';
 }
 
-function modsFor(mask: MaskSpec | undefined, scoreMod: ScoreModSpec | undefined) {
+export function modsFor(mask: MaskSpec | undefined, scoreMod: ScoreModSpec | undefined) {
   const code: string[] = [];
   if (mask) {
     code.push(
@@ -189,9 +189,9 @@ export const sizes = (
   valueDim: number,
 ): Sizes => ({ batch, heads, kvHeads, qLen, kvLen, headDim, valueDim });
 
-const CAUSAL: MaskSpec = { js: (_b, _h, i, j) => j <= i, wgsl: 'kv_idx <= q_idx' };
+export const CAUSAL: MaskSpec = { js: (_b, _h, i, j) => j <= i, wgsl: 'kv_idx <= q_idx' };
 
-const slidingWindow = (w: number): MaskSpec => ({
+export const slidingWindow = (w: number): MaskSpec => ({
   js: (_b, _h, i, j) => j <= i && i - j < w,
   wgsl: `kv_idx <= q_idx && q_idx - kv_idx < ${w}i`,
 });
@@ -199,7 +199,7 @@ const slidingWindow = (w: number): MaskSpec => ({
 const HEAD_BIAS = Float32Array.from([0.5, -0.25, 1.5]);
 
 /** ALiBi-like: `- slope·|i - j| + headBias[h]`, reading a table and a scalar parameter. */
-const TABLE_AND_SCALAR: ScoreModSpec = {
+export const TABLE_AND_SCALAR: ScoreModSpec = {
   bias: (_b, h, i, j) => -0.375 * Math.abs(i - j) + HEAD_BIAS[h]!,
   wgsl: {
     code: `fn cf_score(score: f32, b: i32, h: i32, q_idx: i32, kv_idx: i32) -> f32 {

@@ -1,0 +1,141 @@
+import {
+  attention,
+  BlockSparseAttentionBackwardOp,
+  BlockSparseAttentionOp,
+  runOp,
+  type Tensor,
+  valueAndGrads,
+} from '@qkv/tensor';
+import { expect } from 'vitest';
+import { expectClose } from '../compare.js';
+import type { CaseContext, CaseGroup } from '../harness.js';
+import {
+  CAUSAL,
+  type MaskSpec,
+  modsFor,
+  type Predicate,
+  type Sizes,
+  sizes,
+  slidingWindow,
+  TABLE_AND_SCALAR,
+  tablesFor,
+} from './block-sparse-attention.js';
+
+// The gradient of `blockSparseAttention` (its backward visits only the forward's blocks)
+// against the gradient of dense `attention` under the equivalent boolean mask, which the
+// gradient conformance cases check against PyTorch. Shapes sit off the block grid.
+
+interface GradCase {
+  sizes: Sizes;
+  mask: MaskSpec;
+  blockQ: number;
+  blockKv: number;
+  /** Query rows that attend no key: their dQ must be exactly zero. */
+  emptyRows?: readonly number[];
+}
+
+async function check(ctx: CaseContext, c: GradCase): Promise<void> {
+  const { batch, heads, kvHeads, qLen, kvLen, headDim, valueDim } = c.sizes;
+  const q = ctx.random([batch, heads, qLen, headDim]).t;
+  const k = ctx.random([batch, kvHeads, kvLen, headDim]).t;
+  const v = ctx.random([batch, kvHeads, kvLen, valueDim]).t;
+  const dy = ctx.random([batch, heads, qLen, valueDim]).t;
+  const blocks = tablesFor(c.mask.js, {
+    qLen,
+    kvLen,
+    blockQ: c.blockQ,
+    blockKv: c.blockKv,
+    batch: c.mask.perBatch ? batch : 1,
+    heads: c.mask.perHead ? heads : 1,
+  });
+  const scale = 1 / Math.sqrt(headDim);
+  const allowed: boolean[] = [];
+  for (let b = 0; b < batch; b++)
+    for (let h = 0; h < heads; h++)
+      for (let i = 0; i < qLen; i++)
+        for (let j = 0; j < kvLen; j++) allowed.push(c.mask.js(b, h, i, j));
+  const attnMask = ctx.tensor(allowed, [batch, heads, qLen, kvLen], 'bool');
+  const attrs = { blocks, mods: modsFor(c.mask, undefined), scale };
+  const sparse = valueAndGrads(
+    (a: Tensor, b: Tensor, d: Tensor) => runOp(BlockSparseAttentionOp, [a, b, d], attrs)[0]!,
+  )([q, k, v], dy);
+  const dense = valueAndGrads((a: Tensor, b: Tensor, d: Tensor) =>
+    attention(a, b, d, { attnMask, scale, enableGqa: true }),
+  )([q, k, v], dy);
+  const tol = ctx.tol('float32');
+  const got: number[][] = [];
+  for (const [i, name] of ['dQ', 'dK', 'dV'].entries()) {
+    got.push(await ctx.read(sparse.grads[i]!));
+    expectClose(got[i]!, await ctx.read(dense.grads[i]!), tol, `blockSparseAttention ${name}`);
+    expect(got[i]!.every(Number.isFinite), `${name} is finite`).toBe(true);
+  }
+  if (c.emptyRows) {
+    const dq = got[0]!;
+    for (const i of c.emptyRows) {
+      const row = dq.slice(i * headDim, (i + 1) * headDim);
+      expect(row, `dQ of query row ${i}, which attends no key`).toEqual(row.map(() => 0));
+    }
+  }
+  for (const t of [sparse.value, dense.value, ...sparse.grads, ...dense.grads, attnMask]) {
+    t.dispose();
+  }
+  for (const t of [q, k, v, dy]) t.dispose();
+}
+
+const lastKeysOnly: Predicate = (_b, _h, i, j) => j <= i && j >= 20;
+
+export const blockSparseGradientCases: CaseGroup = {
+  'causal, sizes off the block grid (L = S = 19, blocks of 8)': (ctx) =>
+    check(ctx, { sizes: sizes(1, 2, 2, 19, 19, 5, 3), mask: CAUSAL, blockQ: 8, blockKv: 8 }),
+  'sliding window, grouped-query (Hq 4, Hkv 2: dK, dV summed over the group), L != S': (ctx) =>
+    check(ctx, {
+      sizes: sizes(2, 4, 2, 13, 17, 4, 6),
+      mask: slidingWindow(5),
+      blockQ: 4,
+      blockKv: 6,
+    }),
+  'mask per head (partial blocks evaluate it per element)': (ctx) =>
+    check(ctx, {
+      sizes: sizes(1, 2, 2, 11, 9, 4, 4),
+      mask: {
+        js: (_b, h, i, j) => (i + j + h) % 3 !== 0,
+        wgsl: '(q_idx + kv_idx + h) % 3i != 0i',
+        perHead: true,
+      },
+      blockQ: 4,
+      blockKv: 4,
+    }),
+  'rows that attend no key get zero gradient, never NaN': (ctx) =>
+    check(ctx, {
+      sizes: sizes(1, 1, 1, 25, 26, 4, 4),
+      mask: {
+        js: lastKeysOnly,
+        wgsl: 'kv_idx <= q_idx && kv_idx >= 20i',
+      },
+      blockQ: 8,
+      blockKv: 8,
+      emptyRows: Array.from({ length: 20 }, (_, i) => i),
+    }),
+  'a score modifier is refused by the backward, naming the op': (ctx) => {
+    const q = ctx.random([1, 1, 4, 4]).t;
+    const blocks = tablesFor(CAUSAL.js, {
+      qLen: 4,
+      kvLen: 4,
+      blockQ: 4,
+      blockKv: 4,
+      batch: 1,
+      heads: 1,
+    });
+    const mods = modsFor(CAUSAL, TABLE_AND_SCALAR);
+    const rows = ctx.random([1, 1, 4]).t;
+    expect(() =>
+      runOp(BlockSparseAttentionBackwardOp, [q, q, q, q, rows, rows], {
+        blocks,
+        mods,
+        scale: 1,
+      }),
+    ).toThrow(/blockSparseAttentionBackward: the gradient through a score modifier/);
+    q.dispose();
+    rows.dispose();
+  },
+};
