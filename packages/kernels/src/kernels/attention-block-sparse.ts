@@ -52,7 +52,7 @@ const BLOCK_SPARSE_FIELDS = {
 } as const;
 
 /** The WGSL of the mods a launch needs: none, or one with the mask when a block is partial. */
-function modsFor(attrs: BlockSparseAttentionAttrs): AttentionModsWgsl | undefined {
+export function modsFor(attrs: BlockSparseAttentionAttrs): AttentionModsWgsl | undefined {
   const { blocks, mods } = attrs;
   const needsMask = blocks.partialIndices.length > 0 && mods.mask !== undefined;
   if (!needsMask && !mods.scoreMod) return undefined;
@@ -70,7 +70,7 @@ function modsFor(attrs: BlockSparseAttentionAttrs): AttentionModsWgsl | undefine
 }
 
 /** The kernel's own parameters plus the mods' scalars. */
-function modParams(base: ParamBlock, mods: AttentionModsWgsl | undefined): ParamBlock {
+export function modParams(base: ParamBlock, mods: AttentionModsWgsl | undefined): ParamBlock {
   if (!mods) return base;
   return joinParams(base, {
     fields: Object.fromEntries(mods.scalars.map((s) => [s.name, s.type])),
@@ -149,7 +149,7 @@ fn key_finish(d: f32, j: u32) -> f32 { let s = d * params.scale; return ${finish
 }
 
 /** The block tables' four CSR arrays in one int32 array, and where each part starts. */
-function packBlocks(m: BlockTables): { data: Int32Array; at: [number, number, number] } {
+export function packBlocks(m: BlockTables): { data: Int32Array; at: [number, number, number] } {
   const parts = [m.fullOffsets, m.fullIndices, m.partialOffsets, m.partialIndices];
   const data = new Int32Array(parts.reduce((n, p) => n + p.length, 0));
   let offset = 0;

@@ -2,6 +2,7 @@ import { hasKernel } from '@qkv/tensor';
 import { registerAttentionKernels } from './attention.js';
 import { registerAttentionBackwardKernels } from './attention-backward.js';
 import { registerBlockSparseKernels } from './attention-block-sparse.js';
+import { registerBlockSparseBackwardKernels } from './attention-block-sparse-backward.js';
 import { registerElementwiseKernels } from './elementwise.js';
 import { registerLayoutKernels } from './layout.js';
 import { registerMatmulKernels } from './matmul.js';
@@ -21,4 +22,5 @@ export function registerWebGPUKernels(): void {
   registerAttentionBackwardKernels();
   registerRopeKernels();
   registerBlockSparseKernels();
+  registerBlockSparseBackwardKernels();
 }
