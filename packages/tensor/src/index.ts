@@ -57,6 +57,7 @@ export * from './ops/attention.js';
 export * from './ops/attention-backward.js';
 export * from './ops/block-sparse-attention.js';
 export * from './ops/block-sparse-attention-backward.js';
+export * from './ops/cross-entropy.js';
 export * from './ops/elementwise.js';
 export * from './ops/layout.js';
 export * from './ops/matmul.js';

@@ -1,7 +1,7 @@
 // @qkv/train: what training a qkv model needs on top of @qkv/tensor's autodiff.
 
+export { type CrossEntropyOptions, crossEntropy } from '@qkv/tensor';
 export { type ClippedGradients, clipGradNorm } from './clip.js';
-export { type CrossEntropyOptions, crossEntropy } from './cross-entropy.js';
 export { headScores, repeatedSequences } from './induction.js';
 export { type InitOptions, linearInit, normalInit, uniformInit, xavierUniform } from './init.js';
 export {

@@ -1,6 +1,5 @@
-import { slice, type Tensor, valueAndGrads } from '@qkv/tensor';
+import { crossEntropy, slice, type Tensor, valueAndGrads } from '@qkv/tensor';
 import { clipGradNorm } from './clip.js';
-import { crossEntropy } from './cross-entropy.js';
 import type { Optimizer, Parameters } from './optimizers.js';
 import { forward, type TransformerConfig } from './transformer.js';
 

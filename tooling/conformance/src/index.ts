@@ -4,6 +4,7 @@ import { attentionCases } from './cases/attention.js';
 import { blockSparseAttentionCases } from './cases/block-sparse-attention.js';
 import { blockSparseGradientCases } from './cases/block-sparse-gradients.js';
 import { creationCases } from './cases/creation.js';
+import { crossEntropyCases } from './cases/cross-entropy.js';
 import { elementwiseCases } from './cases/elementwise.js';
 import { gradientCases } from './cases/gradients.js';
 import { layoutCases } from './cases/layout.js';
@@ -52,4 +53,5 @@ export const ALL_GROUPS: Record<string, CaseGroup> = {
   'PyTorch fixtures': torchFixtureCases,
   gradients: gradientCases,
   'block-sparse attention gradients': blockSparseGradientCases,
+  crossEntropy: crossEntropyCases,
 };

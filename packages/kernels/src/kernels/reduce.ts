@@ -167,15 +167,18 @@ function rowParams(x: Tensor, axis: number) {
   };
 }
 
-function softmaxBody(log: boolean): string {
-  const write = log ? 'v - m - log(total)' : 'exp(v - m) / total';
-  return `${ROW_LOCATION}
+/** The row's location, its maximum `m` and `total` = Σ exp(x − m) (softmax's denominator). */
+export const SOFTMAX_STATS = `${ROW_LOCATION}
   var best = neg_inf();
 ${forRow('best = max_f32(best, v);')}
   let m = reduce_max(best, lid);
   var acc = 0.0;
 ${forRow('acc += exp(v - m);')}
-  let total = reduce_add(acc, lid);
+  let total = reduce_add(acc, lid);`;
+
+function softmaxBody(log: boolean): string {
+  const write = log ? 'v - m - log(total)' : 'exp(v - m) / total';
+  return `${SOFTMAX_STATS}
   if (!in_range) { return; }
   for (var j = lid; j < length; j += ROW_STRIDE) {
     let v = load_x0(start + j * stride);

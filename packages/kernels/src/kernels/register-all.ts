@@ -3,6 +3,7 @@ import { registerAttentionKernels } from './attention.js';
 import { registerAttentionBackwardKernels } from './attention-backward.js';
 import { registerBlockSparseKernels } from './attention-block-sparse.js';
 import { registerBlockSparseBackwardKernels } from './attention-block-sparse-backward.js';
+import { registerCrossEntropyKernels } from './cross-entropy.js';
 import { registerElementwiseKernels } from './elementwise.js';
 import { registerLayoutKernels } from './layout.js';
 import { registerMatmulKernels } from './matmul.js';
@@ -23,4 +24,5 @@ export function registerWebGPUKernels(): void {
   registerRopeKernels();
   registerBlockSparseKernels();
   registerBlockSparseBackwardKernels();
+  registerCrossEntropyKernels();
 }

@@ -5,6 +5,7 @@ import { tensor } from '../creation.js';
 import { liveTensors } from '../lifetime.js';
 import { attention, attentionWeights } from '../ops/attention.js';
 import { BlockSparseAttentionOp, type BlockTables } from '../ops/block-sparse-attention.js';
+import { crossEntropy } from '../ops/cross-entropy.js';
 import * as ew from '../ops/elementwise.js';
 import { cast, concat, gather, permute, slice } from '../ops/layout.js';
 import { linear, matmul } from '../ops/matmul.js';
@@ -74,6 +75,9 @@ const qkv = (hq: number, hkv: number, l: number, s: number, e: number) => [
   { shape: [1, hkv, s, e] },
   { shape: [1, hkv, s, e] },
 ];
+
+const ceTargets = tensor([1, -100, 3], [3], { dtype: 'int32' });
+const ceTargets2 = tensor([2, 0, 1, 2], [2, 2], { dtype: 'int32' });
 
 // Causal over 5 positions in blocks of 2: diagonal blocks partial, those below full.
 const causalBlocks: BlockTables = {
@@ -193,6 +197,18 @@ const CASES: Record<string, GradCase> = {
         mods: { mask: (_b, _h, i, j) => j <= i },
         scale: 0.6,
       })[0]!,
+  },
+  'crossEntropy (mean over the targets not ignored)': {
+    inputs: [{ shape: [3, 4] }],
+    f: (x) => crossEntropy(x, ceTargets),
+  },
+  'crossEntropy (sum, rank 3)': {
+    inputs: [{ shape: [2, 2, 3] }],
+    f: (x) => crossEntropy(x, ceTargets2, { reduction: 'sum' }),
+  },
+  'crossEntropy (none)': {
+    inputs: [{ shape: [3, 4] }],
+    f: (x) => crossEntropy(x, ceTargets, { reduction: 'none' }),
   },
   attentionWeights: {
     inputs: qkv(2, 1, 3, 5, 3).slice(0, 2),

@@ -1,4 +1,5 @@
 import { registerAttentionGradients } from '../ops/attention-grad.js';
+import { registerCrossEntropyGradients } from '../ops/cross-entropy-grad.js';
 import { registerElementwiseGradients } from '../ops/elementwise-grad.js';
 import { registerLayoutGradients } from '../ops/layout-grad.js';
 import { registerMatmulGradients } from '../ops/matmul-grad.js';
@@ -16,13 +17,15 @@ export function registerBuiltinGradients(): void {
   registerNormGradients();
   registerRopeGradients();
   registerAttentionGradients();
+  registerCrossEntropyGradients();
   registerNonDifferentiable(
     [
       'attentionLse',
       'attentionBackward',
       'blockSparseAttentionLse',
       'blockSparseAttentionBackward',
+      'crossEntropyBackward',
     ],
-    'they compute the attention gradient themselves; training does not differentiate twice',
+    'they compute a gradient themselves; training does not differentiate twice',
   );
 }

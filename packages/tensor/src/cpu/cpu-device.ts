@@ -8,6 +8,7 @@ import { registerAttentionKernels } from './attention.js';
 import { registerAttentionBackwardKernels } from './attention-backward.js';
 import { registerBlockSparseAttentionKernel } from './block-sparse-attention.js';
 import { registerBlockSparseAttentionBackwardKernels } from './block-sparse-attention-backward.js';
+import { registerCrossEntropyKernels } from './cross-entropy.js';
 import { registerElementwiseKernels } from './elementwise.js';
 import { registerLayoutKernels } from './layout.js';
 import { registerMatmulKernels } from './matmul.js';
@@ -63,6 +64,7 @@ export function cpu(): Device {
     registerRopeKernels();
     registerBlockSparseAttentionKernel();
     registerBlockSparseAttentionBackwardKernels();
+    registerCrossEntropyKernels();
     cpuDevice = new CpuDevice();
   }
   return cpuDevice;
