@@ -1,3 +1,4 @@
+import { blockSparseAttention, createBlockMask, slidingWindow } from '@qkv/sparse';
 import { attention, grads, Random, type Tensor } from '@qkv/tensor';
 import {
   AdamW,
@@ -15,8 +16,12 @@ import { contextDevice, isSoftwareDevice, normalData, sizesFor, upload } from '.
  * the log-sum-exp pass, then dQ and dK/dV recomputing probabilities key by key) on the same
  * shapes, and one AdamW step of the explorer's 2-layer attention-only transformer. On WebGPU
  * each case records its peak memory: the backward never holds the L x S scores, so it grows
- * with L, not L².
+ * with L, not L². Block-sparse attention under a causal sliding window, forward against
+ * forward + backward, shows the backward keeping the forward's O(N·W) cost.
  */
+/** Key block size of the sliding-window cases. */
+const SPARSE_BLOCK = 32;
+
 export const trainSuite: Suite = {
   name: 'train',
   description: 'attention forward vs forward + backward, and a training step of a 2-layer model',
@@ -32,9 +37,60 @@ export const trainSuite: Suite = {
         await attentionCases(ctx, { heads, headDim: 64, seqLen, causal }, 900 + i);
       }
     }
+    const window = ctx.quick ? 8 : 64;
+    for (const [i, seqLen] of lengths.entries()) {
+      await slidingWindowCases(ctx, { heads, headDim: 64, seqLen, window }, 950 + i);
+    }
     await trainStepCase(ctx);
   },
 };
+
+type AttentionFn = (q: Tensor, k: Tensor, v: Tensor) => Tensor;
+
+/** `f` forward against forward + backward (FlashAttention-2 counts 2.5 forwards for it). */
+async function forwardBackward(
+  ctx: SuiteContext,
+  c: {
+    name: string;
+    series: string;
+    params: Record<string, number | string | boolean>;
+    shape: number[];
+    forwardFlops: number;
+    f: AttentionFn;
+  },
+  seed: number,
+): Promise<void> {
+  const size = c.shape.reduce((p, d) => p * d, 1);
+  const [q, k, v, dy] = [0, 1, 2, 3].map((j) =>
+    upload(ctx, normalData(size, seed + 1000 * j), c.shape),
+  ) as [Tensor, Tensor, Tensor, Tensor];
+  const settle = ctx.settle ?? (async () => {});
+  const options = { x: 'seqLen' };
+  try {
+    await ctx.measure(
+      `${c.name} forward`,
+      c.params,
+      async () => {
+        const out = c.f(q, k, v);
+        await settle(out);
+        out.dispose();
+      },
+      { ...options, flops: c.forwardFlops, series: `forward ${c.series}` },
+    );
+    await ctx.measure(
+      `${c.name} forward + backward`,
+      c.params,
+      async () => {
+        const g = grads((a, b, d) => c.f(a!, b!, d!))([q, k, v], dy);
+        for (const t of g) await settle(t);
+        for (const t of g) t.dispose();
+      },
+      { ...options, flops: 3.5 * c.forwardFlops, series: `forward + backward ${c.series}` },
+    );
+  } finally {
+    for (const t of [q, k, v, dy]) t.dispose();
+  }
+}
 
 async function attentionCases(
   ctx: SuiteContext,
@@ -42,42 +98,51 @@ async function attentionCases(
   seed: number,
 ): Promise<void> {
   const { heads, headDim, seqLen, causal } = dims;
-  const shape = [1, heads, seqLen, headDim];
-  const size = heads * seqLen * headDim;
-  const [q, k, v, dy] = [0, 1, 2, 3].map((j) =>
-    upload(ctx, normalData(size, seed + 1000 * j), shape),
-  ) as [Tensor, Tensor, Tensor, Tensor];
   // Forward: two L·S·E products per head (halved when causal, as FlashAttention counts).
-  // Forward + backward: FlashAttention-2 counts 2.5 forwards for the backward's five products.
-  const forwardFlops = (4 * heads * seqLen * seqLen * headDim) / (causal ? 2 : 1);
-  const series = causal ? 'causal' : 'full';
-  const params = { heads, headDim, seqLen, causal };
-  const settle = ctx.settle ?? (async () => {});
-  const options = { x: 'seqLen' };
-  try {
-    await ctx.measure(
-      'attention forward',
-      params,
-      async () => {
-        const out = attention(q, k, v, { isCausal: causal });
-        await settle(out);
-        out.dispose();
-      },
-      { ...options, flops: forwardFlops, series: `forward ${series}` },
-    );
-    await ctx.measure(
-      'attention forward + backward',
-      params,
-      async () => {
-        const g = grads((a, b, c) => attention(a!, b!, c!, { isCausal: causal }))([q, k, v], dy);
-        for (const t of g) await settle(t);
-        for (const t of g) t.dispose();
-      },
-      { ...options, flops: 3.5 * forwardFlops, series: `forward + backward ${series}` },
-    );
-  } finally {
-    for (const t of [q, k, v, dy]) t.dispose();
-  }
+  await forwardBackward(
+    ctx,
+    {
+      name: 'attention',
+      series: causal ? 'causal' : 'full',
+      params: { heads, headDim, seqLen, causal },
+      shape: [1, heads, seqLen, headDim],
+      forwardFlops: (4 * heads * seqLen * seqLen * headDim) / (causal ? 2 : 1),
+      f: (q, k, v) => attention(q, k, v, { isCausal: causal }),
+    },
+    seed,
+  );
+}
+
+/**
+ * Block-sparse attention under a causal sliding window of `window` keys: its backward visits
+ * the forward's blocks only, so both grow as N·W rather than N².
+ */
+async function slidingWindowCases(
+  ctx: SuiteContext,
+  dims: { heads: number; headDim: number; seqLen: number; window: number },
+  seed: number,
+): Promise<void> {
+  const { heads, headDim, seqLen, window } = dims;
+  const mask = createBlockMask(slidingWindow(window), {
+    qLen: seqLen,
+    kvLen: seqLen,
+    blockSize: SPARSE_BLOCK,
+  });
+  // Attended pairs: query i sees min(i + 1, W) keys.
+  let pairs = 0;
+  for (let i = 0; i < seqLen; i++) pairs += Math.min(i + 1, window);
+  await forwardBackward(
+    ctx,
+    {
+      name: 'block-sparse attention',
+      series: `sliding window ${window}`,
+      params: { heads, headDim, seqLen, window, blockSize: SPARSE_BLOCK },
+      shape: [1, heads, seqLen, headDim],
+      forwardFlops: 4 * heads * pairs * headDim,
+      f: (q, k, v) => blockSparseAttention(q, k, v, mask),
+    },
+    seed,
+  );
 }
 
 /** One AdamW step of the explorer's model on a batch of repeated sequences. */
