@@ -32,29 +32,33 @@ interface GradCase {
   blockKv: number;
   /** Query rows that attend no key: their dQ must be exactly zero. */
   emptyRows?: readonly number[];
+  dtype?: 'float32' | 'float16';
 }
 
 async function check(ctx: CaseContext, c: GradCase): Promise<void> {
   const { batch, heads, kvHeads, qLen, kvLen, headDim, valueDim } = c.sizes;
-  const q = ctx.random([batch, heads, qLen, headDim]).t;
-  const k = ctx.random([batch, kvHeads, kvLen, headDim]).t;
-  const v = ctx.random([batch, kvHeads, kvLen, valueDim]).t;
-  const dy = ctx.random([batch, heads, qLen, valueDim]).t;
+  // Batch 0 stands for rank-3 inputs (no batch dimension).
+  const lead = batch === 0 ? [] : [batch];
+  const dtype = c.dtype ?? 'float32';
+  const q = ctx.random([...lead, heads, qLen, headDim], { dtype }).t;
+  const k = ctx.random([...lead, kvHeads, kvLen, headDim], { dtype }).t;
+  const v = ctx.random([...lead, kvHeads, kvLen, valueDim], { dtype }).t;
+  const dy = ctx.random([...lead, heads, qLen, valueDim], { dtype }).t;
   const blocks = tablesFor(c.mask.js, {
     qLen,
     kvLen,
     blockQ: c.blockQ,
     blockKv: c.blockKv,
-    batch: c.mask.perBatch ? batch : 1,
+    batch: c.mask.perBatch ? Math.max(batch, 1) : 1,
     heads: c.mask.perHead ? heads : 1,
   });
   const scale = 1 / Math.sqrt(headDim);
   const allowed: boolean[] = [];
-  for (let b = 0; b < batch; b++)
+  for (let b = 0; b < Math.max(batch, 1); b++)
     for (let h = 0; h < heads; h++)
       for (let i = 0; i < qLen; i++)
         for (let j = 0; j < kvLen; j++) allowed.push(c.mask.js(b, h, i, j));
-  const attnMask = ctx.tensor(allowed, [batch, heads, qLen, kvLen], 'bool');
+  const attnMask = ctx.tensor(allowed, [...lead, heads, qLen, kvLen], 'bool');
   const attrs = { blocks, mods: modsFor(c.mask, undefined), scale };
   const sparse = valueAndGrads(
     (a: Tensor, b: Tensor, d: Tensor) => runOp(BlockSparseAttentionOp, [a, b, d], attrs)[0]!,
@@ -62,7 +66,7 @@ async function check(ctx: CaseContext, c: GradCase): Promise<void> {
   const dense = valueAndGrads((a: Tensor, b: Tensor, d: Tensor) =>
     attention(a, b, d, { attnMask, scale, enableGqa: true }),
   )([q, k, v], dy);
-  const tol = ctx.tol('float32');
+  const tol = ctx.tol(dtype);
   const got: number[][] = [];
   for (const [i, name] of ['dQ', 'dK', 'dV'].entries()) {
     got.push(await ctx.read(sparse.grads[i]!));
@@ -104,6 +108,16 @@ export const blockSparseGradientCases: CaseGroup = {
       },
       blockQ: 4,
       blockKv: 4,
+    }),
+  'rank 3 (no batch dimension), causal': (ctx) =>
+    check(ctx, { sizes: sizes(0, 2, 1, 10, 10, 4, 4), mask: CAUSAL, blockQ: 4, blockKv: 4 }),
+  'float16 in, float16 gradients': (ctx) =>
+    check(ctx, {
+      sizes: sizes(1, 2, 2, 12, 12, 8, 8),
+      mask: slidingWindow(5),
+      blockQ: 4,
+      blockKv: 4,
+      dtype: 'float16',
     }),
   'rows that attend no key get zero gradient, never NaN': (ctx) =>
     check(ctx, {
