@@ -59,7 +59,7 @@ export function trainedModel(options: TrainedModelOptions): CurrentModel {
     }
   };
   return {
-    label: `attention-only transformer trained here, seed ${options.seed}, step ${options.step} (${config.numLayers} layers × ${config.numHeads} heads, characters as tokens, first ${config.contextLength}) on ${options.deviceName}`,
+    label: `attention-only transformer trained here, seed ${options.seed}, step ${options.step} (${config.numLayers} layers × ${config.numHeads} heads; reads the first ${config.contextLength} characters) on ${options.deviceName}`,
     trained: true,
     numLayers: config.numLayers,
     numHeads: config.numHeads,

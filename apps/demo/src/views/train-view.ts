@@ -54,10 +54,12 @@ class TrainSession {
     this.#seed = numberInput('train-seed', DEFAULT_SEED);
     this.#steps = numberInput('train-steps', DEFAULT_STEPS);
     this.#seed.addEventListener('change', () => void this.reset());
+    // A finished run trains on when Steps is raised.
+    this.#steps.addEventListener('input', () => this.#setRunning(this.#running));
     this.#start = h('button', { id: 'train-start', onclick: () => this.#toggle() }, 'Start');
     this.#status = h('span', { class: 'note', 'data-testid': 'train-status' });
     this.#used = h('span', { class: 'note', 'data-testid': 'train-used' });
-    this.#charts = h('div', { class: 'row', 'data-testid': 'train-charts' });
+    this.#charts = h('div', { 'data-testid': 'train-charts' });
     this.#heatmaps = h('div', { 'data-testid': 'train-heatmaps' });
     this.root = h(
       'section',
@@ -80,7 +82,7 @@ class TrainSession {
       h(
         'p',
         { class: 'note', 'data-testid': 'train-device' },
-        `Training runs on ${where.device.backend === 'webgpu' ? `WebGPU (${where.name})` : `the ${where.name}`}${ctx.device.software ? ', a software adapter whose shaders run on the CPU, so expect it to be slow' : ''}.`,
+        `Training runs on ${where.device.backend === 'webgpu' ? ctx.device.label : `the ${where.name}`}${where.device.backend === 'webgpu' && ctx.device.software ? ', a software adapter whose shaders run on the CPU, so expect it to be slow' : ''}.`,
       ),
       h(
         'div',
@@ -128,7 +130,14 @@ class TrainSession {
     this.#running = running;
     const done = this.#run !== undefined && this.#run.step >= this.#target;
     this.root.dataset.state = running ? 'running' : done ? 'done' : 'paused';
-    this.#start.textContent = running ? 'Pause' : this.#run?.step ? 'Resume' : 'Start';
+    this.#start.textContent = running
+      ? 'Pause'
+      : done
+        ? 'Done'
+        : this.#run?.step
+          ? 'Resume'
+          : 'Start';
+    this.#start.disabled = !running && done;
   }
 
   #toggle(): void {
@@ -216,6 +225,7 @@ class TrainSession {
         ),
       );
     const size = { width: 460, height: 250 };
+    const scores = { ...size, xLabel: 'training step', yRange: [0, 1] as const };
     this.#charts.replaceChildren(
       lineChart(
         [
@@ -224,18 +234,20 @@ class TrainSession {
         ],
         { xLabel: 'training step', yLabel: 'probe loss (nats)', name: 'train-loss', ...size },
       ),
-      lineChart(perHead('previousToken'), {
-        xLabel: 'training step',
-        yLabel: 'previous-token score',
-        name: 'train-previous-token',
-        ...size,
-      }),
-      lineChart(perHead('induction'), {
-        xLabel: 'training step',
-        yLabel: 'induction score',
-        name: 'train-induction',
-        ...size,
-      }),
+      h(
+        'div',
+        { class: 'row' },
+        lineChart(perHead('previousToken'), {
+          ...scores,
+          yLabel: 'previous-token score',
+          name: 'train-previous-token',
+        }),
+        lineChart(perHead('induction'), {
+          ...scores,
+          yLabel: 'induction score',
+          name: 'train-induction',
+        }),
+      ),
     );
     this.#heatmaps.replaceChildren(
       h(
@@ -243,18 +255,18 @@ class TrainSession {
         { class: 'note' },
         `Attention on the probe's first row at step ${last.step} (query rows, key columns; the second half repeats the first, so an induction head draws a diagonal ${last.patterns[0]!.rows / 2 - 1} keys back).`,
       ),
-      ...last.patterns.map((layer, l) =>
+      ...last.patterns.flatMap((layer, l) => [
+        h('h3', {}, `Layer ${l}`),
         h(
           'div',
           { class: 'row' },
-          h('strong', {}, `layer ${l}`),
           ...Array.from({ length: layer.count }, (_, k) =>
             h(
               'figure',
               { style: 'margin:0' },
-              h('figcaption', { class: 'note' }, `head ${k}`),
+              h('figcaption', { class: 'note' }, `layer ${l} head ${k}`),
               heatmap(stackAt(layer, k), {
-                cell: 4,
+                cell: 5,
                 max: 1,
                 name: `train-attention-${l}-${k}`,
                 title: `layer ${l} head ${k}`,
@@ -265,7 +277,7 @@ class TrainSession {
             ),
           ),
         ),
-      ),
+      ]),
     );
   }
 }
