@@ -217,6 +217,26 @@ for (const webgpu of [true, false]) {
         expect(rows[0]!.layer).toBe(1);
         expect(rows[0]!.induction).toBeGreaterThan(MIN_INDUCTION);
         await shot('train-model-view-full');
+        // It continues a repeat: after the second "jumpy fo" comes what followed the first.
+        await page.fill('#sentence', 'jumpy fox quiz jumpy fo');
+        await page.press('#sentence', 'Enter');
+        await page.click('nav button[data-view="next"]');
+        await page.waitForSelector('main[data-ready="next"]');
+        await page.fill('#new-tokens', '12');
+        await page.click('#generate');
+        await page.waitForSelector('[data-testid="generated"][data-ids]');
+        // 'x' (id 23) comes first with probability 0.80 at seed 1; 0.5 leaves room for
+        // rounding while failing a model that does not copy.
+        const top = await page.$eval('[data-testid="next-table"] tr[data-id]', (tr) => ({
+          id: Number(tr.getAttribute('data-id')),
+          p: Number(tr.querySelector('td.weight')?.getAttribute('data-value')),
+        }));
+        expect(top.id).toBe(23);
+        expect(top.p).toBeGreaterThan(0.5);
+        expect(
+          (await page.getAttribute('[data-testid="generated"]', 'data-ids'))!.split(','),
+        ).toHaveLength(12);
+        await shot('train-next-view-full');
         expect(problems).toEqual([]);
       }, 150_000);
     }

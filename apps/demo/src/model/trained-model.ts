@@ -60,6 +60,7 @@ export function trainedModel(options: TrainedModelOptions): CurrentModel {
   };
   return {
     label: `attention-only transformer trained here, seed ${options.seed}, step ${options.step} (${config.numLayers} layers × ${config.numHeads} heads; reads the first ${config.contextLength} characters) on ${options.deviceName}`,
+    // Also at step 0 (its label says so): the heads view draws only `trained` models' layers.
     trained: true,
     numLayers: config.numLayers,
     numHeads: config.numHeads,
@@ -89,10 +90,12 @@ export function trainedModel(options: TrainedModelOptions): CurrentModel {
       }
     },
     nextTokens,
+    decoding: `greedy, running the whole text again for each token (no KV cache; past ${config.contextLength} tokens, the latest ${config.contextLength})`,
     async generate(list, maxNewTokens, onToken) {
       const out = [...list];
-      for (let i = 0; i < maxNewTokens && out.length < config.contextLength; i++) {
-        const [best] = await nextTokens(out, 1);
+      for (let i = 0; i < maxNewTokens; i++) {
+        // Past the context, the model reads the latest contextLength tokens.
+        const [best] = await nextTokens(out.slice(-config.contextLength), 1);
         out.push(best!.id);
         onToken(best!);
       }

@@ -154,6 +154,7 @@ class TrainSession {
       await this.#resetting;
       const run = this.#run;
       if (!run) return;
+      this.#status.classList.remove('error');
       this.#setRunning(true);
       while (this.#running && run === this.#run && run.step < this.#target) {
         if (!this.root.isConnected) break;
