@@ -7,7 +7,7 @@ import { type MatrixStack, stackAt } from '../src/model/matrix.js';
 import { characterTokens, trainedModel } from '../src/model/trained-model.js';
 import { MEASURE_EVERY } from '../src/views/train-view.js';
 import { expectAllClose } from './close.js';
-import { expectModelGrid } from './model-grid.js';
+import { expectModelGrid, rasterValues } from './model-grid.js';
 import { appDir, buildSite, openExplorer } from './site.js';
 
 // The Train view in headless Chromium (WebGPU on SwiftShader, and WebGPU disabled: the
@@ -142,12 +142,7 @@ for (const webgpu of [true, false]) {
       const last = reference.at(-1)!;
       for (let l = 0; l < 2; l++) {
         for (let k = 0; k < 4; k++) {
-          const cells = (await page.getAttribute(
-            `svg[data-name="train-attention-${l}-${k}"] image`,
-            'data-values',
-          ))!
-            .split(',')
-            .map(Number);
+          const cells = await rasterValues(page, `train-attention-${l}-${k}`);
           expectAllClose(
             cells,
             stackAt(last.patterns[l]!, k).data,
