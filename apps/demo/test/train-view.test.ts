@@ -155,6 +155,18 @@ for (const webgpu of [true, false]) {
       await shot('train-view');
     }, 120_000);
 
+    it('never scrolls sideways in a 390 px wide window', async () => {
+      const narrow = await browser.newPage({ viewport: { width: 390, height: 844 } });
+      await narrow.goto(`${site.url}?webgpu=${webgpu ? '1' : '0'}`);
+      await narrow.click('nav button[data-view="train"]');
+      await narrow.waitForSelector('main[data-ready="train"] svg[data-name="train-induction"]');
+      expect(await narrow.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(
+        390,
+      );
+      await saveScreenshot(narrow, appDir, `${webgpu ? 'webgpu' : 'cpu'}-narrow-train`);
+      await narrow.close();
+    });
+
     it('puts the trained model in the model view', async () => {
       await page.click('#train-use');
       expect(await page.textContent('[data-testid="weights"]')).toContain(

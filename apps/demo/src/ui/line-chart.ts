@@ -16,7 +16,8 @@ export interface LineChartOptions {
   height?: number;
   /** Both axes logarithmic, so power laws are straight lines of slope = the power. */
   logLog?: boolean;
-  /** A fixed y range (e.g. [0, 1] for scores), widened to take any point outside it. */
+  /** Fixed ranges (e.g. [0, 1] for scores), widened to take any point outside them. */
+  xRange?: readonly [number, number];
   yRange?: readonly [number, number];
 }
 
@@ -61,7 +62,10 @@ export function lineChart(series: readonly Series[], options: LineChartOptions):
   const ys = all.map(([, y]) => y);
   let [x0, x1] = [Math.min(...xs), Math.max(...xs)];
   let [y0, y1] = [Math.min(...ys), Math.max(...ys)];
-  if (options.yRange) [y0, y1] = [Math.min(y0, options.yRange[0]), Math.max(y1, options.yRange[1])];
+  const widen = (lo: number, hi: number, range?: readonly [number, number]): [number, number] =>
+    range ? [Math.min(lo, range[0]), Math.max(hi, range[1])] : [lo, hi];
+  [x0, x1] = widen(x0, x1, options.xRange);
+  [y0, y1] = widen(y0, y1, options.yRange);
   if (y0 === y1) [y0, y1] = logLog ? [y0 / 2, y1 * 2] : [y0 - 1, y1 + 1];
   if (x0 === x1) [x0, x1] = logLog ? [x0 / 2, x1 * 2] : [x0 - 1, x1 + 1];
   const f = logLog ? Math.log : (v: number) => v;

@@ -227,7 +227,8 @@ class TrainSession {
           line(`layer ${l} head ${k}`, LAYER_COLOURS[l]![k % 4]!, (m) => m[score][l]![k]!),
         ),
       );
-    const size = { width: 460, height: 250 };
+    // The step axis runs to the run's end, so the charts also show how far it has come.
+    const size = { width: 460, height: 250, xRange: [0, this.#target] as const };
     const scores = { ...size, xLabel: 'training step', yRange: [0, 1] as const };
     this.#charts.replaceChildren(
       lineChart(
