@@ -15,6 +15,7 @@ import { type MatrixStack, stackAt } from '../src/model/matrix.js';
 import { cosineSimilarity } from '../src/model/positions.js';
 import { PROBE_SEED, probeLength } from '../src/views/model-view.js';
 import { expectAllClose } from './close.js';
+import { expectModelGrid } from './model-grid.js';
 import {
   appDir,
   buildSite,
@@ -144,18 +145,8 @@ for (const webgpu of [true, false]) {
       await page.waitForSelector('main[data-ready="model"]');
       expect(await page.locator('[data-testid="random-banner"]').count()).toBe(0);
       const want = await referenceAttentions(ids());
-      expect(await page.locator('button.thumb').count()).toBe(2 * 3);
-      for (const [l, layer] of want.entries()) {
-        for (let k = 0; k < layer.count; k++) {
-          const shown = (await page.getAttribute(
-            `svg[data-name="model-${l}-${k}"] image`,
-            'data-values',
-          ))!
-            .split(',')
-            .map(Number);
-          expectAllClose(shown, stackAt(layer, k).data, `layer ${l} head ${k}`, 1e-4, 1e-3);
-        }
-      }
+      expect(want.length * want[0]!.count).toBe(2 * 3);
+      await expectModelGrid(page, want, 1e-4, 1e-3);
       const previous = await numbers(page, '[data-testid="roles-table"] td.previous');
       const first = await numbers(page, '[data-testid="roles-table"] td.first');
       expectAllClose(

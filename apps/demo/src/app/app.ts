@@ -18,6 +18,7 @@ import { nextTokenView } from '../views/next-token-view.js';
 import { positionsView } from '../views/positions-view.js';
 import { searchView } from '../views/search-view.js';
 import { tokensView } from '../views/tokens-view.js';
+import { trainView } from '../views/train-view.js';
 import { analyse } from './analyse.js';
 import {
   type Analysis,
@@ -39,6 +40,7 @@ const RENDERERS: Record<ViewName, View> = {
   next: nextTokenView,
   masks: masksView,
   positions: positionsView,
+  train: trainView,
 };
 
 export interface AppElements {
@@ -187,6 +189,13 @@ export class App {
     }
   }
 
+  /** Make a model built on the page (the Train view's) the current model. */
+  useModel(model: CurrentModel): void {
+    this.#loaded?.dispose();
+    this.#loaded = model;
+    this.el.weightsLabel.textContent = `Model: ${model.label}`;
+  }
+
   useRandomWeights(): void {
     this.#loaded?.dispose();
     this.#loaded = undefined;
@@ -218,6 +227,7 @@ export class App {
         device: this.device,
         model: this.#loaded ?? randomLayerModel(this.settings, this.#projections),
         update: (change) => this.update(change),
+        useModel: (model) => this.useModel(model),
       };
       const view = await RENDERERS[this.settings.view](ctx);
       if (ticket !== this.#renders) return;

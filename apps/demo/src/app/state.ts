@@ -2,7 +2,16 @@ import type { LayerResult, PositionScheme } from '../model/layer.js';
 import { DEFAULT_ENCODING, hexBytes, isWholeText, type ShownToken } from '../model/tokens.js';
 import type { Projections } from '../model/weights.js';
 
-export const VIEWS = ['tokens', 'search', 'heads', 'model', 'next', 'masks', 'positions'] as const;
+export const VIEWS = [
+  'tokens',
+  'search',
+  'heads',
+  'model',
+  'next',
+  'masks',
+  'positions',
+  'train',
+] as const;
 export type ViewName = (typeof VIEWS)[number];
 
 /** Views that draw the current model's attention (and so carry the random-weights banner). */
@@ -16,6 +25,7 @@ export const VIEW_TITLES: Record<ViewName, string> = {
   next: 'Next token',
   masks: 'Masks & cost',
   positions: 'Positions',
+  train: 'Train',
 };
 
 export interface Settings {

@@ -32,12 +32,14 @@ export interface CurrentModel {
   attentions(ids: readonly number[]): Promise<MatrixStack[]>;
   /** The k most likely next tokens after `ids`, for language models. */
   nextTokens?(ids: readonly number[], k: number): Promise<NextToken[]>;
-  /** Greedy generation with the KV cache, streaming each new token. */
+  /** Greedy generation, streaming each new token. */
   generate?(
     ids: readonly number[],
     maxNewTokens: number,
     onToken: (token: ModelToken) => void,
   ): Promise<number[]>;
+  /** How `generate` decodes, for the page, e.g. "greedy, with the KV cache". */
+  readonly decoding?: string;
   /** Learned position embeddings `[positions, hidden]` (GPT-2's `wpe`), when the model has them. */
   positionEmbeddings?(): Promise<Matrix | undefined>;
   dispose(): void;

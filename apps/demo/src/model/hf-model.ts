@@ -93,6 +93,7 @@ function wrapModel(
               out.lastHiddenState.dispose();
             }
           },
+          decoding: 'greedy, with the KV cache (the prompt runs once, then one token per step)',
           async generate(
             ids: readonly number[],
             maxNewTokens: number,

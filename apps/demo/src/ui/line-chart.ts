@@ -16,6 +16,9 @@ export interface LineChartOptions {
   height?: number;
   /** Both axes logarithmic, so power laws are straight lines of slope = the power. */
   logLog?: boolean;
+  /** Fixed ranges (e.g. [0, 1] for scores), widened to take any point outside them. */
+  xRange?: readonly [number, number];
+  yRange?: readonly [number, number];
 }
 
 /** Round numbers between lo and hi for axis ticks: 1-2-5 steps, or powers of ten / two on a log axis. */
@@ -43,7 +46,8 @@ function tickText(v: number): string {
   if (v === 0) return '0';
   const a = Math.abs(v);
   if (a >= 1000 || a < 0.01) return v.toExponential(0);
-  return a >= 10 ? String(Math.round(v)) : String(Number(v.toPrecision(2)));
+  // Three digits: ticks 0.0415 and 0.042 apart must not both read 0.042.
+  return a >= 10 ? String(Math.round(v)) : String(Number(v.toPrecision(3)));
 }
 
 /** A small SVG line chart with axis titles, ticks and a legend; points carry `data-x`/`data-y`. */
@@ -58,6 +62,10 @@ export function lineChart(series: readonly Series[], options: LineChartOptions):
   const ys = all.map(([, y]) => y);
   let [x0, x1] = [Math.min(...xs), Math.max(...xs)];
   let [y0, y1] = [Math.min(...ys), Math.max(...ys)];
+  const widen = (lo: number, hi: number, range?: readonly [number, number]): [number, number] =>
+    range ? [Math.min(lo, range[0]), Math.max(hi, range[1])] : [lo, hi];
+  [x0, x1] = widen(x0, x1, options.xRange);
+  [y0, y1] = widen(y0, y1, options.yRange);
   if (y0 === y1) [y0, y1] = logLog ? [y0 / 2, y1 * 2] : [y0 - 1, y1 + 1];
   if (x0 === x1) [x0, x1] = logLog ? [x0 / 2, x1 * 2] : [x0 - 1, x1 + 1];
   const f = logLog ? Math.log : (v: number) => v;

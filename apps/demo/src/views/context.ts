@@ -9,6 +9,8 @@ export interface ViewContext {
   /** What the model views draw from: the seeded random layer or a loaded checkpoint. */
   model: CurrentModel;
   update(change: Partial<Settings>): void;
+  /** Make `model` the current model (e.g. the one trained in the Train view); the app owns it. */
+  useModel(model: CurrentModel): void;
 }
 
 export type View = (ctx: ViewContext) => HTMLElement | Promise<HTMLElement>;

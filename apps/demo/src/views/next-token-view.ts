@@ -82,7 +82,7 @@ export async function nextTokenView(ctx: ViewContext): Promise<HTMLElement> {
       });
       const seconds = (performance.now() - started) / 1000;
       written.setAttribute('data-ids', made.join(','));
-      return `${made.length} tokens in ${fmt(seconds, 1)} s, greedy, with the KV cache (the prompt runs once, then one token per step).`;
+      return `${made.length} tokens in ${fmt(seconds, 1)} s, ${model.decoding ?? 'greedy'}.`;
     },
   );
   return h(

@@ -1,0 +1,187 @@
+// The Train view's experiment without the page: a 2-layer attention-only transformer from
+// @qkv/train learning induction heads, stepped a few steps at a time and measured on a probe.
+import { type Device, mul, Random, scope, type Tensor, tensor } from '@qkv/tensor';
+import {
+  AdamW,
+  attentionPatterns,
+  headScores,
+  initParameters,
+  languageModelLoss,
+  type Parameters,
+  repeatedSequences,
+  type TransformerConfig,
+  trainStep,
+} from '@qkv/train';
+import type { MatrixStack } from './matrix.js';
+
+/**
+ * The settings @qkv/train's induction experiment forms an induction head with (Olsson et al.
+ * 2022 at a size that trains in about 400 AdamW steps): vocabulary 32, so a random half of 16
+ * tokens rarely repeats a token by chance; d_model 32, 4 heads, context 32, batch 16.
+ */
+export const INDUCTION_CONFIG: TransformerConfig = {
+  vocabSize: 32,
+  dModel: 32,
+  numHeads: 4,
+  numLayers: 2,
+  contextLength: 32,
+};
+
+export interface InductionRunOptions {
+  seed: number;
+  device: Device;
+  config?: TransformerConfig;
+  batch?: number;
+  lr?: number;
+  /** Rows of the fixed probe the scores, losses and heatmaps are measured on. */
+  probeBatch?: number;
+}
+
+/** What the page shows after a step: losses on the probe and each head's scores per layer. */
+export interface Measurement {
+  step: number;
+  /** Mean next-token cross-entropy on the probe (nats), over every position. */
+  loss: number;
+  /** The same over the repeated half only (positions an induction head can predict). */
+  repeatedLoss: number;
+  /** Per layer, per head. */
+  previousToken: number[][];
+  induction: number[][];
+  /** Per layer, the attention `[H, T, T]` on the probe's first row (the heatmaps). */
+  patterns: MatrixStack[];
+}
+
+/** Probe seed: the probe is the same sequences whatever the training seed. */
+const PROBE_SEED = 99;
+/** Embedding scale that avoids the long plateau of tiny q·k (see `initParameters`). */
+const EMBED_STD = 0.3;
+
+/** Targets `[B, T - 1]` counting only positions j >= T/2 + 1, which copy from the first half. */
+export function repeatedHalfTargets(tokens: Int32Array, length: number): Int32Array {
+  const batch = tokens.length / length;
+  const out = new Int32Array(batch * (length - 1)).fill(-100);
+  for (let b = 0; b < batch; b++) {
+    for (let j = length / 2 + 1; j < length; j++) {
+      out[b * (length - 1) + j - 1] = tokens[b * length + j]!;
+    }
+  }
+  return out;
+}
+
+async function host(t: Tensor): Promise<Float32Array> {
+  return Float32Array.from((await t.data()) as ArrayLike<number>);
+}
+
+/**
+ * One training run: parameters from `seed`, AdamW at lr 1e-2 (the experiment's), training
+ * rows that repeat a random segment of period [3, T/2] drawn from a generator seeded with
+ * `seed + 1`, so the same seed gives the same run on every device.
+ */
+export class InductionRun {
+  readonly config: TransformerConfig;
+  readonly device: Device;
+  readonly seed: number;
+  step = 0;
+  readonly #params: Parameters;
+  readonly #optimizer: AdamW;
+  readonly #rng: Random;
+  readonly #batch: number;
+  readonly #probe: Tensor;
+  readonly #probeTargets: Tensor;
+
+  constructor(options: InductionRunOptions) {
+    this.config = options.config ?? INDUCTION_CONFIG;
+    this.device = options.device;
+    this.seed = options.seed;
+    this.#batch = options.batch ?? 16;
+    const { device } = options;
+    this.#params = initParameters(this.config, { seed: options.seed, device, embedStd: EMBED_STD });
+    this.#optimizer = new AdamW(this.#params, { lr: options.lr ?? 1e-2, weightDecay: 0 });
+    this.#rng = new Random(options.seed + 1);
+    const t = this.config.contextLength;
+    const rows = options.probeBatch ?? 8;
+    // Made on the CPU to read its tokens, then uploaded.
+    const probeRng = new Random(PROBE_SEED);
+    const probe = repeatedSequences(rows, t, this.config.vocabSize, { rng: probeRng });
+    const ids = probe.dataSync() as Int32Array;
+    probe.dispose();
+    this.#probe = tensor(ids, [rows, t], { dtype: 'int32', device });
+    this.#probeTargets = tensor(repeatedHalfTargets(ids, t), [rows, t - 1], {
+      dtype: 'int32',
+      device,
+    });
+  }
+
+  /** Run `n` AdamW steps; resolves with the last step's training-batch loss. */
+  async train(n: number): Promise<number> {
+    let last: Tensor | undefined;
+    for (let i = 0; i < n; i++) {
+      last?.dispose();
+      const tokens = repeatedSequences(
+        this.#batch,
+        this.config.contextLength,
+        this.config.vocabSize,
+        {
+          rng: this.#rng,
+          device: this.device,
+          minPeriod: 3,
+        },
+      );
+      last = trainStep(this.#optimizer, (p) => languageModelLoss(this.config, p, tokens));
+      tokens.dispose();
+      this.step++;
+    }
+    if (!last) return Number.NaN;
+    try {
+      return (await host(last))[0]!;
+    } finally {
+      last.dispose();
+    }
+  }
+
+  /** Losses, head scores and attention on the probe at the current step. */
+  async measure(): Promise<Measurement> {
+    const step = this.step;
+    const { loss, repeated, layers } = scope(() => ({
+      loss: languageModelLoss(this.config, this.#params, this.#probe),
+      repeated: languageModelLoss(this.config, this.#params, this.#probe, this.#probeTargets),
+      layers: attentionPatterns(this.config, this.#params, this.#probe),
+    }));
+    try {
+      const [, h, t] = layers[0]!.shape as [number, number, number];
+      const previousToken: number[][] = [];
+      const induction: number[][] = [];
+      const patterns: MatrixStack[] = [];
+      for (const layer of layers) {
+        const data = await host(layer);
+        const scores = headScores(data, layer.shape);
+        previousToken.push(scores.previousToken);
+        induction.push(scores.induction);
+        patterns.push({ count: h, rows: t, cols: t, data: data.slice(0, h * t * t) });
+      }
+      return {
+        step,
+        loss: (await host(loss))[0]!,
+        repeatedLoss: (await host(repeated))[0]!,
+        previousToken,
+        induction,
+        patterns,
+      };
+    } finally {
+      for (const x of [loss, repeated, ...layers]) x.dispose();
+    }
+  }
+
+  /** A copy of the parameters now (the caller owns them), e.g. for a CurrentModel. */
+  snapshot(): Parameters {
+    // The optimizer replaces its tensors on every step; the copies stay as they are.
+    return new Map([...this.#params].map(([name, p]) => [name, mul(p, 1)]));
+  }
+
+  dispose(): void {
+    this.#optimizer.dispose();
+    for (const p of this.#params.values()) p.dispose();
+    this.#probe.dispose();
+    this.#probeTargets.dispose();
+  }
+}
