@@ -3,7 +3,17 @@
 // blocks), with outputs poisoned and buffers counted. The conformance suite covers the op
 // contracts on small shapes; these cover the blocking and the SIMD tails of the row ops.
 import { expectClose } from '@qkv/conformance';
-import { blockSparseAttention, causal, createBlockMask } from '@qkv/sparse';
+import {
+  alibi,
+  blockSparseAttention,
+  causal,
+  createBlockMask,
+  emptyStats,
+  keyPadding,
+  type Mask,
+  slidingWindow,
+  symmetricWindow,
+} from '@qkv/sparse';
 import {
   type AttentionOptions,
   attention,
@@ -37,6 +47,16 @@ for (const threads of [1, 3]) {
 
     function pair(shape: Shape, low = -1, high = 1): [Tensor, Tensor] {
       return mirror(rand(shape, { device: cpu(), low, high, seed: seed++ }));
+    }
+
+    /** A random `[..., S, D]` tensor pair whose key rows `keys` hold `poison`. */
+    function poisoned(shape: Shape, keys: (j: number) => boolean, poison: number) {
+      const ref = rand(shape, { device: cpu(), low: -1, high: 1, seed: seed++ });
+      const s = shape.at(-2)!;
+      const d = shape.at(-1)!;
+      const data = ref.dataSync().map((x, i) => (keys(Math.floor(i / d) % s) ? poison : x));
+      ref.dispose();
+      return mirror(tensor(Array.from(data), shape, { device: cpu() }));
     }
 
     /** Run `op` on the reference and on the wasm device; compare and dispose everything. */
@@ -133,16 +153,6 @@ for (const threads of [1, 3]) {
     });
 
     describe('wasm attention, non-finite k and v at masked keys', () => {
-      /** A random `[..., S, D]` tensor pair whose key rows `keys` hold `poison`. */
-      function poisoned(shape: Shape, keys: (j: number) => boolean, poison: number) {
-        const ref = rand(shape, { device: cpu(), low: -1, high: 1, seed: seed++ });
-        const s = shape.at(-2)!;
-        const d = shape.at(-1)!;
-        const data = ref.dataSync().map((x, i) => (keys(Math.floor(i / d) % s) ? poison : x));
-        ref.dispose();
-        return mirror(tensor(Array.from(data), shape, { device: cpu() }));
-      }
-
       for (const poison of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
         it(`${poison} at keys hidden by a bool mask, several blocks`, async () => {
           const hidden = (j: number) => (j >= 100 && j < 104) || j >= 140;
@@ -185,11 +195,65 @@ for (const threads of [1, 3]) {
         await compare([pair([2, 5])], ([x]) => rmsNorm(x!, { eps: 0.1 }));
       });
     });
-    it("runs ops declared later through the reference fallback (@qkv/sparse's)", async () => {
-      const blocks = createBlockMask(causal(), { qLen: 40, kvLen: 40, blockSize: 16 });
-      await compare([pair([1, 2, 40, 8]), pair([1, 2, 40, 8]), pair([1, 2, 40, 8])], (xs) =>
-        blockSparseAttention(xs[0]!, xs[1]!, xs[2]!, blocks),
-      );
+    describe('wasm block-sparse attention', () => {
+      // Blocks that are not multiples of the 8-key panels or the 32 x 64 tiles, ragged last
+      // blocks, and masks with full, partial and skipped blocks.
+      const cases: [string, Mask, number, number, number, number, number][] = [
+        // name, mask, batch, L (= S), blockQ, blockKv, Hkv (of 4 query heads)
+        ['causal', causal(), 1, 97, 16, 16, 4],
+        ['sliding window, uneven blocks, GQA', slidingWindow(37), 2, 150, 40, 20, 2],
+        ['symmetric window, blocks of 13', symmetricWindow(9), 1, 70, 13, 13, 1],
+        ['sliding window, blocks wider than a tile', slidingWindow(90), 1, 203, 70, 100, 4],
+      ];
+      it.each(cases)('%s', async (_name, mask, batch, n, blockQ, blockKv, kvHeads) => {
+        const blocks = createBlockMask(mask, { qLen: n, kvLen: n, blockQ, blockKv });
+        const inputs = [pair([batch, 4, n, 24]), pair([batch, kvHeads, n, 24])];
+        await compare([...inputs, pair([batch, kvHeads, n, 10])], ([q, k, v]) =>
+          blockSparseAttention(q!, k!, v!, blocks, { enableGqa: true }),
+        );
+      });
+
+      it('L < S: key padding per batch item with its work counted, and bottom-right causal', async () => {
+        const blocks = createBlockMask(keyPadding([50, 31]), {
+          qLen: 30,
+          kvLen: 61,
+          blockSize: 12,
+          batch: 2,
+        });
+        const counted = [emptyStats(), emptyStats()];
+        let run = 0;
+        await compare([pair([2, 2, 30, 8]), pair([2, 2, 61, 8]), pair([2, 2, 61, 8])], (xs) =>
+          blockSparseAttention(xs[0]!, xs[1]!, xs[2]!, blocks, { stats: counted[run++]! }),
+        );
+        expect(counted[1]).toEqual(counted[0]);
+        expect(counted[0]!.maskEvaluations).toBeGreaterThan(0);
+        const late = createBlockMask(causal(31), { qLen: 30, kvLen: 61, blockSize: 12 });
+        await compare([pair([1, 30, 8]), pair([1, 61, 8]), pair([1, 61, 8])], (xs) =>
+          blockSparseAttention(xs[0]!, xs[1]!, xs[2]!, late),
+        );
+      });
+
+      // Keys hidden from some rows by the mask hold NaN or ±Infinity in k and v: the rows that
+      // cannot see them must stay finite (rows that can are NaN on both sides). Neither key
+      // starts a block: the reference skips a block whose only visible score is NaN.
+      for (const poison of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
+        it(`${poison} at keys the mask hides`, async () => {
+          const hidden = (j: number) => j === 65 || j === 90;
+          const blocks = createBlockMask(slidingWindow(25), { qLen: 97, kvLen: 97, blockSize: 20 });
+          const shape = [1, 2, 97, 16];
+          await compare(
+            [pair(shape), poisoned(shape, hidden, poison), poisoned(shape, hidden, poison)],
+            ([q, k, v]) => blockSparseAttention(q!, k!, v!, blocks),
+          );
+        });
+      }
+
+      it('a score modifier takes the reference kernel', async () => {
+        const blocks = createBlockMask(causal(), { qLen: 40, kvLen: 40, blockSize: 16 });
+        await compare([pair([1, 2, 40, 8]), pair([1, 2, 40, 8]), pair([1, 2, 40, 8])], (xs) =>
+          blockSparseAttention(xs[0]!, xs[1]!, xs[2]!, blocks, { scoreMod: alibi(2) }),
+        );
+      });
     });
 
     it('got the threads it asked for', () => {

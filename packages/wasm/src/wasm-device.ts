@@ -9,6 +9,7 @@ import {
   type TypedArray,
 } from '@qkv/tensor';
 import { registerAttentionKernel } from './kernels/attention.js';
+import { registerBlockSparseAttentionKernel } from './kernels/block-sparse-attention.js';
 import { registerMatmulKernel } from './kernels/matmul.js';
 import { registerRowKernels } from './kernels/rows.js';
 import { KernelModule } from './wasm-module.js';
@@ -77,6 +78,7 @@ export class WasmDevice implements Device {
 export const NATIVE_OPS: readonly string[] = [
   'matmul',
   'attention',
+  'blockSparseAttention',
   'softmax',
   'layerNorm',
   'rmsNorm',
@@ -95,6 +97,7 @@ function registerWasmKernels(): void {
   setKernelFallback(WASM_BACKEND, 'cpu');
   registerMatmulKernel(reference('matmul'));
   registerAttentionKernel(reference('attention'));
+  registerBlockSparseAttentionKernel(reference('blockSparseAttention'));
   registerRowKernels(reference);
 }
 

@@ -53,6 +53,25 @@ export interface KernelExports {
     scale: number,
     causal: number,
     offset: number,
+    firstBlock: number,
+    blockStep: number,
+    scratch: number,
+  ): void;
+  blockSparseHead(
+    q: number,
+    k: number,
+    v: number,
+    out: number,
+    l: number,
+    s: number,
+    e: number,
+    ev: number,
+    scale: number,
+    blockQ: number,
+    blockKv: number,
+    table: number,
+    firstBlock: number,
+    blockStep: number,
     scratch: number,
   ): void;
 }
