@@ -9,3 +9,4 @@ export { normRows, softmaxRows } from './rows';
 export function heapBase(): usize {
   return __heap_base;
 }
+export { binaryF32, unaryF32 } from './elementwise';

@@ -17,6 +17,7 @@ import {
 import {
   type AttentionOptions,
   attention,
+  binary,
   cpu,
   debugFlags,
   fromTypedArray,
@@ -28,9 +29,11 @@ import {
   softmax,
   type Tensor,
   tensor,
+  unary,
 } from '@qkv/tensor';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createWasmDevice } from './index.js';
+import { NATIVE_BINARY, NATIVE_UNARY } from './kernels/elementwise.js';
 
 // Long float32 sums (up to 300 terms) against float64 references.
 const tol = { atol: 2e-5, rtol: 1e-4 };
@@ -195,6 +198,41 @@ for (const threads of [1, 3]) {
         await compare([pair([2, 5])], ([x]) => rmsNorm(x!, { eps: 0.1 }));
       });
     });
+    describe('wasm elementwise', () => {
+      // Every float32 edge the formulas meet: NaN, ±Infinity, ±0, exp's overflow and
+      // underflow (to subnormals), over a length that leaves a scalar tail.
+      const special = [Number.NaN, Infinity, -Infinity, 0, -0, 88.5, 89, -87.5, -100, -104, 1e-3];
+      const values = Array.from({ length: 5 * 37 }, (_, i) =>
+        i < special.length ? special[i]! : Math.sin(i * 1.7) * (i % 3 === 0 ? 30 : 4),
+      );
+      it.each(NATIVE_UNARY)('%s', async (op) => {
+        const x = mirror(tensor(values, [5, 37], { device: cpu() }));
+        await compare([x], ([t]) => unary(op, t!));
+      });
+
+      const shapes: [string, Shape, Shape][] = [
+        ['same shape', [3, 5, 37], [3, 5, 37]],
+        ['scalar', [3, 43], []],
+        ['scalar first', [1], [6, 7]],
+        ['trailing dimensions', [4, 3, 21], [3, 21]],
+        ['a column', [9, 1], [9, 22]],
+        ['other broadcasts (reference kernel)', [3, 1, 5], [4, 1]],
+      ];
+      for (const op of NATIVE_BINARY) {
+        it.each(shapes)(`${op}: %s`, async (_name, aShape, bShape) => {
+          await compare([pair(aShape, -3, 3), pair(bShape, -3, 3)], ([a, b]) => binary(op, a!, b!));
+        });
+      }
+
+      it('propagates NaN and infinities through the binary ops', async () => {
+        for (const op of NATIVE_BINARY) {
+          const a = mirror(tensor(values.slice(0, 37), [37], { device: cpu() }));
+          const b = mirror(tensor(values.slice(0, 37).reverse(), [37], { device: cpu() }));
+          await compare([a, b], ([x, y]) => binary(op, x!, y!));
+        }
+      });
+    });
+
     describe('wasm block-sparse attention', () => {
       // Blocks that are not multiples of the 8-key panels or the 32 x 64 tiles, ragged last
       // blocks, and masks with full, partial and skipped blocks.

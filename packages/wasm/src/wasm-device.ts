@@ -10,6 +10,7 @@ import {
 } from '@qkv/tensor';
 import { registerAttentionKernel } from './kernels/attention.js';
 import { registerBlockSparseAttentionKernel } from './kernels/block-sparse-attention.js';
+import { NATIVE_BINARY, NATIVE_UNARY, registerElementwiseKernels } from './kernels/elementwise.js';
 import { registerMatmulKernel } from './kernels/matmul.js';
 import { registerRowKernels } from './kernels/rows.js';
 import { KernelModule } from './wasm-module.js';
@@ -74,7 +75,10 @@ export class WasmDevice implements Device {
   }
 }
 
-/** Ops with a WebAssembly kernel (float32 only; other dtypes take the reference kernel). */
+/**
+ * Ops with a WebAssembly kernel (float32 only; other dtypes, and broadcasts other than same
+ * shape, scalar and trailing dimensions, take the reference kernel).
+ */
 export const NATIVE_OPS: readonly string[] = [
   'matmul',
   'attention',
@@ -82,6 +86,8 @@ export const NATIVE_OPS: readonly string[] = [
   'softmax',
   'layerNorm',
   'rmsNorm',
+  ...NATIVE_UNARY,
+  ...NATIVE_BINARY,
 ];
 
 let registered = false;
@@ -99,6 +105,7 @@ function registerWasmKernels(): void {
   registerAttentionKernel(reference('attention'));
   registerBlockSparseAttentionKernel(reference('blockSparseAttention'));
   registerRowKernels(reference);
+  registerElementwiseKernels(reference);
 }
 
 /**

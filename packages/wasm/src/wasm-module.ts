@@ -57,6 +57,19 @@ export interface KernelExports {
     blockStep: number,
     scratch: number,
   ): void;
+  unaryF32(op: number, x: number, out: number, n: number): void;
+  binaryF32(
+    op: number,
+    a: number,
+    aRow: number,
+    aCol: number,
+    b: number,
+    bRow: number,
+    bCol: number,
+    out: number,
+    rows: number,
+    cols: number,
+  ): void;
   blockSparseHead(
     q: number,
     k: number,
