@@ -17,6 +17,7 @@ import {
 import {
   type AttentionOptions,
   attention,
+  type BlockSparseStats,
   binary,
   cpu,
   debugFlags,
@@ -263,8 +264,11 @@ for (const threads of [1, 3]) {
         await compare([pair([2, 2, 30, 8]), pair([2, 2, 61, 8]), pair([2, 2, 61, 8])], (xs) =>
           blockSparseAttention(xs[0]!, xs[1]!, xs[2]!, blocks, { stats: counted[run++]! }),
         );
-        expect(counted[1]).toEqual(counted[0]);
-        expect(counted[0]!.maskEvaluations).toBeGreaterThan(0);
+        // The same work, except that the two heads share the tables' rows (heads 1) and so
+        // one evaluation of the mask, where the reference evaluates it per head.
+        const [reference, native] = counted as [BlockSparseStats, BlockSparseStats];
+        expect(native).toEqual({ ...reference, maskEvaluations: reference.maskEvaluations / 2 });
+        expect(native.maskEvaluations).toBeGreaterThan(0);
         const late = createBlockMask(causal(31), { qLen: 30, kvLen: 61, blockSize: 12 });
         await compare([pair([1, 30, 8]), pair([1, 61, 8]), pair([1, 61, 8])], (xs) =>
           blockSparseAttention(xs[0]!, xs[1]!, xs[2]!, late),

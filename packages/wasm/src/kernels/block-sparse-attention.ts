@@ -17,45 +17,77 @@ type Mask = NonNullable<BlockSparseAttentionAttrs['mods']['mask']>;
 
 /**
  * What the kernel of assembly/block-sparse.ts reads for every (batch, query head): its visit
- * table (i32: offsets per query block, then (key block, mask address) pairs) and the mask
- * bytes of its partial blocks, plus the work counted the way the reference counts it.
+ * table (i32: offsets per query block, then (key block, mask address) pairs), and the mask
+ * bytes of every partial block of the block tables (partial block j at j * blockQ * blockKv),
+ * plus the work done, counted as the reference counts it.
  */
 interface VisitPlan {
   /** Per head, in i32s: its table's start in `tables`. */
-  heads: { table: number; masks: number }[];
+  heads: number[];
   tables: Int32Array;
   maskBytes: number;
   stats: { full: number; partial: number; maskEvaluations: number; scoresComputed: number };
 }
 
 function planVisits(d: AttentionDims, m: BlockTables, hasMask: boolean): VisitPlan {
-  const heads: VisitPlan['heads'] = [];
+  const heads: number[] = [];
   let ints = 0;
-  let maskBytes = 0;
-  const blockArea = m.blockQ * m.blockKv;
   for (let b = 0; b < d.batch; b++) {
     for (let h = 0; h < d.qHeads; h++) {
-      heads.push({ table: ints, masks: maskBytes });
+      heads.push(ints);
       const first = blockTableRow(m, b, h, 0);
       const last = first + m.numQBlocks;
       const full = m.fullOffsets[last]! - m.fullOffsets[first]!;
       const partial = m.partialOffsets[last]! - m.partialOffsets[first]!;
       ints += m.numQBlocks + 1 + 2 * (full + partial);
-      if (hasMask) maskBytes += partial * blockArea;
     }
   }
+  const rows = m.batch * m.heads * m.numQBlocks;
   return {
     heads,
     tables: new Int32Array(ints),
-    maskBytes,
+    maskBytes: hasMask ? m.partialOffsets[rows]! * m.blockQ * m.blockKv : 0,
     stats: { full: 0, partial: 0, maskEvaluations: 0, scoresComputed: 0 },
   };
 }
 
 /**
- * Fill the visit tables (mask addresses relative to `maskBase`) and the mask bytes: one mask
- * evaluation per element of each partial block, as the reference does.
+ * Mask bytes of table row r's partial blocks (1 = attend), evaluated at batch b, head h; returns
+ * how many are 1 in each of them. A row shared by several heads or batch items (tables of
+ * batch or heads 1 broadcast) is evaluated once: such tables describe a mask that reads
+ * neither b nor h.
  */
+function evaluateRow(
+  m: BlockTables,
+  d: AttentionDims,
+  mask: Mask,
+  r: number,
+  [b, h, qb]: [number, number, number],
+  view: Uint8Array,
+  attended: Int32Array,
+): number {
+  const qStart = qb * m.blockQ;
+  const qEnd = Math.min(qStart + m.blockQ, d.queryLength);
+  let evaluations = 0;
+  for (let j = m.partialOffsets[r]!; j < m.partialOffsets[r + 1]!; j++) {
+    const kStart = m.partialIndices[j]! * m.blockKv;
+    const kEnd = Math.min(kStart + m.blockKv, d.kvLength);
+    let on = 0;
+    for (let qi = qStart; qi < qEnd; qi++) {
+      const rowAt = (j * m.blockQ + qi - qStart) * m.blockKv - kStart;
+      for (let ki = kStart; ki < kEnd; ki++) {
+        const bit = mask(b, h, qi, ki) ? 1 : 0;
+        view[rowAt + ki] = bit;
+        on += bit;
+      }
+    }
+    attended[j] = on;
+    evaluations += (qEnd - qStart) * (kEnd - kStart);
+  }
+  return evaluations;
+}
+
+/** Fill the visit tables (mask addresses from `maskBase`) and, with a mask, its bytes. */
 function fillVisits(
   plan: VisitPlan,
   d: AttentionDims,
@@ -66,46 +98,35 @@ function fillVisits(
 ): void {
   const { tables, stats } = plan;
   const blockArea = m.blockQ * m.blockKv;
+  const evaluated = new Uint8Array(m.batch * m.heads * m.numQBlocks);
+  const attended = new Int32Array(m.partialIndices.length);
   let head = 0;
   for (let b = 0; b < d.batch; b++) {
     for (let h = 0; h < d.qHeads; h++) {
-      const { table } = plan.heads[head++]!;
-      let maskAt = plan.heads[head - 1]!.masks;
+      const table = plan.heads[head++]!;
+      const visits = table + m.numQBlocks + 1;
       let visit = 0;
       for (let qb = 0; qb < m.numQBlocks; qb++) {
         tables[table + qb] = visit;
-        const qStart = qb * m.blockQ;
-        const qEnd = Math.min(qStart + m.blockQ, d.queryLength);
+        const rows = Math.min(m.blockQ, d.queryLength - qb * m.blockQ);
         const r = blockTableRow(m, b, h, qb);
-        const visits = table + m.numQBlocks + 1;
+        if (mask && !evaluated[r]) {
+          stats.maskEvaluations += evaluateRow(m, d, mask, r, [b, h, qb], maskView, attended);
+          evaluated[r] = 1;
+        }
         for (let j = m.fullOffsets[r]!; j < m.fullOffsets[r + 1]!; j++) {
           const kb = m.fullIndices[j]!;
           tables[visits + 2 * visit] = kb;
           tables[visits + 2 * visit++ + 1] = 0;
           stats.full++;
-          stats.scoresComputed += (qEnd - qStart) * blockLength(m, d, kb);
+          stats.scoresComputed += rows * blockLength(m, d, kb);
         }
         for (let j = m.partialOffsets[r]!; j < m.partialOffsets[r + 1]!; j++) {
           const kb = m.partialIndices[j]!;
           tables[visits + 2 * visit] = kb;
-          tables[visits + 2 * visit++ + 1] = mask ? maskBase + maskAt : 0;
+          tables[visits + 2 * visit++ + 1] = mask ? maskBase + j * blockArea : 0;
           stats.partial++;
-          const kStart = kb * m.blockKv;
-          const kEnd = kStart + blockLength(m, d, kb);
-          if (!mask) {
-            stats.scoresComputed += (qEnd - qStart) * (kEnd - kStart);
-            continue;
-          }
-          for (let qi = qStart; qi < qEnd; qi++) {
-            const rowAt = maskAt + (qi - qStart) * m.blockKv - kStart;
-            for (let ki = kStart; ki < kEnd; ki++) {
-              const on = mask(b, h, qi, ki) ? 1 : 0;
-              maskView[rowAt + ki] = on;
-              stats.scoresComputed += on;
-            }
-          }
-          stats.maskEvaluations += (qEnd - qStart) * (kEnd - kStart);
-          maskAt += blockArea;
+          stats.scoresComputed += mask ? attended[j]! : rows * blockLength(m, d, kb);
         }
       }
       tables[table + m.numQBlocks] = visit;
@@ -159,7 +180,7 @@ export function registerBlockSparseAttentionKernel(
         const calls = scratch.map((scratchAt, t): KernelCall[] => {
           if (t >= m.numQBlocks) return [];
           return attentionHeads(d, [pq!, pk!, pv!, po!]).map((head): KernelCall => {
-            const table = pTables! + visits.heads[head.qHead]!.table * 4;
+            const table = pTables! + visits.heads[head.qHead]! * 4;
             return [
               'blockSparseHead',
               [
