@@ -1,6 +1,7 @@
 // The WebAssembly module of @qkv/wasm: raw kernels over linear memory. The host (src/) lays
 // out inputs, outputs and scratch above `heapBase()` and calls these; nothing here allocates.
 export { attentionHead, attentionScratchBytes, setScoreTerms } from './attention';
+export { blockSparseHead } from './block-sparse';
 export { matmul, matmulScratchBytes } from './matmul';
 export { normRows, softmaxRows } from './rows';
 
@@ -8,3 +9,4 @@ export { normRows, softmaxRows } from './rows';
 export function heapBase(): usize {
   return __heap_base;
 }
+export { binaryF32, unaryF32 } from './elementwise';

@@ -3,10 +3,22 @@
 // blocks), with outputs poisoned and buffers counted. The conformance suite covers the op
 // contracts on small shapes; these cover the blocking and the SIMD tails of the row ops.
 import { expectClose } from '@qkv/conformance';
-import { blockSparseAttention, causal, createBlockMask } from '@qkv/sparse';
+import {
+  alibi,
+  blockSparseAttention,
+  causal,
+  createBlockMask,
+  emptyStats,
+  keyPadding,
+  type Mask,
+  slidingWindow,
+  symmetricWindow,
+} from '@qkv/sparse';
 import {
   type AttentionOptions,
   attention,
+  type BlockSparseStats,
+  binary,
   cpu,
   debugFlags,
   fromTypedArray,
@@ -18,9 +30,11 @@ import {
   softmax,
   type Tensor,
   tensor,
+  unary,
 } from '@qkv/tensor';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createWasmDevice } from './index.js';
+import { NATIVE_BINARY, NATIVE_UNARY } from './kernels/elementwise.js';
 
 // Long float32 sums (up to 300 terms) against float64 references.
 const tol = { atol: 2e-5, rtol: 1e-4 };
@@ -37,6 +51,16 @@ for (const threads of [1, 3]) {
 
     function pair(shape: Shape, low = -1, high = 1): [Tensor, Tensor] {
       return mirror(rand(shape, { device: cpu(), low, high, seed: seed++ }));
+    }
+
+    /** A random `[..., S, D]` tensor pair whose key rows `keys` hold `poison`. */
+    function poisoned(shape: Shape, keys: (j: number) => boolean, poison: number) {
+      const ref = rand(shape, { device: cpu(), low: -1, high: 1, seed: seed++ });
+      const s = shape.at(-2)!;
+      const d = shape.at(-1)!;
+      const data = ref.dataSync().map((x, i) => (keys(Math.floor(i / d) % s) ? poison : x));
+      ref.dispose();
+      return mirror(tensor(Array.from(data), shape, { device: cpu() }));
     }
 
     /** Run `op` on the reference and on the wasm device; compare and dispose everything. */
@@ -133,16 +157,6 @@ for (const threads of [1, 3]) {
     });
 
     describe('wasm attention, non-finite k and v at masked keys', () => {
-      /** A random `[..., S, D]` tensor pair whose key rows `keys` hold `poison`. */
-      function poisoned(shape: Shape, keys: (j: number) => boolean, poison: number) {
-        const ref = rand(shape, { device: cpu(), low: -1, high: 1, seed: seed++ });
-        const s = shape.at(-2)!;
-        const d = shape.at(-1)!;
-        const data = ref.dataSync().map((x, i) => (keys(Math.floor(i / d) % s) ? poison : x));
-        ref.dispose();
-        return mirror(tensor(Array.from(data), shape, { device: cpu() }));
-      }
-
       for (const poison of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
         it(`${poison} at keys hidden by a bool mask, several blocks`, async () => {
           const hidden = (j: number) => (j >= 100 && j < 104) || j >= 140;
@@ -185,11 +199,103 @@ for (const threads of [1, 3]) {
         await compare([pair([2, 5])], ([x]) => rmsNorm(x!, { eps: 0.1 }));
       });
     });
-    it("runs ops declared later through the reference fallback (@qkv/sparse's)", async () => {
-      const blocks = createBlockMask(causal(), { qLen: 40, kvLen: 40, blockSize: 16 });
-      await compare([pair([1, 2, 40, 8]), pair([1, 2, 40, 8]), pair([1, 2, 40, 8])], (xs) =>
-        blockSparseAttention(xs[0]!, xs[1]!, xs[2]!, blocks),
+    describe('wasm elementwise', () => {
+      // Every float32 edge the formulas meet: NaN, ±Infinity, ±0, exp's overflow and
+      // underflow (to subnormals), over a length that leaves a scalar tail.
+      const special = [Number.NaN, Infinity, -Infinity, 0, -0, 88.5, 89, -87.5, -100, -104, 1e-3];
+      const values = Array.from({ length: 5 * 37 }, (_, i) =>
+        i < special.length ? special[i]! : Math.sin(i * 1.7) * (i % 3 === 0 ? 30 : 4),
       );
+      it.each(NATIVE_UNARY)('%s', async (op) => {
+        const x = mirror(tensor(values, [5, 37], { device: cpu() }));
+        await compare([x], ([t]) => unary(op, t!));
+      });
+
+      const shapes: [string, Shape, Shape][] = [
+        ['same shape', [3, 5, 37], [3, 5, 37]],
+        ['scalar', [3, 43], []],
+        ['scalar first', [1], [6, 7]],
+        ['trailing dimensions', [4, 3, 21], [3, 21]],
+        ['a column', [9, 1], [9, 22]],
+        ['other broadcasts (reference kernel)', [3, 1, 5], [4, 1]],
+      ];
+      for (const op of NATIVE_BINARY) {
+        it.each(shapes)(`${op}: %s`, async (_name, aShape, bShape) => {
+          await compare([pair(aShape, -3, 3), pair(bShape, -3, 3)], ([a, b]) => binary(op, a!, b!));
+        });
+      }
+
+      it('propagates NaN and infinities through the binary ops', async () => {
+        for (const op of NATIVE_BINARY) {
+          const a = mirror(tensor(values.slice(0, 37), [37], { device: cpu() }));
+          const b = mirror(tensor(values.slice(0, 37).reverse(), [37], { device: cpu() }));
+          await compare([a, b], ([x, y]) => binary(op, x!, y!));
+        }
+      });
+    });
+
+    describe('wasm block-sparse attention', () => {
+      // Blocks that are not multiples of the 8-key panels or the 32 x 64 tiles, ragged last
+      // blocks, and masks with full, partial and skipped blocks.
+      const cases: [string, Mask, number, number, number, number, number][] = [
+        // name, mask, batch, L (= S), blockQ, blockKv, Hkv (of 4 query heads)
+        ['causal', causal(), 1, 97, 16, 16, 4],
+        ['sliding window, uneven blocks, GQA', slidingWindow(37), 2, 150, 40, 20, 2],
+        ['symmetric window, blocks of 13', symmetricWindow(9), 1, 70, 13, 13, 1],
+        ['sliding window, blocks wider than a tile', slidingWindow(90), 1, 203, 70, 100, 4],
+      ];
+      it.each(cases)('%s', async (_name, mask, batch, n, blockQ, blockKv, kvHeads) => {
+        const blocks = createBlockMask(mask, { qLen: n, kvLen: n, blockQ, blockKv });
+        const inputs = [pair([batch, 4, n, 24]), pair([batch, kvHeads, n, 24])];
+        await compare([...inputs, pair([batch, kvHeads, n, 10])], ([q, k, v]) =>
+          blockSparseAttention(q!, k!, v!, blocks, { enableGqa: true }),
+        );
+      });
+
+      it('L < S: key padding per batch item with its work counted, and bottom-right causal', async () => {
+        const blocks = createBlockMask(keyPadding([50, 31]), {
+          qLen: 30,
+          kvLen: 61,
+          blockSize: 12,
+          batch: 2,
+        });
+        const counted = [emptyStats(), emptyStats()];
+        let run = 0;
+        await compare([pair([2, 2, 30, 8]), pair([2, 2, 61, 8]), pair([2, 2, 61, 8])], (xs) =>
+          blockSparseAttention(xs[0]!, xs[1]!, xs[2]!, blocks, { stats: counted[run++]! }),
+        );
+        // The same work, except that the two heads share the tables' rows (heads 1) and so
+        // one evaluation of the mask, where the reference evaluates it per head.
+        const [reference, native] = counted as [BlockSparseStats, BlockSparseStats];
+        expect(native).toEqual({ ...reference, maskEvaluations: reference.maskEvaluations / 2 });
+        expect(native.maskEvaluations).toBeGreaterThan(0);
+        const late = createBlockMask(causal(31), { qLen: 30, kvLen: 61, blockSize: 12 });
+        await compare([pair([1, 30, 8]), pair([1, 61, 8]), pair([1, 61, 8])], (xs) =>
+          blockSparseAttention(xs[0]!, xs[1]!, xs[2]!, late),
+        );
+      });
+
+      // Keys hidden from some rows by the mask hold NaN or ±Infinity in k and v: the rows that
+      // cannot see them must stay finite (rows that can are NaN on both sides). Neither key
+      // starts a block: the reference skips a block whose only visible score is NaN.
+      for (const poison of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
+        it(`${poison} at keys the mask hides`, async () => {
+          const hidden = (j: number) => j === 65 || j === 90;
+          const blocks = createBlockMask(slidingWindow(25), { qLen: 97, kvLen: 97, blockSize: 20 });
+          const shape = [1, 2, 97, 16];
+          await compare(
+            [pair(shape), poisoned(shape, hidden, poison), poisoned(shape, hidden, poison)],
+            ([q, k, v]) => blockSparseAttention(q!, k!, v!, blocks),
+          );
+        });
+      }
+
+      it('a score modifier takes the reference kernel', async () => {
+        const blocks = createBlockMask(causal(), { qLen: 40, kvLen: 40, blockSize: 16 });
+        await compare([pair([1, 2, 40, 8]), pair([1, 2, 40, 8]), pair([1, 2, 40, 8])], (xs) =>
+          blockSparseAttention(xs[0]!, xs[1]!, xs[2]!, blocks, { scoreMod: alibi(2) }),
+        );
+      });
     });
 
     it('got the threads it asked for', () => {

@@ -9,6 +9,8 @@ import {
   type TypedArray,
 } from '@qkv/tensor';
 import { registerAttentionKernel } from './kernels/attention.js';
+import { registerBlockSparseAttentionKernel } from './kernels/block-sparse-attention.js';
+import { NATIVE_BINARY, NATIVE_UNARY, registerElementwiseKernels } from './kernels/elementwise.js';
 import { registerMatmulKernel } from './kernels/matmul.js';
 import { registerRowKernels } from './kernels/rows.js';
 import { KernelModule } from './wasm-module.js';
@@ -73,13 +75,19 @@ export class WasmDevice implements Device {
   }
 }
 
-/** Ops with a WebAssembly kernel (float32 only; other dtypes take the reference kernel). */
+/**
+ * Ops with a WebAssembly kernel (float32 only; other dtypes, and broadcasts other than same
+ * shape, scalar and trailing dimensions, take the reference kernel).
+ */
 export const NATIVE_OPS: readonly string[] = [
   'matmul',
   'attention',
+  'blockSparseAttention',
   'softmax',
   'layerNorm',
   'rmsNorm',
+  ...NATIVE_UNARY,
+  ...NATIVE_BINARY,
 ];
 
 let registered = false;
@@ -95,7 +103,9 @@ function registerWasmKernels(): void {
   setKernelFallback(WASM_BACKEND, 'cpu');
   registerMatmulKernel(reference('matmul'));
   registerAttentionKernel(reference('attention'));
+  registerBlockSparseAttentionKernel(reference('blockSparseAttention'));
   registerRowKernels(reference);
+  registerElementwiseKernels(reference);
 }
 
 /**

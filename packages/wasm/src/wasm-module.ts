@@ -53,6 +53,38 @@ export interface KernelExports {
     scale: number,
     causal: number,
     offset: number,
+    firstBlock: number,
+    blockStep: number,
+    scratch: number,
+  ): void;
+  unaryF32(op: number, x: number, out: number, n: number): void;
+  binaryF32(
+    op: number,
+    a: number,
+    aRow: number,
+    aCol: number,
+    b: number,
+    bRow: number,
+    bCol: number,
+    out: number,
+    rows: number,
+    cols: number,
+  ): void;
+  blockSparseHead(
+    q: number,
+    k: number,
+    v: number,
+    out: number,
+    l: number,
+    s: number,
+    e: number,
+    ev: number,
+    scale: number,
+    blockQ: number,
+    blockKv: number,
+    table: number,
+    firstBlock: number,
+    blockStep: number,
     scratch: number,
   ): void;
 }

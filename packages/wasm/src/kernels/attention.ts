@@ -10,7 +10,7 @@ import {
 } from '@qkv/tensor';
 import type { KernelCall } from '../thread-pool.js';
 import type { WasmDevice } from '../wasm-device.js';
-import { offsetsOver } from './batch.js';
+import { attentionHeads, offsetsOver } from './batch.js';
 
 /** A mask or bias, as float32 in module memory, addressed like the `[B..., Hq, L, S]` scores. */
 interface ScorePlane {
@@ -63,7 +63,7 @@ export function registerAttentionKernel(fallback: KernelFunc<AttentionAttrs, Att
       const slopes = attrs.hasAlibi ? (extras[next++]!.storage as TypedArray) : undefined;
 
       const wasm = device.module;
-      const { queryLength: l, kvLength: s, headDim: e, valueDim: ev, keyCapacity } = dims;
+      const { queryLength: l, kvLength: s, headDim: e, valueDim: ev } = dims;
       const operands = [...inputs.slice(0, 3).map((t) => t.storage as TypedArray)];
       for (const p of planes) operands.push(p.values);
       const threads = wasm.threads;
@@ -77,20 +77,18 @@ export function registerAttentionKernel(fallback: KernelFunc<AttentionAttrs, Att
         const pPlanes = pointers.slice(3, operands.length);
         const calls = scratch.map((scratchAt, t): KernelCall[] => {
           if (t >= blocks) return [];
-          const list: KernelCall[] = [];
-          for (let b = 0; b < dims.batch; b++) {
-            for (let h = 0; h < dims.qHeads; h++) {
-              const kvHead = b * dims.kvHeads + Math.floor(h / dims.groupSize);
-              const qHead = b * dims.qHeads + h;
-              const slope = slopes ? slopes[h]! : 0;
-              list.push(['setScoreTerms', scoreTerms(attrs.softcap, slope, planes, pPlanes, b, h)]);
-              list.push([
+          return attentionHeads(dims, [pq!, pk!, pv!, po!]).flatMap((head): KernelCall[] => {
+            const slope = slopes ? slopes[head.h]! : 0;
+            const terms = scoreTerms(attrs.softcap, slope, planes, pPlanes, head.b, head.h);
+            return [
+              ['setScoreTerms', terms],
+              [
                 'attentionHead',
                 [
-                  pq! + qHead * l * e * 4,
-                  pk! + kvHead * keyCapacity * e * 4,
-                  pv! + kvHead * keyCapacity * ev * 4,
-                  po! + qHead * l * ev * 4,
+                  head.q,
+                  head.k,
+                  head.v,
+                  head.out,
                   l,
                   s,
                   e,
@@ -102,10 +100,9 @@ export function registerAttentionKernel(fallback: KernelFunc<AttentionAttrs, Att
                   threads,
                   scratchAt,
                 ],
-              ]);
-            }
-          }
-          return list;
+              ],
+            ];
+          });
         });
         wasm.parallel(calls);
         return wasm.f32(po!, sizeOf(spec.shape)).slice();
