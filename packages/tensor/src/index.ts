@@ -20,6 +20,7 @@ export {
   MAX_ELEMENTS,
 } from './check-args.js';
 export { cpu, cpuData, registerCpuKernel } from './cpu/cpu-device.js';
+export { HostStorageDevice } from './cpu/host-storage-device.js';
 export { dot, SoftmaxRow } from './cpu/online-softmax.js';
 export {
   arange,

@@ -1,12 +1,10 @@
 import {
   cpu,
-  type Device,
-  type DType,
   getKernel,
+  HostStorageDevice,
   type KernelContext,
   type KernelFunc,
   setKernelFallback,
-  type TypedArray,
 } from '@qkv/tensor';
 import { registerAttentionKernel } from './kernels/attention.js';
 import { registerBlockSparseAttentionKernel } from './kernels/block-sparse-attention.js';
@@ -33,40 +31,18 @@ export interface WasmDeviceOptions {
  * bool), so every op without a native kernel runs the reference kernel on the same arrays
  * with no conversion. Native kernels copy float32 operands into the module's memory.
  */
-export class WasmDevice implements Device {
+export class WasmDevice extends HostStorageDevice {
   readonly backend = WASM_BACKEND;
   readonly name: string;
   readonly threads: number;
   readonly module: KernelModule;
-  #live = 0;
 
   constructor(module: KernelModule) {
+    super();
     this.module = module;
     const threads = module.threads;
     this.threads = threads;
     this.name = `wasm (SIMD, ${threads} thread${threads === 1 ? '' : 's'})`;
-  }
-
-  /** Takes ownership of `data`, like the CPU device: callers pass arrays nobody else holds. */
-  upload(data: TypedArray): TypedArray {
-    this.#live++;
-    return data;
-  }
-
-  async read(storage: unknown, dtype: DType, size: number): Promise<TypedArray> {
-    return this.readSync(storage, dtype, size);
-  }
-
-  readSync(storage: unknown, _dtype: DType, size: number): TypedArray {
-    return (storage as TypedArray).slice(0, size);
-  }
-
-  release(): void {
-    this.#live--;
-  }
-
-  liveBuffers(): number {
-    return this.#live;
   }
 
   /** Stop the worker threads, if any; the device must not be used afterwards. */

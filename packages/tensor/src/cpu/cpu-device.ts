@@ -1,6 +1,6 @@
 import { debugFlags, poisonValue } from '../debug.js';
 import type { Device } from '../device.js';
-import { allocateTypedArray, type DType, roundToFloat16, type TypedArray } from '../dtype.js';
+import { allocateTypedArray, roundToFloat16, type TypedArray } from '../dtype.js';
 import { type KernelContext, registerKernel } from '../registry.js';
 import { sizeOf } from '../shape.js';
 import type { Tensor } from '../tensor.js';
@@ -10,6 +10,7 @@ import { registerBlockSparseAttentionKernel } from './block-sparse-attention.js'
 import { registerBlockSparseAttentionBackwardKernels } from './block-sparse-attention-backward.js';
 import { registerCrossEntropyKernels } from './cross-entropy.js';
 import { registerElementwiseKernels } from './elementwise.js';
+import { HostStorageDevice } from './host-storage-device.js';
 import { registerLayoutKernels } from './layout.js';
 import { registerMatmulKernels } from './matmul.js';
 import { registerNormKernels } from './norm.js';
@@ -21,32 +22,9 @@ import { registerRopeKernels } from './rope.js';
  * Float32Array, rounded to half precision after every op). Kernels are plain loops that
  * accumulate long sums in float64: readable first, fast second.
  */
-class CpuDevice implements Device {
+class CpuDevice extends HostStorageDevice {
   readonly backend = 'cpu';
   readonly name = 'cpu';
-  #live = 0;
-
-  /** Takes ownership of `data`: callers pass arrays nobody else holds. */
-  upload(data: TypedArray): TypedArray {
-    this.#live++;
-    return data;
-  }
-
-  async read(storage: unknown, dtype: DType, size: number): Promise<TypedArray> {
-    return this.readSync(storage, dtype, size);
-  }
-
-  readSync(storage: unknown, _dtype: DType, size: number): TypedArray {
-    return (storage as TypedArray).slice(0, size);
-  }
-
-  release(): void {
-    this.#live--;
-  }
-
-  liveBuffers(): number {
-    return this.#live;
-  }
 }
 
 let cpuDevice: CpuDevice | undefined;
