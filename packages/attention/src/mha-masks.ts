@@ -2,12 +2,11 @@ import {
   add,
   concat,
   type Device,
-  describeValue,
   formatShape,
   full,
   logicalAnd,
   logicalNot,
-  Tensor,
+  type Tensor,
 } from '@qkv/tensor';
 import { fail } from './errors.js';
 
@@ -40,8 +39,10 @@ export interface OpMasks {
 export type MhaMaskCheckDims = Omit<MhaMaskDims, 'extraKeys'>;
 
 /**
- * Check the masks of one forward call (kind, dtype, device, shape) before anything runs:
- * bool or float tensors, `attnMask` `[L, S]` or `[N·H, L, S]`, `keyPaddingMask` `[N, S]`.
+ * Check the masks of one forward call against the module and the inputs (device, shape)
+ * before anything runs: `attnMask` `[L, S]` or `[N·H, L, S]`, `keyPaddingMask` `[N, S]`.
+ * Their kind and dtype (bool or float tensors) were checked with the other arguments
+ * (`validate-args.ts`).
  */
 export function checkMhaMasks(
   where: string,
@@ -60,10 +61,6 @@ export function checkMhaMasks(
   for (const [name, shapes] of Object.entries(accepted) as [keyof MhaMaskInputs, number[][]][]) {
     const m = masks[name];
     if (m === undefined) continue;
-    if (!(m instanceof Tensor)) fail(where, `${name} must be a Tensor, got ${describeValue(m)}`);
-    if (m.dtype !== 'bool' && m.dtype !== 'float32' && m.dtype !== 'float16') {
-      fail(where, `${name} must be bool (true = masked out) or float (added), got ${m.dtype}`);
-    }
     if (m.device !== device) {
       fail(where, `${name} is on ${m.device.name} but the module is on ${device.name}`);
     }
