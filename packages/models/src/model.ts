@@ -1,6 +1,15 @@
-import { type Device, keep, narrow, Random, scope, type Tensor, tensor } from '@qkv/tensor';
+import {
+  type Device,
+  keep,
+  narrow,
+  Random,
+  scope,
+  type Tensor,
+  tensor,
+  transpose,
+} from '@qkv/tensor';
 import type { HfTokenizer } from '@qkv/tokenizer';
-import type { ConfigJson, Network } from './architectures/architecture.js';
+import type { ConfigJson, Network, Weights } from './architectures/architecture.js';
 import { fail } from './errors.js';
 import { ForwardContext } from './forward-context.js';
 import { ModelCache } from './model-cache.js';
@@ -55,6 +64,8 @@ export interface ModelParts {
   readonly kind: 'causal-lm' | 'encoder';
   readonly config: ConfigJson;
   readonly network: Network;
+  /** The parameters `network` reads, by canonical checkpoint name. */
+  readonly weights: Weights;
   readonly device: Device;
   readonly tokenizer: HfTokenizer | undefined;
   readonly tokenizerConfig: Record<string, unknown> | undefined;
@@ -101,6 +112,7 @@ export class Model {
   readonly tokenizer: HfTokenizer | undefined;
   readonly tokenizerConfig: Record<string, unknown> | undefined;
   #network: Network | undefined;
+  readonly #weights: Weights;
 
   constructor(parts: ModelParts) {
     this.modelType = parts.modelType;
@@ -110,6 +122,43 @@ export class Model {
     this.tokenizer = parts.tokenizer;
     this.tokenizerConfig = parts.tokenizerConfig;
     this.#network = parts.network;
+    this.#weights = parts.weights;
+  }
+
+  /**
+   * The parameters by the checkpoint's names (without a head class's prefix such as GPT-2's
+   * `transformer.`), live: the forward reads them from this map at every call, so pass the
+   * values to `grads` / `valueAndGrads` from `@qkv/tensor`, or the map to an optimizer from
+   * `@qkv/train`, whose steps replace its entries and so update the model. The model owns
+   * the tensors. Weights of linear layers and a tied embedding are held transposed
+   * (`[in, out]`, `[dim, vocab]`: the layout matmul reads fastest) and are named in
+   * {@link transposedParameters}; {@link stateDict} gives the checkpoint's layout.
+   */
+  parameters(): Map<string, Tensor> {
+    this.#live('parameters');
+    return this.#weights.live;
+  }
+
+  /** Names in {@link parameters} whose tensors are the transpose of the checkpoint's. */
+  get transposedParameters(): ReadonlySet<string> {
+    return this.#weights.transposed;
+  }
+
+  /**
+   * The parameters in the checkpoint's names and layout (`torch`'s `state_dict()` of the
+   * loaded model, less buffers and tied copies): new tensors the caller owns (tensors are
+   * immutable, so an untransposed one is a second handle on the same storage; disposing it
+   * leaves the model as it is).
+   */
+  stateDict(): Map<string, Tensor> {
+    const live = this.parameters();
+    const transposed = this.#weights.transposed;
+    return new Map(
+      [...live].map(([name, t]) => [
+        name,
+        transposed.has(name) ? transpose(t) : t.reshape(t.shape),
+      ]),
+    );
   }
 
   get numLayers(): number {
@@ -326,8 +375,9 @@ export class Model {
 
   /** Release the parameters; the model cannot be used afterwards. */
   dispose(): void {
-    this.#network?.dispose();
+    this.#network?.dispose?.();
     this.#network = undefined;
+    this.#weights.disposeAll();
   }
 
   #live(where: string): Network {

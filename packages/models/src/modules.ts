@@ -10,23 +10,13 @@ import {
   rmsNorm,
   silu,
   type Tensor,
-  transpose,
 } from '@qkv/tensor';
+import type { Param, Weights } from './architectures/architecture.js';
 import { fail } from './errors.js';
 
 // The building blocks the architectures share, named like their torch.nn / transformers
-// counterparts. Each holds the parameters it was given; dispose() releases them.
-
-/**
- * Transpose a loaded weight once and release the original. WebGPU's matmul reads a
- * transposed right operand several times slower than a row-major one (7-8x on SwiftShader at
- * GPT-2's shapes; the CPU is indifferent), so weights are kept in the layout matmul wants.
- */
-function transposedOnce(weight: Tensor): Tensor {
-  const t = transpose(weight);
-  weight.dispose();
-  return t;
-}
+// counterparts. Each reads its parameters from the model's live map (`Param`) at every
+// forward; the model owns and releases them.
 
 /** `x [..., K] · w [K, N] (+ b)` over the flattened leading dimensions. */
 function project(x: Tensor, w: Tensor, bias?: Tensor): Tensor {
@@ -35,116 +25,110 @@ function project(x: Tensor, w: Tensor, bias?: Tensor): Tensor {
   return out.reshape([...x.shape.slice(0, -1), w.shape[1]!]);
 }
 
-/** `torch.nn.Linear`: the checkpoint's weight is `[out, in]`, y = x Wᵀ + b. */
+/**
+ * `torch.nn.Linear`: the checkpoint's weight is `[out, in]`, y = x Wᵀ + b. The weight is
+ * held transposed, `[in, out]` (`Weights.takeTransposed`).
+ */
 export class Linear {
-  /** `weight` transposed to `[in, out]` at load (see `transposedOnce`). */
-  readonly weightT: Tensor;
+  readonly weightT: Param;
+  readonly bias: Param | undefined;
 
-  constructor(
-    weight: Tensor,
-    readonly bias?: Tensor,
-  ) {
-    this.weightT = transposedOnce(weight);
+  constructor(w: Weights, prefix: string, options: { bias: boolean | 'optional' }) {
+    this.weightT = w.takeTransposed(`${prefix}.weight`);
+    const biasName = `${prefix}.bias`;
+    const hasBias = options.bias === 'optional' ? w.has(biasName) : options.bias;
+    this.bias = hasBias ? w.take(biasName) : undefined;
   }
 
   forward(x: Tensor): Tensor {
-    return project(x, this.weightT, this.bias);
-  }
-
-  dispose(): void {
-    this.weightT.dispose();
-    this.bias?.dispose();
+    return project(x, this.weightT.value, this.bias?.value);
   }
 }
 
 /** transformers' `Conv1D` (GPT-2): weight stored `[in, out]`, y = x W + b. */
 export class Conv1D {
-  constructor(
-    readonly weight: Tensor,
-    readonly bias: Tensor,
-  ) {}
+  readonly weight: Param;
+  readonly bias: Param;
 
-  forward(x: Tensor): Tensor {
-    return project(x, this.weight, this.bias);
+  constructor(w: Weights, prefix: string) {
+    this.weight = w.take(`${prefix}.weight`);
+    this.bias = w.take(`${prefix}.bias`);
   }
 
-  dispose(): void {
-    this.weight.dispose();
-    this.bias.dispose();
+  forward(x: Tensor): Tensor {
+    return project(x, this.weight.value, this.bias.value);
   }
 }
 
 /** `torch.nn.LayerNorm` over the last dimension. */
 export class LayerNorm {
-  constructor(
-    readonly weight: Tensor,
-    readonly bias: Tensor,
-    readonly eps: number,
-  ) {}
+  readonly weight: Param;
+  readonly bias: Param;
 
-  forward(x: Tensor): Tensor {
-    return layerNorm(x, { weight: this.weight, bias: this.bias, eps: this.eps });
+  constructor(
+    w: Weights,
+    prefix: string,
+    readonly eps: number,
+  ) {
+    this.weight = w.take(`${prefix}.weight`);
+    this.bias = w.take(`${prefix}.bias`);
   }
 
-  dispose(): void {
-    this.weight.dispose();
-    this.bias.dispose();
+  forward(x: Tensor): Tensor {
+    return layerNorm(x, { weight: this.weight.value, bias: this.bias.value, eps: this.eps });
   }
 }
 
 /** Llama's `RMSNorm`: x / sqrt(mean(x²) + eps) · weight. */
 export class RmsNorm {
-  constructor(
-    readonly weight: Tensor,
-    readonly eps: number,
-  ) {}
+  readonly weight: Param;
 
-  forward(x: Tensor): Tensor {
-    return rmsNorm(x, { weight: this.weight, eps: this.eps });
+  constructor(
+    w: Weights,
+    prefix: string,
+    readonly eps: number,
+  ) {
+    this.weight = w.take(`${prefix}.weight`);
   }
 
-  dispose(): void {
-    this.weight.dispose();
+  forward(x: Tensor): Tensor {
+    return rmsNorm(x, { weight: this.weight.value, eps: this.eps });
   }
 }
 
 /** `torch.nn.Embedding`: rows of weight `[num, dim]` by int32 ids of any shape. */
 export class Embedding {
-  constructor(readonly weight: Tensor) {}
+  readonly weight: Param;
 
-  forward(ids: Tensor): Tensor {
-    return gather(this.weight, ids, 0);
+  constructor(w: Weights, prefix: string) {
+    this.weight = w.take(`${prefix}.weight`);
   }
 
-  dispose(): void {
-    this.weight.dispose();
+  forward(ids: Tensor): Tensor {
+    return gather(this.weight.value, ids, 0);
   }
 }
 
 /**
- * A token embedding that is also the LM head (`tie_word_embeddings`): kept transposed,
- * `[dim, vocab]`, so the head is a plain matmul (see `transposedOnce`) and the lookup a
+ * A token embedding that is also the LM head (`tie_word_embeddings`): held transposed,
+ * `[dim, vocab]`, so the head is a plain matmul (`Weights.takeTransposed`) and the lookup a
  * gather along the vocabulary axis, without a second copy of the table.
  */
 export class TiedEmbedding {
-  readonly weightT: Tensor;
+  readonly weightT: Param;
 
-  constructor(weight: Tensor) {
-    this.weightT = transposedOnce(weight);
+  constructor(w: Weights, prefix: string) {
+    this.weightT = w.takeTransposed(`${prefix}.weight`);
   }
 
   /** ids `[B, L]` → `[B, L, dim]`. */
   forward(ids: Tensor): Tensor {
-    return permute(gather(this.weightT, ids, 1), [1, 2, 0]);
+    return permute(gather(this.weightT.value, ids, 1), [1, 2, 0]);
   }
 
   /** hidden `[..., dim]` → logits `[..., vocab]`. */
   logits(hidden: Tensor): Tensor {
-    return project(hidden, this.weightT);
-  }
-
-  dispose(): void {
-    this.weightT.dispose();
+    return project(hidden, this.weightT.value);
   }
 }
 

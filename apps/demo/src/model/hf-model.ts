@@ -1,13 +1,6 @@
 // The one file that knows @qkv/models: a loaded Hugging Face checkpoint as a CurrentModel.
 import { type LoadProgress, loadModel, type Model } from '@qkv/models';
-import {
-  type Device,
-  decodeSafetensorsTensor,
-  parseSafetensorsHeader,
-  QkvError,
-  safetensorsHeaderLength,
-  type Tensor,
-} from '@qkv/tensor';
+import { type Device, QkvError, type Tensor } from '@qkv/tensor';
 import type { CurrentModel, ModelToken, NextToken } from './current-model.js';
 import type { Matrix, MatrixStack } from './matrix.js';
 
@@ -32,18 +25,14 @@ export async function loadCheckpoint(
     device: options.device,
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
   });
-  return wrapModel(model, files, options);
+  return wrapModel(model, options);
 }
 
 async function host(t: Tensor): Promise<Float32Array> {
   return Float32Array.from((await t.data()) as ArrayLike<number>);
 }
 
-function wrapModel(
-  model: Model,
-  files: CheckpointFiles,
-  options: LoadedModelOptions,
-): CurrentModel {
+function wrapModel(model: Model, options: LoadedModelOptions): CurrentModel {
   const config = model.config;
   const numHeads = Number(config.n_head ?? config.num_attention_heads);
   const vocab = Number(config.vocab_size);
@@ -107,7 +96,7 @@ function wrapModel(
           },
         }
       : {}),
-    positionEmbeddings: () => learnedPositions(files),
+    positionEmbeddings: () => learnedPositions(model),
     dispose: () => model.dispose(),
   };
 }
@@ -146,26 +135,9 @@ export function topK(logits: Float32Array, k: number): { index: number; probabil
   return best.map((index) => ({ index, probability: Math.exp(logits[index]! - max) / sum }));
 }
 
-const WPE_NAMES = ['wpe.weight', 'transformer.wpe.weight'];
-
-/**
- * GPT-2's learned position table `wpe` `[n_positions, n_embd]`, read straight from the
- * safetensors file(s): only the header and that tensor's bytes are sliced out of the Blob.
- */
-export async function learnedPositions(files: CheckpointFiles): Promise<Matrix | undefined> {
-  for (const [name, blob] of Object.entries(files)) {
-    if (!name.endsWith('.safetensors')) continue;
-    const first8 = new Uint8Array(await blob.slice(0, 8).arrayBuffer());
-    const headerLength = safetensorsHeaderLength(first8);
-    const header = new Uint8Array(await blob.slice(8, 8 + headerLength).arrayBuffer());
-    const { entries } = parseSafetensorsHeader(header, blob.size - 8 - headerLength);
-    const entry = entries.find((e) => WPE_NAMES.includes(e.name));
-    if (!entry) continue;
-    const [begin, end] = entry.dataOffsets;
-    const start = 8 + headerLength;
-    const bytes = new Uint8Array(await blob.slice(start + begin, start + end).arrayBuffer());
-    const data = Float32Array.from(decodeSafetensorsTensor(entry, bytes) as ArrayLike<number>);
-    return { rows: entry.shape[0]!, cols: entry.shape[1]!, data };
-  }
-  return undefined;
+/** GPT-2's learned position table `wpe` `[n_positions, n_embd]`, from the live parameters. */
+async function learnedPositions(model: Model): Promise<Matrix | undefined> {
+  const wpe = model.parameters().get('wpe.weight');
+  if (!wpe) return undefined;
+  return { rows: wpe.shape[0]!, cols: wpe.shape[1]!, data: await host(wpe) };
 }

@@ -1,4 +1,4 @@
-import type { Device, Tensor } from '@qkv/tensor';
+import { type Device, type Tensor, transpose } from '@qkv/tensor';
 import { fail } from '../errors.js';
 import type { ForwardContext } from '../forward-context.js';
 
@@ -30,7 +30,8 @@ export interface Network {
   lmHead?(hidden: Tensor): Tensor;
   /** Token types the model embeds (BERT), if any. */
   readonly typeVocabSize?: number;
-  dispose(): void;
+  /** Release what the network holds besides its parameters (those belong to `Weights`). */
+  dispose?(): void;
 }
 
 /**
@@ -54,33 +55,90 @@ export interface Architecture<C> {
   build(config: C, weights: Weights, device: Device): Network;
 }
 
-/** Loaded parameters by canonical name; `take` hands one to the module that owns it. */
+/**
+ * One parameter slot of a module. Modules read `value` at every forward, so replacing the
+ * entry in the model's live parameter map (what an optimizer step from `@qkv/train` does)
+ * updates the model.
+ */
+export class Param {
+  readonly #store: Map<string, Tensor>;
+
+  constructor(
+    readonly name: string,
+    store: Map<string, Tensor>,
+  ) {
+    this.#store = store;
+  }
+
+  get value(): Tensor {
+    const t = this.#store.get(this.name);
+    if (!t) fail('Model.forward', `parameter "${this.name}" is missing from model.parameters()`);
+    return t;
+  }
+}
+
+/**
+ * Loaded parameters by canonical name; `take` hands a slot to the module that reads it. After
+ * the build, the map holds exactly the parameters the modules read (`Model.parameters()`).
+ */
 export class Weights {
   readonly #tensors: Map<string, Tensor>;
   readonly #taken = new Set<string>();
+  readonly #transposed = new Set<string>();
 
   constructor(tensors: Map<string, Tensor>) {
     this.#tensors = tensors;
   }
 
-  take(name: string): Tensor {
-    const t = this.#tensors.get(name);
-    if (!t) fail('Weights.take', `no parameter "${name}" was loaded`);
+  take(name: string): Param {
+    if (!this.#tensors.has(name)) fail('Weights.take', `no parameter "${name}" was loaded`);
     this.#taken.add(name);
-    return t;
+    return new Param(name, this.#tensors);
+  }
+
+  /**
+   * `take`, with the tensor replaced by its transpose (released at once). WebGPU's matmul
+   * reads a transposed right operand several times slower than a row-major one (7-8x on
+   * SwiftShader at GPT-2's shapes; the CPU is indifferent), so such weights are held in the
+   * layout matmul wants and `stateDict` transposes them back.
+   */
+  takeTransposed(name: string): Param {
+    const param = this.take(name);
+    if (!this.#transposed.has(name)) {
+      const loaded = param.value;
+      this.#tensors.set(name, transpose(loaded));
+      loaded.dispose();
+      this.#transposed.add(name);
+    }
+    return param;
   }
 
   has(name: string): boolean {
     return this.#tensors.has(name);
   }
 
-  /** Dispose what no module took (and, after a failed build, everything). */
+  /** Names whose tensors are held transposed (see `takeTransposed`). */
+  get transposed(): ReadonlySet<string> {
+    return this.#transposed;
+  }
+
+  /** The live map the modules read from. */
+  get live(): Map<string, Tensor> {
+    return this.#tensors;
+  }
+
+  /** Dispose and forget what no module took (and, after a failed build, everything). */
   disposeUntaken(): void {
-    for (const [name, t] of this.#tensors) if (!this.#taken.has(name)) t.dispose();
+    for (const [name, t] of this.#tensors) {
+      if (this.#taken.has(name)) continue;
+      t.dispose();
+      this.#tensors.delete(name);
+    }
   }
 
   disposeAll(): void {
     for (const t of this.#tensors.values()) t.dispose();
+    this.#tensors.clear();
   }
 }
 

@@ -26,10 +26,8 @@ export interface BertConfig {
   readonly activation: string;
 }
 
-const linearAt = (w: Weights, name: string) =>
-  new Linear(w.take(`${name}.weight`), w.take(`${name}.bias`));
-const layerNormAt = (w: Weights, name: string, eps: number) =>
-  new LayerNorm(w.take(`${name}.weight`), w.take(`${name}.bias`), eps);
+const linearAt = (w: Weights, name: string) => new Linear(w, name, { bias: true });
+const layerNormAt = (w: Weights, name: string, eps: number) => new LayerNorm(w, name, eps);
 
 class BertEmbeddings {
   readonly word_embeddings: Embedding;
@@ -38,9 +36,9 @@ class BertEmbeddings {
   readonly LayerNorm: LayerNorm;
 
   constructor(w: Weights, config: BertConfig) {
-    this.word_embeddings = new Embedding(w.take('embeddings.word_embeddings.weight'));
-    this.position_embeddings = new Embedding(w.take('embeddings.position_embeddings.weight'));
-    this.token_type_embeddings = new Embedding(w.take('embeddings.token_type_embeddings.weight'));
+    this.word_embeddings = new Embedding(w, 'embeddings.word_embeddings');
+    this.position_embeddings = new Embedding(w, 'embeddings.position_embeddings');
+    this.token_type_embeddings = new Embedding(w, 'embeddings.token_type_embeddings');
     this.LayerNorm = layerNormAt(w, 'embeddings.LayerNorm', config.layerNormEps);
   }
 
@@ -50,16 +48,6 @@ class BertEmbeddings {
       this.position_embeddings.forward(positions),
     );
     return this.LayerNorm.forward(x);
-  }
-
-  dispose(): void {
-    for (const m of [
-      this.word_embeddings,
-      this.position_embeddings,
-      this.token_type_embeddings,
-      this.LayerNorm,
-    ])
-      m.dispose();
   }
 }
 
@@ -106,20 +94,6 @@ class BertLayer {
     const m = this.act(this.intermediate.dense.forward(h));
     return this.output.LayerNorm.forward(add(this.output.dense.forward(m), h));
   }
-
-  dispose(): void {
-    for (const m of [
-      this.query,
-      this.key,
-      this.value,
-      this.attentionOutput.dense,
-      this.attentionOutput.LayerNorm,
-      this.intermediate.dense,
-      this.output.dense,
-      this.output.LayerNorm,
-    ])
-      m.dispose();
-  }
 }
 
 class BertModel implements Network {
@@ -161,10 +135,6 @@ class BertModel implements Network {
       x = layer.forward(x, i, ctx);
     });
     return { hidden: x };
-  }
-
-  dispose(): void {
-    for (const m of [this.embeddings, ...this.layer]) m.dispose();
   }
 }
 

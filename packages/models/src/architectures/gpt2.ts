@@ -41,8 +41,8 @@ class Gpt2Attention {
     prefix: string,
     readonly config: Gpt2Config,
   ) {
-    this.c_attn = new Conv1D(w.take(`${prefix}c_attn.weight`), w.take(`${prefix}c_attn.bias`));
-    this.c_proj = new Conv1D(w.take(`${prefix}c_proj.weight`), w.take(`${prefix}c_proj.bias`));
+    this.c_attn = new Conv1D(w, `${prefix}c_attn`);
+    this.c_proj = new Conv1D(w, `${prefix}c_proj`);
   }
 
   forward(x: Tensor, layer: number, ctx: ForwardContext): Tensor {
@@ -54,11 +54,6 @@ class Gpt2Attention {
     const out = ctx.attend(layer, part(0), part(1), part(2));
     return this.c_proj.forward(mergeHeads(out));
   }
-
-  dispose(): void {
-    this.c_attn.dispose();
-    this.c_proj.dispose();
-  }
 }
 
 class Gpt2Mlp {
@@ -67,18 +62,13 @@ class Gpt2Mlp {
   readonly act: (x: Tensor) => Tensor;
 
   constructor(w: Weights, prefix: string, config: Gpt2Config) {
-    this.c_fc = new Conv1D(w.take(`${prefix}c_fc.weight`), w.take(`${prefix}c_fc.bias`));
-    this.c_proj = new Conv1D(w.take(`${prefix}c_proj.weight`), w.take(`${prefix}c_proj.bias`));
+    this.c_fc = new Conv1D(w, `${prefix}c_fc`);
+    this.c_proj = new Conv1D(w, `${prefix}c_proj`);
     this.act = activation(config.activation, 'gpt2 activation_function');
   }
 
   forward(x: Tensor): Tensor {
     return this.c_proj.forward(this.act(this.c_fc.forward(x)));
-  }
-
-  dispose(): void {
-    this.c_fc.dispose();
-    this.c_proj.dispose();
   }
 }
 
@@ -90,19 +80,15 @@ class Gpt2Block {
 
   constructor(w: Weights, prefix: string, config: Gpt2Config) {
     const eps = config.layerNormEpsilon;
-    this.ln_1 = new LayerNorm(w.take(`${prefix}ln_1.weight`), w.take(`${prefix}ln_1.bias`), eps);
+    this.ln_1 = new LayerNorm(w, `${prefix}ln_1`, eps);
     this.attn = new Gpt2Attention(w, `${prefix}attn.`, config);
-    this.ln_2 = new LayerNorm(w.take(`${prefix}ln_2.weight`), w.take(`${prefix}ln_2.bias`), eps);
+    this.ln_2 = new LayerNorm(w, `${prefix}ln_2`, eps);
     this.mlp = new Gpt2Mlp(w, `${prefix}mlp.`, config);
   }
 
   forward(x: Tensor, layer: number, ctx: ForwardContext): Tensor {
     const h = add(x, this.attn.forward(this.ln_1.forward(x), layer, ctx));
     return add(h, this.mlp.forward(this.ln_2.forward(h)));
-  }
-
-  dispose(): void {
-    for (const m of [this.ln_1, this.attn, this.ln_2, this.mlp]) m.dispose();
   }
 }
 
@@ -123,10 +109,10 @@ class Gpt2 implements Network {
     w: Weights,
     readonly device: Device,
   ) {
-    this.wte = new TiedEmbedding(w.take('wte.weight'));
-    this.wpe = new Embedding(w.take('wpe.weight'));
+    this.wte = new TiedEmbedding(w, 'wte');
+    this.wpe = new Embedding(w, 'wpe');
     this.h = Array.from({ length: config.nLayer }, (_, i) => new Gpt2Block(w, `h.${i}.`, config));
-    this.ln_f = new LayerNorm(w.take('ln_f.weight'), w.take('ln_f.bias'), config.layerNormEpsilon);
+    this.ln_f = new LayerNorm(w, 'ln_f', config.layerNormEpsilon);
     this.numLayers = config.nLayer;
     this.numKvHeads = config.nHead;
     this.headDim = config.nEmbd / config.nHead;
@@ -149,10 +135,6 @@ class Gpt2 implements Network {
   lmHead(hidden: Tensor): Tensor {
     // The LM head is the token embedding (tie_word_embeddings).
     return this.wte.logits(hidden);
-  }
-
-  dispose(): void {
-    for (const m of [this.wte, this.wpe, ...this.h, this.ln_f]) m.dispose();
   }
 }
 

@@ -42,8 +42,6 @@ export interface LlamaConfig {
   readonly rope: HfRopeConfigJson;
 }
 
-const optionalBias = (w: Weights, name: string) => (w.has(name) ? w.take(name) : undefined);
-
 class LlamaAttention {
   readonly q_proj: Linear;
   readonly k_proj: Linear;
@@ -56,8 +54,7 @@ class LlamaAttention {
     readonly config: LlamaConfig,
     readonly rotary: RotaryEmbedding,
   ) {
-    const proj = (n: string) =>
-      new Linear(w.take(`${p}${n}.weight`), optionalBias(w, `${p}${n}.bias`));
+    const proj = (n: string) => new Linear(w, `${p}${n}`, { bias: 'optional' });
     this.q_proj = proj('q_proj');
     this.k_proj = proj('k_proj');
     this.v_proj = proj('v_proj');
@@ -72,10 +69,6 @@ class LlamaAttention {
     const v = splitHeads(this.v_proj.forward(x), numKvHeads);
     return this.o_proj.forward(mergeHeads(ctx.attend(layer, q, k, v)));
   }
-
-  dispose(): void {
-    for (const m of [this.q_proj, this.k_proj, this.v_proj, this.o_proj]) m.dispose();
-  }
 }
 
 /** SwiGLU (Shazeer 2020): down(act(gate(x)) · up(x)). */
@@ -86,8 +79,7 @@ class LlamaMlp {
   readonly act: (x: Tensor) => Tensor;
 
   constructor(w: Weights, p: string, config: LlamaConfig) {
-    const proj = (n: string) =>
-      new Linear(w.take(`${p}${n}.weight`), optionalBias(w, `${p}${n}.bias`));
+    const proj = (n: string) => new Linear(w, `${p}${n}`, { bias: 'optional' });
     this.gate_proj = proj('gate_proj');
     this.up_proj = proj('up_proj');
     this.down_proj = proj('down_proj');
@@ -99,10 +91,6 @@ class LlamaMlp {
       mul(this.act(this.gate_proj.forward(x)), this.up_proj.forward(x)),
     );
   }
-
-  dispose(): void {
-    for (const m of [this.gate_proj, this.up_proj, this.down_proj]) m.dispose();
-  }
 }
 
 class LlamaDecoderLayer {
@@ -113,20 +101,15 @@ class LlamaDecoderLayer {
 
   constructor(w: Weights, p: string, config: LlamaConfig, rotary: RotaryEmbedding) {
     const eps = config.rmsNormEps;
-    this.input_layernorm = new RmsNorm(w.take(`${p}input_layernorm.weight`), eps);
+    this.input_layernorm = new RmsNorm(w, `${p}input_layernorm`, eps);
     this.self_attn = new LlamaAttention(w, `${p}self_attn.`, config, rotary);
-    this.post_attention_layernorm = new RmsNorm(w.take(`${p}post_attention_layernorm.weight`), eps);
+    this.post_attention_layernorm = new RmsNorm(w, `${p}post_attention_layernorm`, eps);
     this.mlp = new LlamaMlp(w, `${p}mlp.`, config);
   }
 
   forward(x: Tensor, layer: number, ctx: ForwardContext): Tensor {
     const h = add(x, this.self_attn.forward(this.input_layernorm.forward(x), layer, ctx));
     return add(h, this.mlp.forward(this.post_attention_layernorm.forward(h)));
-  }
-
-  dispose(): void {
-    for (const m of [this.input_layernorm, this.self_attn, this.post_attention_layernorm, this.mlp])
-      m.dispose();
   }
 }
 
@@ -150,14 +133,15 @@ class LlamaForCausalLM implements Network {
     w: Weights,
   ) {
     this.rotary = new RotaryEmbedding(ropeOptionsFromHfConfig(config.rope));
-    const embed = w.take('model.embed_tokens.weight');
-    this.embed_tokens = config.tieWordEmbeddings ? new TiedEmbedding(embed) : new Embedding(embed);
+    this.embed_tokens = config.tieWordEmbeddings
+      ? new TiedEmbedding(w, 'model.embed_tokens')
+      : new Embedding(w, 'model.embed_tokens');
     this.layers = Array.from(
       { length: config.numLayers },
       (_, i) => new LlamaDecoderLayer(w, `model.layers.${i}.`, config, this.rotary),
     );
-    this.norm = new RmsNorm(w.take('model.norm.weight'), config.rmsNormEps);
-    this.lm_head = config.tieWordEmbeddings ? undefined : new Linear(w.take('lm_head.weight'));
+    this.norm = new RmsNorm(w, 'model.norm', config.rmsNormEps);
+    this.lm_head = config.tieWordEmbeddings ? undefined : new Linear(w, 'lm_head', { bias: false });
     this.numLayers = config.numLayers;
     this.numKvHeads = config.numKvHeads;
     this.headDim = config.headDim;
@@ -180,8 +164,6 @@ class LlamaForCausalLM implements Network {
   }
 
   dispose(): void {
-    for (const m of [this.embed_tokens, ...this.layers, this.norm]) m.dispose();
-    this.lm_head?.dispose();
     this.rotary.dispose();
   }
 }

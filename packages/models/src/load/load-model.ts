@@ -181,6 +181,7 @@ export async function loadModel(
   let network: ReturnType<typeof architecture.build>;
   try {
     network = architecture.build(config, weights, device);
+    weights.disposeUntaken();
   } catch (error) {
     weights.disposeAll();
     throw error;
@@ -190,6 +191,7 @@ export async function loadModel(
     kind: architecture.kind,
     config: configJson,
     network,
+    weights,
     device,
     tokenizer,
     tokenizerConfig,
