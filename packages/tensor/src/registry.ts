@@ -83,6 +83,11 @@ export function defineOp<A, P = undefined>(def: OpDef<A, P>): OpDef<A, P> {
   return def;
 }
 
+/** The input names `op` declares, if it is a declared op (for messages). */
+export function opInputNames(op: string): readonly string[] | undefined {
+  return ops.get(op)?.inputNames;
+}
+
 /** Names of every declared op; a backend is complete when it has a kernel for each. */
 export function listOps(): string[] {
   return [...ops.keys()];

@@ -9,12 +9,19 @@ export interface GradientContext<A> {
   /** The op's outputs. */
   readonly outputs: readonly Tensor[];
   readonly attrs: A;
+  /**
+   * Per input, whether the tape wants its gradient (it depends on a differentiated
+   * argument). A gradient that costs extra work (attention's bias) is computed only then.
+   */
+  readonly needsGrad: readonly boolean[];
 }
 
 /**
  * Vector-Jacobian product of one op, written with ops so every backend gets it: given the
  * upstream gradient of each output, return one gradient per input, shaped like that input
- * (`undefined` for inputs that are not differentiable, such as indices or bool masks).
+ * (`undefined` for inputs that are not differentiable, such as indices or bool masks; for a
+ * float input the tape wants, `undefined` is an error that names the op and the input, never
+ * a silent zero).
  * It runs inside a scope: temporaries it makes are freed, only what it returns is kept.
  */
 export type GradientFunc<A> = (

@@ -210,6 +210,31 @@ const CASES: Record<string, GradCase> = {
     inputs: [{ shape: [3, 4] }],
     f: (x) => crossEntropy(x, ceTargets, { reduction: 'none' }),
   },
+  'attention (float mask and bias differentiated, GQA, softcap, causal, kvLength)': {
+    // The mask broadcasts over heads, the bias over query rows: both gradients are sums.
+    inputs: [...qkv(2, 1, 3, 5, 3), { shape: [1, 1, 3, 4] }, { shape: [1, 2, 1, 4] }],
+    f: (q, k, v, mask, bias) =>
+      attention(q, k, v, {
+        attnMask: mask,
+        bias,
+        enableGqa: true,
+        softcap: 2,
+        isCausal: true,
+        causalAlignment: 'bottom-right',
+        kvLength: 4,
+      }),
+  },
+  'attention (bias differentiated, rank 2, bool mask with a fully masked row)': {
+    inputs: [
+      ...qkv(1, 1, 3, 4, 2).map(({ shape }) => ({ shape: shape.slice(2) })),
+      { shape: [3, 4] },
+    ],
+    f: (q, k, v, bias) => attention(q, k, v, { attnMask: fullyMasked, bias }),
+  },
+  'attentionWeights (bias differentiated)': {
+    inputs: [...qkv(2, 2, 3, 4, 3).slice(0, 2), { shape: [2, 3, 4] }],
+    f: (q, k, bias) => attentionWeights(q, k, { bias }),
+  },
   attentionWeights: {
     inputs: qkv(2, 1, 3, 5, 3).slice(0, 2),
     f: (q, k) => attentionWeights(q, k, { enableGqa: true, isCausal: true, kvLength: 4 }),
@@ -278,6 +303,26 @@ describe('grads', () => {
     expect(Array.from(gx!.dataSync())).toEqual([20, -4]);
     expect(Array.from(gu!.dataSync())).toEqual([0, 0, 0]);
     for (const t of [x, unused, dy, gx!, gu!]) t.dispose();
+  });
+
+  it('refuses, naming the op and input, a float input it cannot differentiate', () => {
+    const freq = tensor([0.5], [1]);
+    const slopesArg = tensor([0.5, 0.25], [2]);
+    const x = tensor([1, 2, 3, 4, 5, 6, 7, 8], [1, 4, 2]);
+    const q = tensor(
+      Array.from({ length: 12 }, (_, i) => Math.cos(i)),
+      [1, 2, 3, 2],
+    );
+    const before = liveTensors();
+    // Frequencies computed from the argument: RoPE has no gradient for them.
+    expect(() => grads((f) => rope(x, positions, ew.mul(f, 0.5)))([freq])).toThrow(
+      /op "rope" gives no gradient for its input "invFreq" \(\[1\] float32\)/,
+    );
+    expect(() => grads((s) => attention(q, q, q, { alibiSlopes: s }))([slopesArg])).toThrow(
+      /attention gives no gradient for alibiSlopes/,
+    );
+    expect(liveTensors()).toBe(before);
+    for (const t of [freq, slopesArg, x, q]) t.dispose();
   });
 
   it('names the problem when dy or f is wrong', () => {

@@ -3,6 +3,7 @@ import { isFloatDType } from '../dtype.js';
 import { fail } from '../errors.js';
 import { keep, scope } from '../lifetime.js';
 import { add } from '../ops/elementwise.js';
+import { opInputNames } from '../registry.js';
 import { formatShape, shapesEqual } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { type GradientFunc, gradientOf, listMissingGradients } from './gradient-registry.js';
@@ -101,11 +102,13 @@ class Tape implements OpRecorder {
                 device: node.savedOutputs[i]!.device,
               }),
           );
+          const needsGrad = node.inputs.map((t) => this.#watched.has(t));
           const inputGrads = scope(() =>
             node.grad(filled, {
               inputs: node.savedInputs,
               outputs: node.savedOutputs,
               attrs: node.attrs,
+              needsGrad,
             }),
           );
           // Own a view of each result, so a gradient returned twice (add(x, x)) or passed
@@ -115,7 +118,13 @@ class Tape implements OpRecorder {
           for (const g of new Set([...inputGrads, ...filled])) g?.dispose();
           node.inputs.forEach((input, i) => {
             const g = owned[i];
-            if (!g) return;
+            if (!g) {
+              if (needsGrad[i] && isFloatDType(input.dtype)) {
+                for (const o of owned) o?.dispose();
+                missingInputGradient(node.op, i, node.inputs.length, input);
+              }
+              return;
+            }
             if (!this.#watched.has(input)) g.dispose();
             else {
               checkGradShape(node.op, i, input, g);
@@ -150,6 +159,17 @@ function take(map: Map<Tensor, Tensor>, key: Tensor): Tensor | undefined {
   const v = map.get(key);
   map.delete(key);
   return v;
+}
+
+/** A float input the tape differentiates through got no gradient from its op: say so. */
+function missingInputGradient(op: string, index: number, inputs: number, input: Tensor): never {
+  // Ops with optional inputs (attention's mask, bias, ...) list more names than a call has.
+  const names = opInputNames(op);
+  const name = names?.length === inputs ? names[index]! : `#${index}`;
+  fail(
+    'grads',
+    `op "${op}" gives no gradient for its input "${name}" (${formatShape(input.shape)} ${input.dtype}), which depends on a differentiated argument; pass it as a constant (not computed from the arguments of grads)`,
+  );
 }
 
 function checkGradShape(op: string, index: number, input: Tensor, g: Tensor): void {

@@ -84,6 +84,10 @@ const RUN: Record<string, Run> = {
   logSoftmax: ([x], _, { axis }) => logSoftmax(x!, axis),
   attention: ([q, k, v], c, attrs) => attention(q!, k!, v!, attentionOptions(c, attrs)),
   attentionWeights: ([q, k], c, attrs) => attentionWeights(q!, k!, attentionOptions(c, attrs)),
+  'attention+mask': ([q, k, v, m], c, attrs) =>
+    attention(q!, k!, v!, { ...attentionOptions(c, attrs), attnMask: m! }),
+  'attentionWeights+mask': ([q, k, m], c, attrs) =>
+    attentionWeights(q!, k!, { ...attentionOptions(c, attrs), attnMask: m! }),
 };
 
 function runnerFor(op: string): Run | undefined {
