@@ -5,7 +5,12 @@ import { keep, scope } from '../lifetime.js';
 import { add } from '../ops/elementwise.js';
 import { formatShape, shapesEqual } from '../shape.js';
 import type { Tensor } from '../tensor.js';
-import { type GradientFunc, gradientOf, listMissingGradients } from './gradient-registry.js';
+import {
+  type GradientFunc,
+  gradientOf,
+  gradientRefusal,
+  listMissingGradients,
+} from './gradient-registry.js';
 import { type OpRecorder, withRecorder } from './hook.js';
 import { registerBuiltinGradients } from './register-gradients.js';
 
@@ -45,6 +50,8 @@ class Tape implements OpRecorder {
     if (!grad) {
       fail('grads', `op "${op}" has no gradient; declare one with registerGradient("${op}", ...)`);
     }
+    const refusal = gradientRefusal(op, attrs);
+    if (refusal) fail(op, refusal);
     this.#push(op, grad, attrs, inputs, outputs);
   }
 
