@@ -84,10 +84,12 @@ function scoreModGrad(scoreMod: Expr): Expr | string {
  * blocks skip mask evaluation, partial blocks evaluate it per element, empty blocks cost
  * nothing. Scores are `q·k * scale`, then the score modifier; softmax runs online over the
  * visited keys. Rows with no attended key give zeros. Equals dense attention under the same
- * mask. Differentiable: the backward visits the same blocks, and gradients flow through the
- * score modifier by its symbolic derivative (`derivative`); taking the gradient of a call
- * whose modifier has none (a score-dependent `floorDiv`) is an error at the call. `mask` is a mask (a block mask is built with `blockSize`) or a ready block mask.
+ * mask. `mask` is a mask (a block mask is built with `blockSize`) or a ready block mask.
  * Runs the `blockSparseAttention` op of `@qkv/tensor` on the inputs' device.
+ *
+ * Differentiable: the backward visits the same blocks, and gradients flow through the score
+ * modifier by its symbolic derivative (`derivative`); taking the gradient of a call whose
+ * modifier has none (a score-dependent `floorDiv`) is an error at the call.
  */
 export function blockSparseAttention(
   q: Tensor,

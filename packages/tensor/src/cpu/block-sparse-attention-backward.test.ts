@@ -9,6 +9,7 @@ import {
 } from '../ops/block-sparse-attention.js';
 import { Random } from '../random.js';
 import { runOp } from '../registry.js';
+import type { Tensor } from '../tensor.js';
 
 // The backward visits the blocks the forward visits and no others: with a sliding window, the
 // mask is evaluated on the same partial blocks by the forward, the log-sum-exp pass (two
@@ -121,5 +122,26 @@ describe('blockSparseAttention backward', () => {
     for (const t of g) t.dispose();
     expect(liveTensors()).toBe(before);
     for (const t of [q!, k!, v!, dy!]) t.dispose();
+  });
+
+  it('refuses a score modifier without a derivative when the forward is recorded', () => {
+    const q = tensor(
+      Array.from({ length: N * 8 }, (_, i) => Math.sin(i)),
+      [1, 1, N, 8],
+    );
+    const before = liveTensors();
+    const mods = {
+      scoreMod: (_b: number, _h: number, _i: number, _j: number, s: number) => Math.floor(s),
+      scoreModGradMissing: 'floor has none',
+    };
+    const attrs = { blocks: windowTables(), mods, scale: 0.5 };
+    const f = (a: Tensor) => runOp(BlockSparseAttentionOp, [a, q, q], attrs)[0]!;
+    // The forward alone runs; recorded for a gradient it is refused, leaking nothing.
+    f(q).dispose();
+    expect(() => grads(f)([q])).toThrow(
+      /^blockSparseAttention: the gradient through the score modifier needs its derivative: floor has none$/,
+    );
+    expect(liveTensors()).toBe(before);
+    q.dispose();
   });
 });
