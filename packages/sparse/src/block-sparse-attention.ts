@@ -6,12 +6,14 @@ import {
   type BlockSparseStats,
   type CompiledAttentionMods,
   defaultAttentionScale,
+  QkvError,
   runOp,
   type Tensor,
 } from '@qkv/tensor';
 import { type BlockMask, createBlockMask } from './block-mask.js';
 import { checkBlockSparseArgs } from './check-args.js';
 import { compileJs } from './compile-js.js';
+import { derivative } from './derivative.js';
 import { Expr } from './expr.js';
 import { assertMask, compileMask, type Mask } from './mask.js';
 import { assertScoreMod } from './score-mods.js';
@@ -38,6 +40,8 @@ export interface BlockSparseAttentionOptions {
 export function compileAttentionMods(blockMask: BlockMask, scoreMod?: Expr): CompiledAttentionMods {
   const needsMask = blockMask.partialIndices.length > 0;
   const mask = blockMask.mask;
+  const grad = scoreMod ? scoreModGrad(scoreMod) : undefined;
+  const scoreModGradExpr = grad instanceof Expr ? grad : undefined;
   const toWgsl = (): AttentionModsWgsl | undefined => {
     if (!needsMask && !scoreMod) return undefined;
     // A JavaScript predicate has no WGSL form.
@@ -45,12 +49,15 @@ export function compileAttentionMods(blockMask: BlockMask, scoreMod?: Expr): Com
     return attentionModsWgsl({
       ...(needsMask ? { mask: mask as Expr } : {}),
       ...(scoreMod ? { scoreMod } : {}),
+      ...(scoreModGradExpr ? { scoreModGrad: scoreModGradExpr } : {}),
     });
   };
   let wgsl: AttentionModsWgsl | undefined;
   return {
     mask: compileMask(mask),
     ...(scoreMod ? { scoreMod: compileJs(scoreMod) } : {}),
+    ...(scoreModGradExpr ? { scoreModGrad: compileJs(scoreModGradExpr) } : {}),
+    ...(typeof grad === 'string' ? { scoreModGradMissing: grad } : {}),
     // Compiled on first use: the CPU never reads it.
     get wgsl() {
       wgsl ??= toWgsl();
@@ -60,12 +67,29 @@ export function compileAttentionMods(blockMask: BlockMask, scoreMod?: Expr): Com
 }
 
 /**
+ * The score modifier's derivative, or why it has none. Kept rather than thrown: only a call
+ * whose gradient is taken needs it, and the autodiff tape reports the reason at that call.
+ */
+function scoreModGrad(scoreMod: Expr): Expr | string {
+  try {
+    return derivative(scoreMod);
+  } catch (error) {
+    if (error instanceof QkvError) return error.message;
+    throw error;
+  }
+}
+
+/**
  * Attention restricted by a mask, visiting only the key blocks a block mask lists: full
  * blocks skip mask evaluation, partial blocks evaluate it per element, empty blocks cost
  * nothing. Scores are `q·k * scale`, then the score modifier; softmax runs online over the
  * visited keys. Rows with no attended key give zeros. Equals dense attention under the same
  * mask. `mask` is a mask (a block mask is built with `blockSize`) or a ready block mask.
  * Runs the `blockSparseAttention` op of `@qkv/tensor` on the inputs' device.
+ *
+ * Differentiable: the backward visits the same blocks, and gradients flow through the score
+ * modifier by its symbolic derivative (`derivative`); taking the gradient of a call whose
+ * modifier has none (a score-dependent `floorDiv`) is an error at the call.
  */
 export function blockSparseAttention(
   q: Tensor,

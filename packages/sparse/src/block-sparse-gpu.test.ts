@@ -18,6 +18,7 @@ import { and, kvIdx, or, param, qIdx } from './expr.js';
 import { compileMask, type Mask, maskFromPredicate } from './mask.js';
 import { bigBird, causal, documentMask, fullMask, longformer, slidingWindow } from './patterns.js';
 import { alibi, composeScoreMods, softCap } from './score-mods.js';
+import { SCORE_MOD_GRADIENT_CASES, SCORE_MOD_GRADIENT_ERRORS } from './test-score-mod-grads.js';
 import { denseAttention, type ProblemSize } from './test-utils.js';
 
 // The mask language on WebGPU: masks and score modifiers from this package, compiled to the
@@ -139,4 +140,6 @@ const MASK_LANGUAGE_ON_GPU: CaseGroup = {
 
 await describeGpuConformance(() => createWebGPUDevice({ poison: true }), {
   'sparse masks on WebGPU': MASK_LANGUAGE_ON_GPU,
+  'gradients through score modifiers on WebGPU': SCORE_MOD_GRADIENT_CASES,
+  'score modifiers without a derivative on WebGPU': SCORE_MOD_GRADIENT_ERRORS,
 });

@@ -1,12 +1,27 @@
-import { attention, liveTensors, Random, type Tensor, tensor, valueAndGrads } from '@qkv/tensor';
+import { describeConformance } from '@qkv/conformance';
+import {
+  attention,
+  cpu,
+  finiteDifferenceCheck,
+  liveTensors,
+  Random,
+  type Tensor,
+  tensor,
+  valueAndGrads,
+} from '@qkv/tensor';
 import { describe, expect, it } from 'vitest';
 import { blockSparseAttention } from './block-sparse-attention.js';
+import { type Expr, f32, score, where } from './expr.js';
 import { maskToTensor } from './mask.js';
 import { slidingWindow } from './patterns.js';
-import { alibi } from './score-mods.js';
+import { alibi, composeScoreMods, relativeBias, softCap } from './score-mods.js';
+import { SCORE_MOD_GRADIENT_CASES, SCORE_MOD_GRADIENT_ERRORS } from './test-score-mod-grads.js';
+import { expectAllClose } from './test-utils.js';
 
 // The front-end's gradient, end to end: `blockSparseAttention` under a sliding window with
-// grouped-query heads against dense `attention` under the same mask as a bool tensor.
+// grouped-query heads against dense `attention` under the same mask as a bool tensor; through
+// score modifiers against finite differences, PyTorch and dense attention
+// (test-score-mod-grads.ts, which the WebGPU tests run too).
 
 const random = (rng: Random, shape: number[]) =>
   tensor(
@@ -44,14 +59,33 @@ describe('blockSparseAttention gradient', () => {
     for (const t of [q, k, v, dy]) t.dispose();
   });
 
-  it('refuses a score modifier, naming the op', () => {
-    const rng = new Random(2);
-    const q = random(rng, [1, 2, 6, 4]);
-    const f = (a: Tensor) =>
-      blockSparseAttention(a, q, q, slidingWindow(3), { scoreMod: alibi(2) });
-    expect(() => valueAndGrads(f)([q])).toThrow(
-      /blockSparseAttentionBackward: the gradient through a score modifier is not supported/,
-    );
-    q.dispose();
+  it('finite differences agree through score modifiers (where / exp / max / abs, composed)', () => {
+    const rng = new Random(5);
+    const [L, E] = [7, 3];
+    const values = (n: number) => Array.from({ length: n }, () => rng.nextFloat() * 3 - 1.5);
+    const mods: Expr[] = [
+      composeScoreMods(softCap(1.5), alibi(2)),
+      where(score.gt(0.1), score.mul(score).mul(0.5), score.exp().sub(1)),
+      score
+        .abs()
+        .max(score.mul(-0.5).add(0.3))
+        .add(relativeBias([0.5, -1, 2], 1)),
+      score.div(score.abs().add(1)).mod(f32(0.75)),
+    ];
+    for (const scoreMod of mods) {
+      const { analytic, numeric } = finiteDifferenceCheck(
+        (q, k, v) => blockSparseAttention(q!, k!, v!, slidingWindow(4), { scoreMod, blockSize: 3 }),
+        [0, 1, 2].map(() => ({ shape: [1, 2, L, E], values: values(2 * L * E) })),
+        { eps: 1e-3 },
+      );
+      for (const [i, a] of analytic.entries()) {
+        expectAllClose(a, numeric[i]!, 2e-3, 2e-2);
+      }
+    }
   });
+});
+
+describeConformance('cpu', () => cpu(), {
+  'gradients through score modifiers': SCORE_MOD_GRADIENT_CASES,
+  'score modifiers without a derivative': SCORE_MOD_GRADIENT_ERRORS,
 });

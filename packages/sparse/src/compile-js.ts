@@ -71,6 +71,8 @@ export function compileJs(e: Expr): CompiledExpr {
           return (b, h, q, k, s) => (a(b, h, q, k, s) ? 0 : 1);
         case 'tanh':
           return (b, h, q, k, s) => Math.tanh(a(b, h, q, k, s));
+        case 'exp':
+          return (b, h, q, k, s) => Math.exp(a(b, h, q, k, s));
         case 'toF32':
           return a;
       }

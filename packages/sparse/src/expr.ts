@@ -15,7 +15,7 @@ export type ScalarType = 'i32' | 'f32' | 'bool';
 
 export type VarName = 'b' | 'h' | 'qIdx' | 'kvIdx' | 'score';
 
-export type UnaryFn = 'neg' | 'abs' | 'not' | 'tanh' | 'toF32';
+export type UnaryFn = 'neg' | 'abs' | 'not' | 'tanh' | 'exp' | 'toF32';
 
 export type ArithFn = 'add' | 'sub' | 'mul' | 'div' | 'floorDiv' | 'mod' | 'min' | 'max';
 export type CompareFn = 'lt' | 'le' | 'gt' | 'ge' | 'eq' | 'ne';
@@ -77,6 +77,10 @@ export class Expr {
   }
   tanh(): Expr {
     return new Expr('f32', { op: 'unary', fn: 'tanh', arg: toF32(this) });
+  }
+  /** e to the power of this (f32). */
+  exp(): Expr {
+    return new Expr('f32', { op: 'unary', fn: 'exp', arg: toF32(this) });
   }
   lt(other: Operand): Expr {
     return compare('lt', this, other);
@@ -250,6 +254,7 @@ export const min = (x: Operand, y: Operand): Expr => arith('min', x, y);
 export const max = (x: Operand, y: Operand): Expr => arith('max', x, y);
 export const abs = (x: Operand): Expr => toExpr(x).abs();
 export const tanh = (x: Operand): Expr => toExpr(x).tanh();
+export const exp = (x: Operand): Expr => toExpr(x).exp();
 
 /** Replace every occurrence of a variable (used to chain score modifiers). */
 export function substitute(e: Expr, name: VarName, by: Expr): Expr {

@@ -29,6 +29,7 @@ export {
 } from './block-sparse-attention.js';
 export { assertMaskOrBlockMask } from './check-args.js';
 export { type CompiledExpr, compileJs } from './compile-js.js';
+export { derivative } from './derivative.js';
 export {
   abs,
   add,
@@ -37,6 +38,7 @@ export {
   div,
   Expr,
   type ExprNode,
+  exp,
   f32,
   floorDiv,
   formatExpr,

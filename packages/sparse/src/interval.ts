@@ -106,6 +106,11 @@ export function compileBounds(e: Expr): CompiledBounds {
             const r = a(box);
             return { lo: Math.tanh(r.lo), hi: Math.tanh(r.hi) };
           };
+        case 'exp':
+          return (box) => {
+            const r = a(box);
+            return { lo: Math.exp(r.lo), hi: Math.exp(r.hi) };
+          };
         case 'toF32':
           return a;
       }

@@ -99,6 +99,7 @@ interface CompiledWgsl {
   readonly functions: readonly string[];
   readonly maskFunction?: string;
   readonly scoreFunction?: string;
+  readonly scoreGradFunction?: string;
   readonly maskExpression?: string;
   readonly scoreExpression?: string;
   /** Each table indexed with `.at`, under its WGSL name. */
@@ -127,12 +128,14 @@ function splitParts(input: Expr | { mask?: Expr; scoreMod?: Expr }): {
  * read through `paramRef(name)`.
  */
 function compileWgsl(
-  parts: { mask?: Expr; scoreMod?: Expr },
+  parts: { mask?: Expr; scoreMod?: Expr; scoreModGrad?: Expr },
   options: Pick<ToWgslOptions, 'prefix' | 'maskFunction' | 'scoreFunction'>,
   paramRef: (name: string) => string,
 ): CompiledWgsl {
   const prefix = options.prefix ?? 'qkv_';
-  const roots = [parts.mask, parts.scoreMod].filter((e): e is Expr => e !== undefined);
+  const roots = [parts.mask, parts.scoreMod, parts.scoreModGrad].filter(
+    (e): e is Expr => e !== undefined,
+  );
   // Name every table once; distinct tables that share a name get numbered.
   const tableNames = new Map<IndexedTensor, string>();
   const taken = new Set<string>();
@@ -186,6 +189,8 @@ function compileWgsl(
           case 'tanh':
             used.add('tanh');
             return `${prefix}tanh(${emit(n.arg)})`;
+          case 'exp':
+            return `exp(${emit(n.arg)})`;
           case 'toF32':
             return `f32(${emit(n.arg)})`;
         }
@@ -215,27 +220,25 @@ function compileWgsl(
   const maskFunction = parts.mask ? (options.maskFunction ?? 'mask_mod') : undefined;
   const scoreFunction = parts.scoreMod ? (options.scoreFunction ?? 'score_mod') : undefined;
   const maskExpression = parts.mask ? emit(parts.mask) : undefined;
-  const scoreExpression = parts.scoreMod
-    ? parts.scoreMod.type === 'f32'
-      ? emit(parts.scoreMod)
-      : `f32(${emit(parts.scoreMod)})`
-    : undefined;
+  const asF32 = (e: Expr) => (e.type === 'f32' ? emit(e) : `f32(${emit(e)})`);
+  const scoreExpression = parts.scoreMod ? asF32(parts.scoreMod) : undefined;
   if (maskExpression !== undefined) {
     functions.push(
       `fn ${maskFunction}(b: i32, h: i32, q_idx: i32, kv_idx: i32) -> bool {\n  return ${maskExpression};\n}`,
     );
   }
-  if (scoreExpression !== undefined) {
-    functions.push(
-      `fn ${scoreFunction}(score: f32, b: i32, h: i32, q_idx: i32, kv_idx: i32) -> f32 {\n  return ${scoreExpression};\n}`,
-    );
-  }
+  const scoreFn = (name: string, body: string) =>
+    `fn ${name}(score: f32, b: i32, h: i32, q_idx: i32, kv_idx: i32) -> f32 {\n  return ${body};\n}`;
+  if (scoreExpression !== undefined) functions.push(scoreFn(scoreFunction!, scoreExpression));
+  const scoreGradFunction = parts.scoreModGrad ? `${scoreFunction ?? 'score_mod'}_grad` : undefined;
+  if (parts.scoreModGrad) functions.push(scoreFn(scoreGradFunction!, asF32(parts.scoreModGrad)));
 
   return {
     helpers: [...used].map((k) => HELPERS[k](prefix)),
     functions,
     ...(maskFunction ? { maskFunction, maskExpression } : {}),
     ...(scoreFunction ? { scoreFunction, scoreExpression } : {}),
+    ...(scoreGradFunction ? { scoreGradFunction } : {}),
     tables: tableNames,
     params,
   };
@@ -307,15 +310,27 @@ export function toWgsl(
 /**
  * The mask and / or score modifier as the `blockSparseAttention` op's WGSL: tables become
  * storage arrays the kernel declares, and `param` scalars fields of the kernel's own
- * parameters (`params.<prefix><name>`).
+ * parameters (`params.<prefix><name>`). `scoreModGrad`, the modifier's derivative with
+ * respect to the score (see `derivative`), compiles beside it for the backward kernels.
  */
-export function attentionModsWgsl(parts: { mask?: Expr; scoreMod?: Expr }): AttentionModsWgsl {
+export function attentionModsWgsl(parts: {
+  mask?: Expr;
+  scoreMod?: Expr;
+  scoreModGrad?: Expr;
+}): AttentionModsWgsl {
   const prefix = 'qkv_';
-  const compiled = compileWgsl(splitParts(parts), { prefix }, (name) => `params.${prefix}${name}`);
+  const { scoreModGrad } = parts;
+  if (scoreModGrad && !parts.scoreMod) fail(WHERE, 'scoreModGrad needs its scoreMod');
+  const compiled = compileWgsl(
+    { ...splitParts(parts), ...(scoreModGrad ? { scoreModGrad } : {}) },
+    { prefix },
+    (name) => `params.${prefix}${name}`,
+  );
   return {
     code: [...compiled.helpers, ...compiled.functions].join('\n\n'),
     ...(compiled.maskFunction ? { maskFunction: compiled.maskFunction } : {}),
     ...(compiled.scoreFunction ? { scoreFunction: compiled.scoreFunction } : {}),
+    ...(compiled.scoreGradFunction ? { scoreGradFunction: compiled.scoreGradFunction } : {}),
     tables: [...compiled.tables].map(([tensor, name]) => ({ name, data: tensor.data })),
     scalars: [...compiled.params].map(([name, p]) => ({ name: `${prefix}${name}`, ...p })),
   };

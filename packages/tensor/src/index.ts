@@ -8,6 +8,7 @@ export {
 export {
   type GradientContext,
   type GradientFunc,
+  type GradientOptions,
   registerGradient,
   registerNonDifferentiable,
 } from './autodiff/gradient-registry.js';

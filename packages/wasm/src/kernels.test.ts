@@ -7,12 +7,21 @@ import {
   alibi,
   blockSparseAttention,
   causal,
+  compileJs,
+  composeScoreMods,
   createBlockMask,
+  type Expr,
   emptyStats,
   keyPadding,
   type Mask,
+  maskToTensor,
+  relativeBias,
+  score,
   slidingWindow,
+  softCap,
   symmetricWindow,
+  t5Bias,
+  where,
 } from '@qkv/sparse';
 import {
   type AttentionOptions,
@@ -22,6 +31,7 @@ import {
   cpu,
   debugFlags,
   fromTypedArray,
+  grads,
   layerNorm,
   matmul,
   rand,
@@ -31,6 +41,7 @@ import {
   type Tensor,
   tensor,
   unary,
+  valueAndGrads,
 } from '@qkv/tensor';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createWasmDevice } from './index.js';
@@ -289,6 +300,87 @@ for (const threads of [1, 3]) {
           );
         });
       }
+
+      // The gradient through a score modifier (its compiled derivative scales dS) on this
+      // device, against dense attention's gradient with the equivalent option on the
+      // reference backend; a modifier with no dense form against the reference backend.
+      const heads = 4;
+      const relTable = Float32Array.from([0.5, -1, 0.25, 2, -0.5]);
+      const t5Table = Float32Array.from({ length: 32 * heads }, (_, i) => Math.sin(i));
+      const modCases: [string, Expr, () => AttentionOptions | undefined][] = [
+        ['alibi', alibi(heads), () => ({ alibiSlopes: slopes() })],
+        ['softCap', softCap(2), () => ({ softcap: 2 })],
+        [
+          'softCap then alibi',
+          composeScoreMods(softCap(2), alibi(heads)),
+          () => ({ softcap: 2, alibiSlopes: slopes() }),
+        ],
+        [
+          'relativeBias',
+          relativeBias(relTable, 2),
+          () => ({ bias: biasOf(relativeBias(relTable, 2)) }),
+        ],
+        [
+          't5Bias',
+          t5Bias(t5Table, { heads }),
+          () => ({ bias: biasOf(t5Bias(t5Table, { heads })) }),
+        ],
+        ['where and exp', where(score.gt(0), score, score.exp().sub(1)), () => undefined],
+      ];
+      const L = 21;
+      function slopes(): Tensor {
+        // alibi(heads) at score 0 for keys one apart is -slope_h.
+        const f = compileJs(alibi(heads));
+        const values = Array.from({ length: heads }, (_, h) => -f(0, h, 0, 1, 0));
+        return tensor(values, [heads], { device: cpu() });
+      }
+      function biasOf(mod: Expr): Tensor {
+        const f = compileJs(mod);
+        const values: number[] = [];
+        for (let h = 0; h < heads; h++)
+          for (let i = 0; i < L; i++) for (let j = 0; j < L; j++) values.push(f(0, h, i, j, 0));
+        return tensor(values, [heads, L, L], { device: cpu() });
+      }
+      it.each(modCases)('gradient through %s', async (_name, scoreMod, dense) => {
+        const inputs = [pair([1, heads, L, 8]), pair([1, 2, L, 8]), pair([1, 2, L, 8])];
+        const dy = pair([1, heads, L, 8]);
+        const window = slidingWindow(6);
+        const sparse = (xs: Tensor[]) =>
+          blockSparseAttention(xs[0]!, xs[1]!, xs[2]!, window, {
+            scoreMod,
+            blockSize: 5,
+            enableGqa: true,
+          });
+        const options = dense();
+        const mask = maskToTensor(window, { qLen: L, kvLen: L });
+        const reference = valueAndGrads((...xs: Tensor[]) =>
+          options
+            ? attention(xs[0]!, xs[1]!, xs[2]!, { ...options, attnMask: mask, enableGqa: true })
+            : sparse(xs),
+        )(
+          inputs.map(([r]) => r),
+          dy[0],
+        );
+        const actual = grads((...xs: Tensor[]) => sparse(xs))(
+          inputs.map(([, w]) => w),
+          dy[1],
+        );
+        for (const [i, g] of actual.entries()) {
+          expect(g.device).toBe(device);
+          expectClose(await g.data(), await reference.grads[i]!.data(), tol);
+        }
+        const extras = [mask, options?.alibiSlopes, options?.bias].filter((t) => t !== undefined);
+        for (const t of [
+          reference.value,
+          ...reference.grads,
+          ...actual,
+          ...extras,
+          ...inputs.flat(),
+          ...dy,
+        ]) {
+          t.dispose();
+        }
+      });
 
       it('a score modifier takes the reference kernel', async () => {
         const blocks = createBlockMask(causal(), { qLen: 40, kvLen: 40, blockSize: 16 });

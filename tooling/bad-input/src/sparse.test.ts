@@ -2,11 +2,14 @@ import {
   blockSparseAttention,
   causal,
   createBlockMask,
+  derivative,
+  f32,
   keyPadding,
   lit,
+  score,
   slidingWindow,
 } from '@qkv/sparse';
-import { type Device, QkvError, type Tensor } from '@qkv/tensor';
+import { type Device, QkvError, type Tensor, valueAndGrads } from '@qkv/tensor';
 import { describeBadInput, type Row, randomQkv } from './table.js';
 
 const qkv = (device: Device) => randomQkv(device, [1, 2, 5, 4]);
@@ -22,6 +25,8 @@ export const sparseRows: Row[] = [
   ['slidingWindow(-1)', () => slidingWindow(-1), QkvError, ['window must be an integer >= 1', 'got -1']],
   ['keyPadding([-1])', () => keyPadding([-1]), QkvError, ['length must be an integer >= 0', 'got -1']],
   ['lit(NaN)', () => lit(Number.NaN), QkvError, ['constants must be finite', 'got NaN']],
+  ['derivative: floorDiv of the score', () => derivative(score.floorDiv(f32(2))), QkvError, ['derivative', '(score // 2)', 'floorDiv has no derivative']],
+  ['blockSparseAttention gradient: floorDiv of the score', ({ device }) => { const [q, k, v] = qkv(device); return valueAndGrads((a) => blockSparseAttention(a, k, v, causal(), { scoreMod: score.floorDiv(f32(2)) }))([q]); }, QkvError, ['blockSparseAttention', 'the gradient through the score modifier needs its derivative', '(score // 2)']],
 ];
 
 describeBadInput('@qkv/sparse', sparseRows);

@@ -1,4 +1,10 @@
-import type { AttentionDims, BlockSparseAttentionAttrs, BlockTables, Tensor } from '@qkv/tensor';
+import type {
+  AttentionDims,
+  AttentionModsWgsl,
+  BlockSparseAttentionAttrs,
+  BlockTables,
+  Tensor,
+} from '@qkv/tensor';
 import { fail } from '../runtime/fail.js';
 import type { GpuStorage, WebGPUDevice } from '../runtime/webgpu-device.js';
 import { type ParamBlock, type ParamFields, paramBlock, textId } from '../wgsl/params.js';
@@ -76,26 +82,30 @@ function prelude(
   bindings: readonly Binding[],
   outputs: readonly Binding[],
   params: ParamFields,
-  code: string,
-  maskFunction: string | undefined,
-  scoreFunction: string | undefined,
+  mods: AttentionModsWgsl | undefined,
   e: number,
 ): string {
-  const mask = maskFunction ? `${maskFunction}(i32(b), i32(h), i32(i), i32(j))` : 'true';
-  const finish = scoreFunction ? `${scoreFunction}(s, i32(b), i32(h), i32(i), i32(j))` : 's';
+  const call = (f: string | undefined, otherwise: string, arg = '') =>
+    f ? `${f}(${arg}i32(b), i32(h), i32(i), i32(j))` : otherwise;
+  const mask = call(mods?.maskFunction, 'true');
+  const finish = call(mods?.scoreFunction, 'raw', 'raw, ');
+  const grad = call(mods?.scoreGradFunction, '1.0', 'raw, ');
   return [
     declareBindings(bindings, outputs, params),
     COMMON_WGSL,
     loadFns(bindings.slice(0, 6)),
-    code,
+    mods?.code ?? '',
     `fn allowed(b: u32, h: u32, i: u32, j: u32, masked: bool) -> bool { return !masked || ${mask}; }
-// The final score of query row \`row\` (at (b, h, i)) and key row \`kv_row\` (key j).
-fn score(b: u32, h: u32, i: u32, j: u32, row: u32, kv_row: u32) -> f32 {
+// The raw score scale·q·k of query row \`row\` (at (b, h, i)) and key row \`kv_row\` (key j).
+fn raw_score(row: u32, kv_row: u32) -> f32 {
   var d = 0.0;
   for (var c = 0u; c < ${e}u; c++) { d += f32(load_q(row * ${e}u + c)) * f32(load_k(kv_row * ${e}u + c)); }
-  let s = d * params.scale;
-  return ${finish};
+  return d * params.scale;
 }
+// The final score: the score modifier applied to the raw one.
+fn finish_score(raw: f32, b: u32, h: u32, i: u32, j: u32) -> f32 { return ${finish}; }
+// The score modifier's derivative at the raw score (the chain rule's factor on dS).
+fn score_grad(raw: f32, b: u32, h: u32, i: u32, j: u32) -> f32 { return ${grad}; }
 // The block tables fold the dimensions they broadcast over (blockTableRow).
 fn table_bh(b: u32, h: u32) -> u32 {
   return (b % params.maskBatch) * params.maskHeads + h % params.maskHeads;
@@ -135,7 +145,8 @@ ${before}
       for (var j = kb * params.blockKv; j < end; j++) {
         if (!allowed(b, h, i, j, phase == 1u)) { continue; }
         let kv_row = kv_head * params.kvLen + j;
-        let s = score(b, h, i, j, row, kv_row);
+        let raw = raw_score(row, kv_row);
+        let s = finish_score(raw, b, h, i, j);
         if (s == neg_inf()) { continue; }
 ${visit}
       }
@@ -143,12 +154,15 @@ ${visit}
   }`;
 }
 
-/** p and dS = p · (dOut_i · v_j − delta_i) · scale for the pair in scope. */
+/**
+ * p and dS = p · (dOut_i · v_j − delta_i) · mod'(raw) · scale for the pair in scope: the
+ * score modifier's derivative at the raw score carries dS back through it (the chain rule).
+ */
 function pairWgsl(ev: number): string {
   return `        let p = exp(s - lse);
         var dp = 0.0;
         for (var c = 0u; c < ${ev}u; c++) { dp += f32(load_dout(row * ${ev}u + c)) * f32(load_v(kv_row * ${ev}u + c)); }
-        let ds = p * (dp - load_delta(row)) * params.scale;`;
+        let ds = p * (dp - load_delta(row)) * score_grad(raw, b, h, i, j) * params.scale;`;
 }
 
 function lseBody(): string {
@@ -202,7 +216,8 @@ function dkvBody(e: number, ev: number): string {
           let row = (b * params.heads + h) * params.qLen + i;
           let lse = load_lse(row);
           if (lse == neg_inf()) { continue; }
-          let s = score(b, h, i, j, row, kv_row);
+          let raw = raw_score(row, kv_row);
+          let s = finish_score(raw, b, h, i, j);
           if (s == neg_inf()) { continue; }
 ${pairWgsl(ev)}
           for (var c = 0u; c < ${ev}u; c++) { dv_acc[c] += p * f32(load_dout(row * ${ev}u + c)); }
@@ -225,12 +240,17 @@ interface Launch {
   outputs: readonly { name: string; size: number }[];
   count: number;
   body: string;
+  /** Whether the pass multiplies by the score modifier's derivative. */
+  needsGrad: boolean;
 }
 
 /** Upload the tables, check the buffer budget, dispatch one pass and return its outputs. */
 function launch(l: Launch): GpuStorage[] {
   const { device, dims: d, attrs } = l;
   const mods = modsFor(attrs);
+  if (l.needsGrad && mods?.scoreFunction && !mods.scoreGradFunction) {
+    fail(l.name, "the score modifier's WGSL has no derivative (scoreGradFunction)");
+  }
   const tables = mods?.tables ?? [];
   const buffers = 7 + tables.length + l.outputs.length + 1;
   const limit = device.limits.maxStorageBuffersPerShaderStage;
@@ -301,15 +321,7 @@ function launch(l: Launch): GpuStorage[] {
     },
     source: () =>
       [
-        prelude(
-          bindings,
-          outBindings,
-          params.fields,
-          mods?.code ?? '',
-          mods?.maskFunction,
-          mods?.scoreFunction,
-          d.headDim,
-        ),
+        prelude(bindings, outBindings, params.fields, mods, d.headDim),
         entryPoint(ROW_WORKGROUP, l.body),
       ].join('\n'),
     inputs: [...l.inputs.map(gpuStorage), ...uploads],
@@ -339,6 +351,7 @@ export function registerBlockSparseBackwardKernels(): void {
         outputs: [{ name: 'out', size: rows }],
         count: rows,
         body: lseBody(),
+        needsGrad: false,
       });
     },
   );
@@ -356,6 +369,7 @@ export function registerBlockSparseBackwardKernels(): void {
         dims: d,
         attrs: ctx.attrs,
         inputs,
+        needsGrad: true,
       };
       const [dq] = launch({
         ...common,

@@ -29,18 +29,38 @@ export type GradientFunc<A> = (
   ctx: GradientContext<A>,
 ) => (Tensor | undefined)[];
 
+/**
+ * Options of {@link registerGradient}. `refuses(attrs)` says why a call with these
+ * attributes has no gradient (undefined: it has one); the tape asks when it records the
+ * call, so the error names the forward call rather than surfacing in the backward pass.
+ */
+export interface GradientOptions<A> {
+  refuses?: (attrs: A) => string | undefined;
+}
+
 const gradients = new Map<string, GradientFunc<never>>();
+const refusals = new Map<string, (attrs: never) => string | undefined>();
 const nonDifferentiable = new Map<string, string>();
 
 const opName = (op: string | OpDef<unknown>) => (typeof op === 'string' ? op : op.name);
 
 /** Declare `op`'s gradient (as tfjs's `registerGradient`); once per op. */
-export function registerGradient<A>(op: string | OpDef<A>, grad: GradientFunc<A>): void {
+export function registerGradient<A>(
+  op: string | OpDef<A>,
+  grad: GradientFunc<A>,
+  options: GradientOptions<A> = {},
+): void {
   const name = opName(op as string | OpDef<unknown>);
   if (gradients.has(name) || nonDifferentiable.has(name)) {
     fail('registerGradient', `op "${name}" already declares its gradient`);
   }
   gradients.set(name, grad as GradientFunc<never>);
+  if (options.refuses) refusals.set(name, options.refuses as (attrs: never) => string | undefined);
+}
+
+/** Why `op` called with `attrs` has no gradient, or undefined when it has one. */
+export function gradientRefusal(op: string, attrs: unknown): string | undefined {
+  return (refusals.get(op) as ((attrs: unknown) => string | undefined) | undefined)?.(attrs);
 }
 
 /**

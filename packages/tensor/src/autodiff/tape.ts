@@ -6,7 +6,12 @@ import { add } from '../ops/elementwise.js';
 import { opInputNames } from '../registry.js';
 import { formatShape, shapesEqual } from '../shape.js';
 import type { Tensor } from '../tensor.js';
-import { type GradientFunc, gradientOf, listMissingGradients } from './gradient-registry.js';
+import {
+  type GradientFunc,
+  gradientOf,
+  gradientRefusal,
+  listMissingGradients,
+} from './gradient-registry.js';
 import { type OpRecorder, withRecorder } from './hook.js';
 import { registerBuiltinGradients } from './register-gradients.js';
 
@@ -46,6 +51,8 @@ class Tape implements OpRecorder {
     if (!grad) {
       fail('grads', `op "${op}" has no gradient; declare one with registerGradient("${op}", ...)`);
     }
+    const refusal = gradientRefusal(op, attrs);
+    if (refusal) fail(op, refusal);
     this.#push(op, grad, attrs, inputs, outputs);
   }
 

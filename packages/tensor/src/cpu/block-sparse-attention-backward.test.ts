@@ -9,6 +9,7 @@ import {
 } from '../ops/block-sparse-attention.js';
 import { Random } from '../random.js';
 import { runOp } from '../registry.js';
+import type { Tensor } from '../tensor.js';
 
 // The backward visits the blocks the forward visits and no others: with a sliding window, the
 // mask is evaluated on the same partial blocks by the forward, the log-sum-exp pass (two
@@ -90,5 +91,57 @@ describe('blockSparseAttention backward', () => {
     for (const t of g) t.dispose();
     expect(liveTensors()).toBe(before);
     for (const t of [q!, k!, v!, dy!]) t.dispose();
+  });
+
+  it("evaluates a score modifier's derivative once per attended pair, in the forward's blocks", () => {
+    const rng = new Random(4);
+    const values = () => Array.from({ length: N * 8 }, () => rng.nextFloat() * 2 - 1);
+    const [q, k, v, dy] = [0, 1, 2, 3].map(() => tensor(values(), [1, 1, N, 8]));
+    const before = liveTensors();
+    let gradCalls = 0;
+    let outside = 0;
+    const mods = {
+      mask: (_b: number, _h: number, i: number, j: number) => inWindow(i, j),
+      scoreMod: (_b: number, _h: number, _i: number, _j: number, s: number) => 2 * Math.tanh(s),
+      scoreModGrad: (_b: number, _h: number, i: number, j: number, s: number) => {
+        gradCalls++;
+        if (!inWindow(i, j)) outside++;
+        return 2 * (1 - Math.tanh(s) ** 2);
+      },
+    };
+    const attrs = { blocks: windowTables(), mods, scale: 0.5 };
+    const g = grads((a, b, c) => runOp(BlockSparseAttentionOp, [a!, b!, c!], attrs)[0]!)(
+      [q!, k!, v!],
+      dy,
+    );
+    let attended = 0;
+    for (let i = 0; i < N; i++) for (let j = 0; j < N; j++) attended += Number(inWindow(i, j));
+    // Only the backward pass needs the derivative; the log-sum-exp pass does not.
+    expect(gradCalls).toBe(attended);
+    expect(outside).toBe(0);
+    for (const t of g) t.dispose();
+    expect(liveTensors()).toBe(before);
+    for (const t of [q!, k!, v!, dy!]) t.dispose();
+  });
+
+  it('refuses a score modifier without a derivative when the forward is recorded', () => {
+    const q = tensor(
+      Array.from({ length: N * 8 }, (_, i) => Math.sin(i)),
+      [1, 1, N, 8],
+    );
+    const before = liveTensors();
+    const mods = {
+      scoreMod: (_b: number, _h: number, _i: number, _j: number, s: number) => Math.floor(s),
+      scoreModGradMissing: 'floor has none',
+    };
+    const attrs = { blocks: windowTables(), mods, scale: 0.5 };
+    const f = (a: Tensor) => runOp(BlockSparseAttentionOp, [a, q, q], attrs)[0]!;
+    // The forward alone runs; recorded for a gradient it is refused, leaking nothing.
+    f(q).dispose();
+    expect(() => grads(f)([q])).toThrow(
+      /^blockSparseAttention: the gradient through the score modifier needs its derivative: floor has none$/,
+    );
+    expect(liveTensors()).toBe(before);
+    q.dispose();
   });
 });

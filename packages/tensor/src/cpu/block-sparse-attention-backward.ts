@@ -7,19 +7,21 @@ import { dot } from './online-softmax.js';
 type Ctx = KernelContext<BlockSparseAttentionAttrs, AttentionDims>;
 
 /**
- * Calls `visit(row, qOff, kvRow, s)` for every key a query row attends, over exactly the
- * blocks the forward visits (full blocks without the mask, partial ones through it): `row`
- * is the flat query row, `qOff` its offset in q, `kvRow` the key's row in k / v (GQA folded)
- * and `s` the final score. `startRow(row)` runs before a row's keys.
+ * Calls `visit(row, qOff, kvRow, s, grad)` for every key a query row attends, over exactly
+ * the blocks the forward visits (full blocks without the mask, partial ones through it):
+ * `row` is the flat query row, `qOff` its offset in q, `kvRow` the key's row in k / v (GQA
+ * folded), `s` the final score and `grad` the score modifier's derivative at the raw score
+ * (1 without a modifier, and when `withGrad` is false).
  */
 function forEachAttended(
   ctx: Ctx,
-  startRow: (row: number) => void,
-  visit: (row: number, qOff: number, kvRow: number, s: number) => void,
+  visit: (row: number, qOff: number, kvRow: number, s: number, grad: number) => void,
+  withGrad = false,
 ): void {
   const d = ctx.plan;
   const { blocks: m, scale } = ctx.attrs;
   const { mask, scoreMod } = ctx.attrs.mods;
+  const scoreModGrad = withGrad ? ctx.attrs.mods.scoreModGrad : undefined;
   const q = cpuData(ctx.inputs[0]!);
   const k = cpuData(ctx.inputs[1]!);
   const E = d.headDim;
@@ -32,7 +34,6 @@ function forEachAttended(
         const qEnd = Math.min((qb + 1) * m.blockQ, d.queryLength);
         for (let qi = qb * m.blockQ; qi < qEnd; qi++) {
           const row = rowBase + qi;
-          startRow(row);
           for (const masked of [false, true]) {
             const [offsets, list] = masked
               ? [m.partialOffsets, m.partialIndices]
@@ -43,7 +44,9 @@ function forEachAttended(
               for (let ki = kb * m.blockKv; ki < kEnd; ki++) {
                 if (masked && mask && !mask(bi, hi, qi, ki)) continue;
                 const raw = dot(q, row * E, k, (kvBase + ki) * E, E) * scale;
-                visit(row, row * E, kvBase + ki, scoreMod ? scoreMod(bi, hi, qi, ki, raw) : raw);
+                const s = scoreMod ? scoreMod(bi, hi, qi, ki, raw) : raw;
+                const grad = scoreModGrad ? scoreModGrad(bi, hi, qi, ki, raw) : 1;
+                visit(row, row * E, kvBase + ki, s, grad);
               }
             }
           }
@@ -60,20 +63,12 @@ export function registerBlockSparseAttentionBackwardKernels(): void {
     (ctx, [out]) => {
       const max = new Float64Array(out!.length).fill(Number.NEGATIVE_INFINITY);
       const sum = new Float64Array(out!.length);
-      forEachAttended(
-        ctx,
-        () => {},
-        (row, _q, _kv, s) => {
-          if (s > max[row]!) max[row] = s;
-        },
-      );
-      forEachAttended(
-        ctx,
-        () => {},
-        (row, _q, _kv, s) => {
-          if (max[row] !== Number.NEGATIVE_INFINITY) sum[row]! += Math.exp(s - max[row]!);
-        },
-      );
+      forEachAttended(ctx, (row, _q, _kv, s) => {
+        if (s > max[row]!) max[row] = s;
+      });
+      forEachAttended(ctx, (row, _q, _kv, s) => {
+        if (max[row] !== Number.NEGATIVE_INFINITY) sum[row]! += Math.exp(s - max[row]!);
+      });
       for (let row = 0; row < out!.length; row++) {
         const m = max[row]!;
         out![row] = m === Number.NEGATIVE_INFINITY ? m : m + Math.log(sum[row]!);
@@ -83,6 +78,7 @@ export function registerBlockSparseAttentionBackwardKernels(): void {
 
   // The dense backward's per-key terms (see BlockSparseAttentionBackwardOp), accumulated in
   // float64 over the attended keys only; a row with lse = -inf attends nothing and adds 0.
+  // A score modifier's derivative multiplies dS (the op checks the mods carry one).
   registerCpuKernel<BlockSparseAttentionAttrs, AttentionDims>(
     'blockSparseAttentionBackward',
     (ctx, [dq, dk, dv]) => {
@@ -94,8 +90,7 @@ export function registerBlockSparseAttentionBackwardKernels(): void {
       const dV = new Float64Array(dv!.length);
       forEachAttended(
         ctx,
-        () => {},
-        (row, qOff, kvRow, s) => {
+        (row, qOff, kvRow, s, grad) => {
           const p = Math.exp(s - lse![row]!);
           const oOff = row * Ev;
           const vOff = kvRow * Ev;
@@ -104,13 +99,15 @@ export function registerBlockSparseAttentionBackwardKernels(): void {
             dp += dOut![oOff + c]! * v![vOff + c]!;
             dV[vOff + c]! += p * dOut![oOff + c]!;
           }
-          const g = p * (dp - delta![row]!) * scale;
+          // The chain rule through the score modifier: dRaw = dS · mod'(raw).
+          const g = p * (dp - delta![row]!) * grad * scale;
           const kOff = kvRow * E;
           for (let c = 0; c < E; c++) {
             dQ[qOff + c]! += g * k![kOff + c]!;
             dK[kOff + c]! += g * q![qOff + c]!;
           }
         },
+        true,
       );
       dq!.set(dQ);
       dk!.set(dK);

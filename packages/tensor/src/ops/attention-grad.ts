@@ -10,6 +10,7 @@ import { AttentionBackwardOp, AttentionLseOp } from './attention-backward.js';
 import {
   BLOCK_SPARSE_ATTENTION,
   type BlockSparseAttentionAttrs,
+  scoreModGradRefusal,
 } from './block-sparse-attention.js';
 import {
   BlockSparseAttentionBackwardOp,
@@ -128,7 +129,8 @@ export function registerAttentionGradients(): void {
   );
 
   // Block-sparse attention: the same two steps over only the forward's blocks, so a sliding
-  // window of W keys costs O(N·W) in the backward too.
+  // window of W keys costs O(N·W) in the backward too. A score modifier passes its gradient
+  // through its compiled derivative; one without is refused when the forward is recorded.
   registerGradient<BlockSparseAttentionAttrs>(
     BLOCK_SPARSE_ATTENTION,
     ([dy], { inputs, outputs: [out], attrs }) => {
@@ -137,5 +139,6 @@ export function registerAttentionGradients(): void {
       const delta = toF32(sum(mul(dy!, out!), -1));
       return runOp(BlockSparseAttentionBackwardOp, [q!, k!, v!, dy!, lse, delta], attrs);
     },
+    { refuses: (attrs) => scoreModGradRefusal(attrs.mods) },
   );
 }

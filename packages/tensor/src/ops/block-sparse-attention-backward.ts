@@ -6,6 +6,7 @@ import type { AttentionDims } from './attention.js';
 import {
   type BlockSparseAttentionAttrs,
   BlockSparseAttentionOp,
+  scoreModGradRefusal,
 } from './block-sparse-attention.js';
 import { assertDTypeIn, describe } from './validate.js';
 
@@ -46,11 +47,13 @@ export const BlockSparseAttentionLseOp = defineOp<BlockSparseAttentionAttrs, Att
 /**
  * Gradients of `blockSparseAttention` with respect to q, k and v. Inputs q, k, v, `dOut`,
  * `lse` ({@link BlockSparseAttentionLseOp} of the same call) and `delta` (float32
- * rowsum(dOut ∘ out)). For every attended (i, j) of the visited blocks, with
- * p_ij = exp(s_ij − lse_i): dV_j += p_ij·dOut_i, dS_ij = p_ij·(dOut_i·v_j − delta_i),
- * dQ_i += scale·dS_ij·k_j, dK_j += scale·dS_ij·q_i; key/value head g sums the query heads of
- * its group (GQA). A row attending no key gets zero gradient. Outputs shaped like q, k, v.
- * A score modifier is refused: compiled mods carry no derivative of it.
+ * rowsum(dOut ∘ out)). For every attended (i, j) of the visited blocks, with raw score
+ * r_ij = scale·q_i·k_j, final score s_ij = mod(r_ij) and p_ij = exp(s_ij − lse_i):
+ * dV_j += p_ij·dOut_i, dS_ij = p_ij·(dOut_i·v_j − delta_i)·mod'(r_ij) (the chain rule through
+ * the score modifier, `mods.scoreModGrad`; 1 without one), dQ_i += scale·dS_ij·k_j,
+ * dK_j += scale·dS_ij·q_i; key/value head g sums the query heads of its group (GQA). A row
+ * attending no key gets zero gradient. Outputs shaped like q, k, v. A score modifier without
+ * a derivative is refused.
  */
 export const BlockSparseAttentionBackwardOp = defineOp<BlockSparseAttentionAttrs, AttentionDims>({
   name: 'blockSparseAttentionBackward',
@@ -59,12 +62,8 @@ export const BlockSparseAttentionBackwardOp = defineOp<BlockSparseAttentionAttrs
     const where = 'blockSparseAttentionBackward';
     const { dims, rows, out } = forwardDims(where, q, k, v, attrs);
     if (!dOut || !lse || !delta) fail(where, 'needs q, k, v, dOut, lse and delta');
-    if (attrs.mods.scoreMod) {
-      fail(
-        where,
-        'the gradient through a score modifier is not supported (its derivative is not compiled); use a mask, or attention() with a bias',
-      );
-    }
+    const refusal = scoreModGradRefusal(attrs.mods);
+    if (refusal) fail(where, refusal);
     if (!shapesEqual(dOut.shape, out) || dOut.dtype !== q!.dtype) {
       fail(
         where,

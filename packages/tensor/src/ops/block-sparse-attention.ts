@@ -56,19 +56,53 @@ export interface AttentionModsWgsl {
   readonly maskFunction?: string;
   /** `fn <scoreFunction>(score: f32, b: i32, h: i32, q_idx: i32, kv_idx: i32) -> f32`. */
   readonly scoreFunction?: string;
+  /**
+   * The score modifier's derivative with respect to the score, with the score function's
+   * signature: what the backward multiplies dS by (absent: the backward refuses).
+   */
+  readonly scoreGradFunction?: string;
   readonly tables: readonly WgslTable[];
   readonly scalars: readonly WgslScalar[];
 }
+
+/** A score modifier, or its derivative, as a function of position and raw score. */
+export type ScoreFunction = (
+  b: number,
+  h: number,
+  qIdx: number,
+  kvIdx: number,
+  score: number,
+) => number;
 
 /**
  * A mask and score modifier compiled for every backend: JavaScript for the CPU and WGSL for
  * WebGPU. `mask` true (or 1) = may attend; absent = every key of a partial block is attended.
  * `wgsl` is absent when the mask has no WGSL form (a JavaScript predicate).
+ *
+ * The gradient through a score modifier s' = mod(s, b, h, i, j) needs its derivative
+ * ∂mod/∂s: the backward multiplies dS' by `scoreModGrad` at the raw score (the chain rule)
+ * to get the gradient of the raw score s = scale·q·k. Without one the gradient is refused,
+ * with `scoreModGradMissing` as the reason when the front-end gives one.
  */
 export interface CompiledAttentionMods {
   readonly mask?: (b: number, h: number, qIdx: number, kvIdx: number) => boolean | number;
-  readonly scoreMod?: (b: number, h: number, qIdx: number, kvIdx: number, score: number) => number;
+  readonly scoreMod?: ScoreFunction;
+  /** ∂scoreMod/∂score, evaluated at the raw score. */
+  readonly scoreModGrad?: ScoreFunction;
+  /** Why a score modifier has no `scoreModGrad` (the construct it cannot differentiate). */
+  readonly scoreModGradMissing?: string;
   readonly wgsl?: AttentionModsWgsl;
+}
+
+/**
+ * Why the gradient of a block-sparse call with these mods cannot be taken, or undefined
+ * when it can: a score modifier needs its derivative.
+ */
+export function scoreModGradRefusal(mods: CompiledAttentionMods): string | undefined {
+  if (!mods.scoreMod || mods.scoreModGrad) return undefined;
+  return `the gradient through the score modifier needs its derivative: ${
+    mods.scoreModGradMissing ?? 'the compiled mods carry no scoreModGrad'
+  }`;
 }
 
 /** Counters a kernel fills when asked, to show what work it skipped. */

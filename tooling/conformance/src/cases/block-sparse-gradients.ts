@@ -2,9 +2,11 @@ import {
   attention,
   BlockSparseAttentionBackwardOp,
   BlockSparseAttentionOp,
+  type CompiledAttentionMods,
   runOp,
   type Tensor,
   valueAndGrads,
+  wgslTanh,
 } from '@qkv/tensor';
 import { expect } from 'vitest';
 import { expectClose } from '../compare.js';
@@ -23,7 +25,40 @@ import {
 
 // The gradient of `blockSparseAttention` (its backward visits only the forward's blocks)
 // against the gradient of dense `attention` under the equivalent boolean mask, which the
-// gradient conformance cases check against PyTorch. Shapes sit off the block grid.
+// gradient conformance cases check against PyTorch. Shapes sit off the block grid. A score
+// modifier's gradient goes through the derivative the mods carry: a hand-written soft-cap
+// plus a per-head bias against dense attention's `softcap` and a float `bias`.
+
+const CAP = 1.5;
+const HEAD_BIAS = [0.5, -0.75, 1.25, 0];
+
+/**
+ * s' = cap·tanh(s / cap) + headBias[h] and its derivative 1 − tanh²(s / cap), in JavaScript
+ * and WGSL (the cap a scalar parameter, the biases a table), added to a mask's mods.
+ */
+function withSoftCapAndBias(mods: CompiledAttentionMods): CompiledAttentionMods {
+  const code = `${wgslTanh('cf_tanh')}
+fn cf_score(score: f32, b: i32, h: i32, q_idx: i32, kv_idx: i32) -> f32 {
+  return params.cf_cap * cf_tanh(score / params.cf_cap) + cf_head_bias[h];
+}
+fn cf_score_grad(score: f32, b: i32, h: i32, q_idx: i32, kv_idx: i32) -> f32 {
+  let t = cf_tanh(score / params.cf_cap);
+  return 1.0 - t * t;
+}`;
+  return {
+    ...mods,
+    scoreMod: (_b, h, _i, _j, s) => CAP * Math.tanh(s / CAP) + Math.fround(HEAD_BIAS[h]!),
+    scoreModGrad: (_b, _h, _i, _j, s) => 1 - Math.tanh(s / CAP) ** 2,
+    wgsl: {
+      code: `${mods.wgsl?.code ?? ''}\n${code}`,
+      ...(mods.wgsl?.maskFunction ? { maskFunction: mods.wgsl.maskFunction } : {}),
+      scoreFunction: 'cf_score',
+      scoreGradFunction: 'cf_score_grad',
+      tables: [{ name: 'cf_head_bias', data: Float32Array.from(HEAD_BIAS) }],
+      scalars: [{ name: 'cf_cap', type: 'f32', value: CAP }],
+    },
+  };
+}
 
 interface GradCase {
   sizes: Sizes;
@@ -33,6 +68,8 @@ interface GradCase {
   /** Query rows that attend no key: their dQ must be exactly zero. */
   emptyRows?: readonly number[];
   dtype?: 'float32' | 'float16';
+  /** Through {@link withSoftCapAndBias}'s score modifier (dense: softcap and a bias). */
+  softCapAndBias?: boolean;
 }
 
 async function check(ctx: CaseContext, c: GradCase): Promise<void> {
@@ -59,14 +96,35 @@ async function check(ctx: CaseContext, c: GradCase): Promise<void> {
       for (let i = 0; i < qLen; i++)
         for (let j = 0; j < kvLen; j++) allowed.push(c.mask.js(b, h, i, j));
   const attnMask = ctx.tensor(allowed, [...lead, heads, qLen, kvLen], 'bool');
-  const attrs = { blocks, mods: modsFor(c.mask, undefined), scale };
+  const maskMods = modsFor(c.mask, undefined);
+  const attrs = { blocks, mods: c.softCapAndBias ? withSoftCapAndBias(maskMods) : maskMods, scale };
+  const bias = c.softCapAndBias
+    ? ctx.tensor(
+        Array.from(
+          { length: heads * qLen * kvLen },
+          (_, x) => HEAD_BIAS[Math.floor(x / (qLen * kvLen))]!,
+        ),
+        [heads, qLen, kvLen],
+      )
+    : undefined;
   const sparse = valueAndGrads(
     (a: Tensor, b: Tensor, d: Tensor) => runOp(BlockSparseAttentionOp, [a, b, d], attrs)[0]!,
   )([q, k, v], dy);
   const dense = valueAndGrads((a: Tensor, b: Tensor, d: Tensor) =>
-    attention(a, b, d, { attnMask, scale, enableGqa: true }),
+    attention(a, b, d, {
+      attnMask,
+      scale,
+      enableGqa: true,
+      ...(bias ? { bias, softcap: CAP } : {}),
+    }),
   )([q, k, v], dy);
   const tol = ctx.tol(dtype);
+  expectClose(
+    await ctx.read(sparse.value),
+    await ctx.read(dense.value),
+    tol,
+    'blockSparseAttention',
+  );
   const got: number[][] = [];
   for (const [i, name] of ['dQ', 'dK', 'dV'].entries()) {
     got.push(await ctx.read(sparse.grads[i]!));
@@ -80,7 +138,7 @@ async function check(ctx: CaseContext, c: GradCase): Promise<void> {
       expect(row, `dQ of query row ${i}, which attends no key`).toEqual(row.map(() => 0));
     }
   }
-  for (const t of [sparse.value, dense.value, ...sparse.grads, ...dense.grads, attnMask]) {
+  for (const t of [...sparse.grads, ...dense.grads, attnMask]) {
     t.dispose();
   }
   for (const t of [q, k, v, dy]) t.dispose();
@@ -130,7 +188,15 @@ export const blockSparseGradientCases: CaseGroup = {
       blockKv: 8,
       emptyRows: Array.from({ length: 20 }, (_, i) => i),
     }),
-  'a score modifier is refused by the backward, naming the op': (ctx) => {
+  'through a score modifier (soft-cap, table and scalar): its derivative scales dS': (ctx) =>
+    check(ctx, {
+      sizes: sizes(1, 4, 2, 11, 14, 4, 3),
+      mask: slidingWindow(6),
+      blockQ: 4,
+      blockKv: 5,
+      softCapAndBias: true,
+    }),
+  'a score modifier without a derivative is refused when the forward is recorded': (ctx) => {
     const q = ctx.random([1, 1, 4, 4]).t;
     const blocks = tablesFor(CAUSAL.js, {
       qLen: 4,
@@ -140,16 +206,16 @@ export const blockSparseGradientCases: CaseGroup = {
       batch: 1,
       heads: 1,
     });
-    const mods = modsFor(CAUSAL, TABLE_AND_SCALAR);
+    const attrs = { blocks, mods: modsFor(CAUSAL, TABLE_AND_SCALAR), scale: 1 };
+    // Without a gradient the forward runs.
+    runOp(BlockSparseAttentionOp, [q, q, q], attrs)[0]!.dispose();
+    const f = (a: Tensor) => runOp(BlockSparseAttentionOp, [a, q, q], attrs)[0]!;
+    expect(() => valueAndGrads(f)([q])).toThrow(
+      /^blockSparseAttention: the gradient through the score modifier needs its derivative/,
+    );
     const rows = ctx.random([1, 1, 4]).t;
-    expect(() =>
-      runOp(BlockSparseAttentionBackwardOp, [q, q, q, q, rows, rows], {
-        blocks,
-        mods,
-        scale: 1,
-      }),
-    ).toThrow(/blockSparseAttentionBackward: the gradient through a score modifier/);
-    q.dispose();
-    rows.dispose();
+    expect(() => runOp(BlockSparseAttentionBackwardOp, [q, q, q, q, rows, rows], attrs)).toThrow(
+      /blockSparseAttentionBackward: the gradient through the score modifier needs its derivative: the compiled mods carry no scoreModGrad/,
+    );
   },
 };
