@@ -176,3 +176,30 @@ for (const [name, sc] of Object.entries(SCENARIOS)) {
     }
   };
 }
+
+attentionGradientCases['attention gradients: float16 in, float16 gradients, causal, L = 70'] =
+  async (ctx) => {
+    const shape = { q: [1, 2, 70, 8], k: [1, 1, 33, 8], v: [1, 1, 33, 8] };
+    const [q, k, v] = [shape.q, shape.k, shape.v].map((s) => ctx.random(s, { dtype: 'float16' }));
+    const dy = ctx.random([1, 2, 70, 8], { dtype: 'float16' });
+    const ref: RefOptions = { isCausal: true, alignment: 'bottom-right' };
+    const expected = refAttentionGrads(
+      { data: q!.values, shape: shape.q },
+      { data: k!.values, shape: shape.k },
+      { data: v!.values, shape: shape.v },
+      dy.values,
+      ref,
+    );
+    const options = { isCausal: true, causalAlignment: 'bottom-right', enableGqa: true } as const;
+    const { value, grads } = valueAndGrads((a, b, c) => attention(a!, b!, c!, options))(
+      [q!.t, k!.t, v!.t],
+      dy.t,
+    );
+    value.dispose();
+    // delta = rowsum(dOut ∘ out) is taken from the float16 output: errors near float16's epsilon.
+    const tol: Tolerance = { atol: 1e-2, rtol: 1e-2 };
+    for (const [i, key] of (['dq', 'dk', 'dv'] as const).entries()) {
+      expect(grads[i]!.dtype).toBe('float16');
+      expectClose(await ctx.read(grads[i]!), expected[key], tol, `float16 ${key}`);
+    }
+  };
