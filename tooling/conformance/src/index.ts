@@ -1,6 +1,7 @@
 // The op conformance suite: written once against the public op API of @qkv/tensor and run
 // by every backend (`describeConformance(backend, makeDevice, ALL_GROUPS, options)`).
 import { attentionCases } from './cases/attention.js';
+import { attentionGradientCases } from './cases/attention-gradients.js';
 import { blockSparseAttentionCases } from './cases/block-sparse-attention.js';
 import { blockSparseGradientCases } from './cases/block-sparse-gradients.js';
 import { creationCases } from './cases/creation.js';
@@ -52,6 +53,7 @@ export const ALL_GROUPS: Record<string, CaseGroup> = {
   rope: ropeCases,
   'PyTorch fixtures': torchFixtureCases,
   gradients: gradientCases,
+  'attention gradients': attentionGradientCases,
   'block-sparse attention gradients': blockSparseGradientCases,
   crossEntropy: crossEntropyCases,
 };

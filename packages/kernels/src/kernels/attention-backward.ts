@@ -1,8 +1,21 @@
 import type { AttentionAttrs, AttentionDims, KernelContext, Tensor } from '@qkv/tensor';
 import type { GpuStorage, WebGPUDevice } from '../runtime/webgpu-device.js';
-import { NO_PARAMS, type ParamFields } from '../wgsl/params.js';
+import {
+  joinParams,
+  NO_PARAMS,
+  type ParamBlock,
+  type ParamFields,
+  paramBlock,
+  type SpecValue,
+} from '../wgsl/params.js';
 import { ROW_WORKGROUP } from '../wgsl/row-reduce.js';
 import { type Binding, entryPoint } from '../wgsl/shader.js';
+import {
+  BACKWARD_ROWS,
+  backwardTile,
+  dkvTiledSource,
+  dqTiledSource,
+} from './attention-backward-tiled.js';
 import {
   type AttentionPlan,
   attentionWgsl,
@@ -17,8 +30,10 @@ import { gpuStorage, registerGpuKernel } from './register.js';
 
 // The attention gradient's kernels (FlashAttention-2, Dao 2023, Algorithm 2, with the dQ
 // and the dK/dV sums in separate passes so no two invocations write the same element and no
-// float atomics are needed). Probabilities are recomputed from the saved log-sum-exp key by
-// key; nothing of size L x S is ever allocated.
+// float atomics are needed). Probabilities are recomputed from the saved log-sum-exp tile by
+// tile; nothing of size L x S is ever allocated. The tiled kernels live in
+// `attention-backward-tiled.ts`; the per-row kernels here serve head dims whose tiles do not
+// fit in the device's workgroup memory.
 
 /**
  * `attentionLse`: one workgroup per query row reduces the row's scores to max + log Σ exp
@@ -48,14 +63,25 @@ function lseSource(plan: AttentionPlan, params: ParamFields): string {
   return [rowScoringPrelude(plan, 'out', params), entryPoint(ROW_WORKGROUP, body)].join('\n');
 }
 
-/** Per (query row, key) terms both gradient kernels share, as WGSL. */
+/**
+ * `score_grad(p, dp, delta, dot)`: dS_ij · scale = p · (dOut_i · v_j − delta_i) · softcap' ·
+ * scale from the pair's probability p, dp = dOut_i · v_j and raw dot = q_i · k_j; every
+ * gradient kernel's one definition of it.
+ */
+function scoreGradWgsl(softcap: boolean): string {
+  return `fn score_grad(p: f32, dp: f32, delta: f32, dot: f32) -> f32 {
+  var ds = p * (dp - delta) * params.scale;
+${softcap ? '  let t = qkv_tanh(dot * params.scale / params.softcap);\n  ds = ds * (1.0 - t * t);\n' : ''}  return ds;
+}`;
+}
+
+/** Per (query row, key) terms both per-row gradient kernels share, as WGSL. */
 function pairWgsl(plan: AttentionPlan): string {
   const e = plan.dims.headDim;
   const ev = plan.dims.valueDim;
-  const softcap = plan.attrs.softcap > 0;
-  return `// p = exp(s - lse) and dS = p · (dOut_i · v_j - delta_i) · softcap' · scale for
-// query row (b, h, i) = flat row \`row\` and key j; p = 0 when the key is masked, and a
-// masked key's k and v are never read into p or dS (NaN there must not leak).
+  return `// p = exp(s - lse) and dS for query row (b, h, i) = flat row \`row\` and key j; p = 0 when
+// the key is masked, and a masked key's k and v are never read into p or dS (NaN there
+// must not leak).
 struct Pair { p: f32, ds: f32 }
 fn pair(r: ScoreRow, row: u32, k_row: u32, v_row: u32, j: u32) -> Pair {
   let lse = load_lse(row);
@@ -67,12 +93,11 @@ fn pair(r: ScoreRow, row: u32, k_row: u32, v_row: u32, j: u32) -> Pair {
   let p = exp(s - lse);
   var dp = 0.0;
   for (var c = 0u; c < ${ev}u; c++) { dp += f32(load_dout(row * ${ev}u + c)) * f32(load_v(v_row + c)); }
-  var ds = p * (dp - load_delta(row)) * params.scale;
-${softcap ? '  let t = qkv_tanh(dot * params.scale / params.softcap);\n  ds = ds * (1.0 - t * t);\n' : ''}  return Pair(p, ds);
+  return Pair(p, score_grad(p, dp, load_delta(row), dot));
 }`;
 }
 
-/** dQ: one invocation per query row walks the keys it may see. */
+/** Per-row dQ: one invocation per query row walks the keys it may see. */
 function dqSource(plan: AttentionPlan, outputs: readonly Binding[], params: ParamFields): string {
   const e = plan.dims.headDim;
   const ev = plan.dims.valueDim;
@@ -92,11 +117,13 @@ function dqSource(plan: AttentionPlan, outputs: readonly Binding[], params: Para
     for (var c = 0u; c < ${e}u; c++) { acc[c] += pr.ds * f32(load_k(k_base + j * ${e}u + c)); }
   }
   for (var c = 0u; c < ${e}u; c++) { dq[row * ${e}u + c] = acc[c]; }`;
-  return [gradPrelude(plan, outputs, params), entryPoint(ROW_WORKGROUP, body)].join('\n');
+  return [gradPrelude(plan, outputs, params), pairWgsl(plan), entryPoint(ROW_WORKGROUP, body)].join(
+    '\n',
+  );
 }
 
 /**
- * dK and dV: one invocation per key row of each key/value head sums over every query row of
+ * Per-row dK and dV: one invocation per key row of each key/value head sums over every query row of
  * every query head in its group (GQA), so the group's sum needs no second pass.
  */
 function dkvSource(plan: AttentionPlan, outputs: readonly Binding[], params: ParamFields): string {
@@ -127,9 +154,12 @@ function dkvSource(plan: AttentionPlan, outputs: readonly Binding[], params: Par
   }
   for (var c = 0u; c < ${e}u; c++) { dk[key_row * ${e}u + c] = dk_acc[c]; }
   for (var c = 0u; c < ${ev}u; c++) { dv[key_row * ${ev}u + c] = dv_acc[c]; }`;
-  return [gradPrelude(plan, outputs, params), entryPoint(ROW_WORKGROUP, body)].join('\n');
+  return [gradPrelude(plan, outputs, params), pairWgsl(plan), entryPoint(ROW_WORKGROUP, body)].join(
+    '\n',
+  );
 }
 
+/** Scoring, row coordinates, the causal key end and `score_grad`: every gradient kernel's start. */
 function gradPrelude(
   plan: AttentionPlan,
   outputs: readonly Binding[],
@@ -139,7 +169,7 @@ function gradPrelude(
     attentionWgsl(plan, outputs, params),
     ROW_COORDS_WGSL,
     keyEndWgsl(plan.attrs.isCausal),
-    pairWgsl(plan),
+    scoreGradWgsl(plan.attrs.softcap > 0),
   ].join('\n');
 }
 
@@ -160,26 +190,111 @@ function planBackward(ctx: KernelContext<AttentionAttrs, AttentionDims>): Attent
   };
 }
 
-/** Launch one invocation per element of `count` with several float32 outputs. */
-function dispatchRows(
+/** Launch a gradient kernel of `plan` with float32 `outputs` and the shared parameters. */
+function dispatchGrad(
   device: WebGPUDevice,
   plan: AttentionPlan,
-  kernel: string,
-  source: (params: ParamFields) => string,
-  outputs: readonly GpuStorage[],
-  count: number,
+  launch: {
+    readonly kernel: string;
+    readonly spec: Readonly<Record<string, SpecValue>>;
+    readonly source: (params: ParamFields) => string;
+    readonly outputs: readonly GpuStorage[];
+    readonly count: number;
+    readonly workgroups: number;
+    readonly params: ParamBlock;
+  },
 ): void {
-  if (count === 0) return;
+  if (launch.count === 0) return;
+  const params = joinParams(launch.params, plan.params);
   const { headDim: e, valueDim: ev } = plan.dims;
   device.dispatch({
-    kernel,
-    spec: { e, ev, ...plan.spec },
-    source: () => source(plan.params.fields),
+    kernel: launch.kernel,
+    spec: { e, ev, ...launch.spec, ...plan.spec },
+    source: () => launch.source(params.fields),
     inputs: plan.inputs.map((b) => b.storage),
-    outputs,
-    params: plan.params,
-    count,
-    workgroups: Math.ceil(count / ROW_WORKGROUP),
+    outputs: launch.outputs,
+    params,
+    count: launch.count,
+    workgroups: launch.workgroups,
+  });
+}
+
+const DQ: Binding[] = [{ name: 'dq', dtype: 'float32' }];
+const DKV: Binding[] = [
+  { name: 'dk', dtype: 'float32' },
+  { name: 'dv', dtype: 'float32' },
+];
+
+/**
+ * The tiled kernels (`attention-backward-tiled.ts`) with tiles of `tile` rows: one workgroup
+ * per (batch, query head, BACKWARD_ROWS query rows) for dQ, one per (batch, kv head,
+ * BACKWARD_ROWS keys) for dK/dV.
+ */
+function runTiled(
+  device: WebGPUDevice,
+  plan: AttentionPlan,
+  tile: number,
+  [dq, dk, dv]: readonly GpuStorage[],
+): void {
+  const { dims } = plan;
+  // One workgroup per BACKWARD_ROWS rows of each (batch, head) of `heads`.
+  const launch = (
+    kernel: string,
+    heads: number,
+    length: number,
+    source: (fields: ParamFields) => string,
+    outputs: readonly GpuStorage[],
+  ) => {
+    const tiles = Math.ceil(length / BACKWARD_ROWS);
+    const groups = dims.batch * heads * tiles;
+    dispatchGrad(device, plan, {
+      kernel,
+      spec: { tile },
+      source,
+      outputs,
+      count: groups,
+      workgroups: groups,
+      params: paramBlock({ tiles: 'u32' }, { tiles }),
+    });
+  };
+  launch(
+    'attention-dq-tiled',
+    dims.qHeads,
+    dims.queryLength,
+    (fields) => dqTiledSource(plan, gradPrelude(plan, DQ, fields), tile),
+    [dq!],
+  );
+  launch(
+    'attention-dkv-tiled',
+    dims.kvHeads,
+    dims.keyCapacity,
+    (fields) => dkvTiledSource(plan, gradPrelude(plan, DKV, fields), tile),
+    [dk!, dv!],
+  );
+}
+
+/** The per-row kernels: for head dims whose tiles do not fit in workgroup memory. */
+function runPerRow(device: WebGPUDevice, plan: AttentionPlan, [dq, dk, dv]: readonly GpuStorage[]) {
+  const { dims } = plan;
+  const rows = dims.batch * dims.qHeads * dims.queryLength;
+  const keyRows = dims.batch * dims.kvHeads * dims.keyCapacity;
+  dispatchGrad(device, plan, {
+    kernel: 'attention-dq',
+    spec: {},
+    source: (fields) => dqSource(plan, DQ, fields),
+    outputs: [dq!],
+    count: rows,
+    workgroups: Math.ceil(rows / ROW_WORKGROUP),
+    params: NO_PARAMS,
+  });
+  dispatchGrad(device, plan, {
+    kernel: 'attention-dkv',
+    spec: {},
+    source: (fields) => dkvSource(plan, DKV, fields),
+    outputs: [dk!, dv!],
+    count: keyRows,
+    workgroups: Math.ceil(keyRows / ROW_WORKGROUP),
+    params: NO_PARAMS,
   });
 }
 
@@ -208,29 +323,12 @@ export function registerAttentionBackwardKernels(): void {
     const rows = dims.batch * dims.qHeads * dims.queryLength;
     const keyRows = dims.batch * dims.kvHeads * dims.keyCapacity;
     const sizes = [rows * dims.headDim, keyRows * dims.headDim, keyRows * dims.valueDim];
-    const [dq, dk, dv] = sizes.map((n) => device.allocate('float32', n, 'attentionBackward'));
-    dispatchRows(
-      device,
-      plan,
-      'attention-dq',
-      (fields) => dqSource(plan, [{ name: 'dq', dtype: 'float32' }], fields),
-      [dq!],
-      rows,
-    );
-    const kvOutputs: Binding[] = [
-      { name: 'dk', dtype: 'float32' },
-      { name: 'dv', dtype: 'float32' },
-    ];
-    dispatchRows(
-      device,
-      plan,
-      'attention-dkv',
-      (fields) => dkvSource(plan, kvOutputs, fields),
-      [dk!, dv!],
-      keyRows,
-    );
-    return [dq!, dk!, dv!].map((s, i) =>
-      plan.dtype === 'float16' ? packFloat16(device, s, sizes[i]!) : s,
-    );
+    const grads = sizes.map((n) => device.allocate('float32', n, 'attentionBackward'));
+    // Tiles as large as the device's workgroup memory allows; past it, one row per invocation.
+    const limit = device.limits.maxComputeWorkgroupStorageSize;
+    const tile = backwardTile(dims.headDim, dims.valueDim, limit);
+    if (tile === undefined) runPerRow(device, plan, grads);
+    else runTiled(device, plan, tile, grads);
+    return grads.map((s, i) => (plan.dtype === 'float16' ? packFloat16(device, s, sizes[i]!) : s));
   });
 }

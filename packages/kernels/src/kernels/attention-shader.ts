@@ -239,6 +239,24 @@ export function keyEndWgsl(isCausal: boolean): string {
   return `fn key_end(last_row: u32) -> u32 { ${body} }`;
 }
 
+/**
+ * WGSL statements opening a kernel whose workgroups each own `rows` query rows of one (batch,
+ * query head), `params.tiles` workgroups a head: `tile`, `bh`, `b`, `h`, `length`, the
+ * invocation's row `i`, `row_ok` (i < length) and `ii` (i clamped into the head).
+ */
+export function queryTileWgsl(rows: number): string {
+  return `  if (group >= params.count) { return; }
+  let tiles = params.tiles;
+  let tile = group % tiles;
+  let bh = group / tiles;
+  let b = bh / q_heads();
+  let h = bh % q_heads();
+  let length = query_length();
+  let i = tile * ${rows}u + lid;
+  let row_ok = i < length;
+  let ii = min(i, length - 1u);`;
+}
+
 /** What every attention kernel starts with: scoring, row coordinates and the causal key end. */
 export function attentionPrelude(plan: AttentionPlan, output: string, params: ParamFields): string {
   return [

@@ -26,13 +26,37 @@ export function flashKeyTile(e: number, ev: number): number {
 }
 
 /** A vec4f of four scalars of `load_<src>` at base + 4c, zero past `dim`. */
-function load4(src: string, base: string, c: string, dim: number): string {
+export function load4(src: string, base: string, c: string, dim: number): string {
   const parts = [0, 1, 2, 3].map((p) =>
     dim % 4 === 0
       ? `f32(load_${src}(${base} + ${c} * 4u + ${p}u))`
       : `select(0.0, f32(load_${src}(min(${base} + ${c} * 4u + ${p}u, ${base} + ${dim - 1}u))), ${c} * 4u + ${p}u < ${dim}u)`,
   );
   return `vec4f(${parts.join(', ')})`;
+}
+
+/**
+ * WGSL statements by which `invocations` invocations (index `lid`) copy `count` rows of
+ * `dim` scalars of `load_<src>`, rows [first, first + count) after row 0 at `base`, into the
+ * workgroup array `tile` (vec4s, zero-padded past dim). Rows at or past `stop` repeat row
+ * stop - 1 (stop > first), so the copy reads only rows in bounds.
+ */
+export function stageRowsWgsl(o: {
+  tile: string;
+  src: string;
+  base: string;
+  first: string;
+  stop: string;
+  dim: number;
+  count: number;
+  invocations: number;
+}): string {
+  const d4 = Math.ceil(o.dim / 4);
+  return `    for (var x = lid; x < ${o.count * d4}u; x += ${o.invocations}u) {
+      let base = ${o.base} + min(${o.first} + x / ${d4}u, ${o.stop} - 1u) * ${o.dim}u;
+      let c = x % ${d4}u;
+      ${o.tile}[x] = ${load4(o.src, 'base', 'c', o.dim)};
+    }`;
 }
 
 /**
@@ -63,16 +87,8 @@ fn start_row(q_base: u32) {
 fn visit_keys(lid: u32, k_base: u32, v_base: u32, start: u32, stop: u32, masked: bool) {
   for (var t0 = start; t0 < stop; t0 += ${bc}u) {
     workgroupBarrier();
-    for (var x = lid; x < ${bc * e4}u; x += ${rows}u) {
-      let base = k_base + min(t0 + x / ${e4}u, stop - 1u) * ${e}u;
-      let c = x % ${e4}u;
-      tk[x] = ${load4('k', 'base', 'c', e)};
-    }
-    for (var x = lid; x < ${bc * v4}u; x += ${rows}u) {
-      let base = v_base + min(t0 + x / ${v4}u, stop - 1u) * ${ev}u;
-      let c = x % ${v4}u;
-      tv[x] = ${load4('v', 'base', 'c', ev)};
-    }
+${stageRowsWgsl({ tile: 'tk', src: 'k', base: 'k_base', first: 't0', stop: 'stop', dim: e, count: bc, invocations: rows })}
+${stageRowsWgsl({ tile: 'tv', src: 'v', base: 'v_base', first: 't0', stop: 'stop', dim: ev, count: bc, invocations: rows })}
     workgroupBarrier();
     var s: array<f32, ${bc}>;
     var tile_max = neg_inf();

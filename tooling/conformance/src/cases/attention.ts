@@ -83,7 +83,7 @@ export function refAttention(
   return { weights, out };
 }
 
-interface Scenario {
+export interface Scenario {
   q: number[];
   k: number[];
   v: number[];
@@ -209,7 +209,8 @@ const SCENARIOS: Record<string, Scenario> = {
 /** Scores are sums of E products then a softmax: f32 error grows slowly with E and S. */
 const F32: Tolerance = { atol: 2e-6, rtol: 2e-5 };
 
-function prepare(ctx: CaseContext, sc: Scenario) {
+/** Random inputs for a scenario, its float64 reference and the options both sides use. */
+export function prepare(ctx: CaseContext, sc: Scenario) {
   const q = ctx.random(sc.q, { low: -2, high: 2 });
   const k = ctx.random(sc.k, { low: -2, high: 2 });
   const v = ctx.random(sc.v);
@@ -248,13 +249,13 @@ function prepare(ctx: CaseContext, sc: Scenario) {
     options.alibiSlopes = ctx.tensor(slopes, [heads]);
     ref.slopes = slopes.map(Math.fround);
   }
-  const expected = refAttention(
-    { data: q.values, shape: sc.q },
-    { data: k.values, shape: sc.k },
-    { data: v.values, shape: sc.v },
-    ref,
-  );
-  return { q: q.t, k: k.t, v: v.t, options, expected };
+  const host = {
+    q: { data: q.values, shape: sc.q },
+    k: { data: k.values, shape: sc.k },
+    v: { data: v.values, shape: sc.v },
+  };
+  const expected = refAttention(host.q, host.k, host.v, ref);
+  return { q: q.t, k: k.t, v: v.t, options, expected, ref, host };
 }
 
 function expectedShapes(sc: Scenario): { out: number[]; weights: number[] } {
