@@ -1,9 +1,14 @@
 import type { Page, StaticServer } from '@qkv/browser';
 import { cpu, liveTensors } from '@qkv/tensor';
-import { INDUCTION_CONFIG, INDUCTION_FORMED, INDUCTION_TRAINING } from '@qkv/train';
+import {
+  INDUCTION_CONFIG,
+  INDUCTION_FORMED,
+  INDUCTION_TRAINING,
+  InductionRun,
+  type Measurement,
+} from '@qkv/train';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SETTINGS } from '../src/app/state.js';
-import { InductionRun, type Measurement } from '../src/model/induction-run.js';
 import { type MatrixStack, stackAt } from '../src/model/matrix.js';
 import { characterTokens, trainedModel } from '../src/model/trained-model.js';
 import { MEASURE_EVERY } from '../src/views/train-view.js';

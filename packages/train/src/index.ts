@@ -9,6 +9,12 @@ export {
   repeatedHalfTargets,
 } from './experiment.js';
 export { headScores, repeatedSequences } from './induction.js';
+export {
+  type AttentionStack,
+  InductionRun,
+  type InductionRunOptions,
+  type Measurement,
+} from './induction-run.js';
 export { type InitOptions, linearInit, normalInit, uniformInit, xavierUniform } from './init.js';
 export {
   AdamW,

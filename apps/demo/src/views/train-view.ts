@@ -1,6 +1,11 @@
-import { INDUCTION_CONFIG, INDUCTION_FORMED, INDUCTION_TRAINING } from '@qkv/train';
+import {
+  INDUCTION_CONFIG,
+  INDUCTION_FORMED,
+  INDUCTION_TRAINING,
+  InductionRun,
+  type Measurement,
+} from '@qkv/train';
 import { type TimingDevice, timingDevice } from '../app/timing-device.js';
-import { InductionRun, type Measurement } from '../model/induction-run.js';
 import { stackAt } from '../model/matrix.js';
 import { trainedModel } from '../model/trained-model.js';
 import { fmt, h } from '../ui/dom.js';

@@ -1,33 +1,30 @@
-// The Train view's experiment without the page: a 2-layer attention-only transformer from
-// @qkv/train learning induction heads, stepped a few steps at a time and measured on a probe.
 import { type Device, mul, Random, scope, type Tensor, tensor } from '@qkv/tensor';
-import {
-  AdamW,
-  attentionPatterns,
-  headScores,
-  INDUCTION_CONFIG,
-  INDUCTION_TRAINING,
-  initParameters,
-  languageModelLoss,
-  type Parameters,
-  repeatedHalfTargets,
-  repeatedSequences,
-  type TransformerConfig,
-  trainStep,
-} from '@qkv/train';
-import type { MatrixStack } from './matrix.js';
+import { INDUCTION_CONFIG, INDUCTION_TRAINING, repeatedHalfTargets } from './experiment.js';
+import { headScores, repeatedSequences } from './induction.js';
+import { AdamW, type Parameters } from './optimizers.js';
+import { languageModelLoss, trainStep } from './trainer.js';
+import { attentionPatterns, initParameters, type TransformerConfig } from './transformer.js';
 
 export interface InductionRunOptions {
   seed: number;
   device: Device;
+  /** Defaults: `INDUCTION_CONFIG` and `INDUCTION_TRAINING`'s batch, lr and probe rows. */
   config?: TransformerConfig;
   batch?: number;
   lr?: number;
-  /** Rows of the fixed probe the scores, losses and heatmaps are measured on. */
+  /** Rows of the fixed probe the scores, losses and attention are measured on. */
   probeBatch?: number;
 }
 
-/** What the page shows after a step: losses on the probe and each head's scores per layer. */
+/** Equally shaped row-major matrices `[count, rows, cols]`, one per head. */
+export interface AttentionStack {
+  count: number;
+  rows: number;
+  cols: number;
+  data: Float32Array;
+}
+
+/** A run measured on the probe: losses, each head's scores per layer, and attention. */
 export interface Measurement {
   step: number;
   /** Mean next-token cross-entropy on the probe (nats), over every position. */
@@ -37,8 +34,8 @@ export interface Measurement {
   /** Per layer, per head. */
   previousToken: number[][];
   induction: number[][];
-  /** Per layer, the attention `[H, T, T]` on the probe's first row (the heatmaps). */
-  patterns: MatrixStack[];
+  /** Per layer, the attention `[H, T, T]` on the probe's first row. */
+  patterns: AttentionStack[];
 }
 
 async function host(t: Tensor): Promise<Float32Array> {
@@ -46,9 +43,10 @@ async function host(t: Tensor): Promise<Float32Array> {
 }
 
 /**
- * One training run of @qkv/train's induction experiment (`INDUCTION_CONFIG` trained as
- * `INDUCTION_TRAINING` says): parameters from `seed`, training rows drawn from a generator
- * seeded with `seed + 1`, so the same seed gives the same run on every device.
+ * One run of the induction experiment (`INDUCTION_CONFIG` trained as `INDUCTION_TRAINING`
+ * says), stepped a few steps at a time and measured on a fixed probe, as the explorer's
+ * Train view shows it: parameters from `seed`, training rows from a generator seeded with
+ * `seed + 1`, so the same seed gives the same run on every device.
  */
 export class InductionRun {
   readonly config: TransformerConfig;
@@ -131,7 +129,7 @@ export class InductionRun {
       const [, h, t] = layers[0]!.shape as [number, number, number];
       const previousToken: number[][] = [];
       const induction: number[][] = [];
-      const patterns: MatrixStack[] = [];
+      const patterns: AttentionStack[] = [];
       for (const layer of layers) {
         const data = await host(layer);
         const scores = headScores(data, layer.shape);
