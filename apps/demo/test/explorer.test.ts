@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { MultiHeadAttention } from '@qkv/attention';
-import { type Browser, type Page, type StaticServer, saveScreenshot } from '@qkv/browser';
+import type { Page, StaticServer } from '@qkv/browser';
 import { alibiBias, ropeInvFreq } from '@qkv/positional';
 import { concat, randn, saveSafetensors, softmax, tensor } from '@qkv/tensor';
 import { getEncoding } from '@qkv/tokenizer';
@@ -20,7 +20,7 @@ import {
   randomProjections,
 } from '../src/model/weights.js';
 import { expectAllClose } from './close.js';
-import { appDir, buildSite, openExplorer } from './site.js';
+import { buildSite, useExplorer } from './site.js';
 
 // The built explorer in headless Chromium, once with WebGPU on SwiftShader and once with
 // WebGPU disabled. Values on the page are read back from data-value attributes and checked
@@ -96,22 +96,10 @@ async function openView(page: Page, view: string): Promise<void> {
 
 for (const webgpu of [true, false]) {
   describe(`explorer with WebGPU ${webgpu ? 'on SwiftShader' : 'disabled'}`, () => {
-    let browser: Browser;
-    let page: Page;
-    let problems: string[] = [];
-    const shot = (name: string) =>
-      saveScreenshot(page, appDir, `${webgpu ? 'webgpu' : 'cpu'}-${name}`);
-
-    beforeAll(async () => {
-      ({ browser, page, problems } = await openExplorer(webgpu, site.url));
-    }, 60_000);
-
-    afterAll(async () => {
-      await browser?.close();
-    });
+    const ui = useExplorer(webgpu, () => site.url);
 
     it('says whether WebGPU is there', async () => {
-      const badge = page.locator('[data-testid="device"]');
+      const badge = ui.page.locator('[data-testid="device"]');
       expect(await badge.getAttribute('data-webgpu')).toBe(String(webgpu));
       expect(await badge.textContent()).toMatch(
         webgpu
@@ -123,14 +111,13 @@ for (const webgpu of [true, false]) {
     });
 
     it('is cross-origin isolated (COOP / COEP), so SharedArrayBuffer is there', async () => {
-      expect(await page.evaluate(() => [crossOriginIsolated, typeof SharedArrayBuffer])).toEqual([
-        true,
-        'function',
-      ]);
+      expect(await ui.page.evaluate(() => [crossOriginIsolated, typeof SharedArrayBuffer])).toEqual(
+        [true, 'function'],
+      );
     });
 
     async function tokenRows(): Promise<number[][]> {
-      return page.$$eval('[data-testid="token-table"] tr[data-id]', (trs) =>
+      return ui.page.$$eval('[data-testid="token-table"] tr[data-id]', (trs) =>
         trs.map((tr) =>
           ['data-id', 'data-start', 'data-end'].map((a) => Number(tr.getAttribute(a))),
         ),
@@ -138,24 +125,24 @@ for (const webgpu of [true, false]) {
     }
 
     it('tokenizes a typed sentence with the ids and offsets of @qkv/tokenizer', async () => {
-      await page.fill('#sentence', SENTENCE);
-      await page.press('#sentence', 'Enter');
+      await ui.page.fill('#sentence', SENTENCE);
+      await ui.page.press('#sentence', 'Enter');
       const enc = await getEncoding(DEFAULT_SETTINGS.encoding);
       const want = enc.encodeWithOffsets(SENTENCE).map((t) => [t.id, t.start, t.end]);
-      await page.waitForFunction(
+      await ui.page.waitForFunction(
         (n) => document.querySelectorAll('[data-testid="token-table"] tr[data-id]').length === n,
         want.length,
       );
       expect(await tokenRows()).toEqual(want);
-      await shot('tokens');
+      await ui.shot('tokens');
     });
 
     it('switches encodings', async () => {
-      await page.selectOption('#encoding', 'o200k_base');
-      await page.waitForSelector('main[data-ready="tokens"]');
+      await ui.page.selectOption('#encoding', 'o200k_base');
+      await ui.page.waitForSelector('main[data-ready="tokens"]');
       const o200k = await getEncoding('o200k_base');
       const want = o200k.encodeWithOffsets(SENTENCE).map((t) => [t.id, t.start, t.end]);
-      await page.waitForFunction(
+      await ui.page.waitForFunction(
         (first) =>
           document
             .querySelector('[data-testid="token-table"] tr[data-id]')
@@ -163,16 +150,16 @@ for (const webgpu of [true, false]) {
         want[0]![0],
       );
       expect(await tokenRows()).toEqual(want);
-      await page.selectOption('#encoding', DEFAULT_SETTINGS.encoding);
-      await page.waitForSelector('main[data-ready="tokens"]');
+      await ui.page.selectOption('#encoding', DEFAULT_SETTINGS.encoding);
+      await ui.page.waitForSelector('main[data-ready="tokens"]');
     });
 
     it('shows one query searching the keys: scores and softmax match the library', async () => {
-      await openView(page, 'search');
-      await page.click('button.tok-button[data-token="7"]');
-      await page.waitForSelector('[data-testid="search-table"][data-query="7"]');
-      const scores = await values(page, '[data-testid="search-table"] td.score');
-      const weights = await values(page, '[data-testid="search-table"] td.weight');
+      await openView(ui.page, 'search');
+      await ui.page.click('button.tok-button[data-token="7"]');
+      await ui.page.waitForSelector('[data-testid="search-table"][data-query="7"]');
+      const scores = await values(ui.page, '[data-testid="search-table"] td.score');
+      const weights = await values(ui.page, '[data-testid="search-table"] td.weight');
       const want = await expected({ text: SENTENCE });
       const head = stackAt(want.layer.scores, 0);
       expect(scores).toHaveLength(want.keyTokens.length);
@@ -181,11 +168,11 @@ for (const webgpu of [true, false]) {
       const refWeights = ref.dataSync();
       ref.dispose();
       expectAllClose(weights, refWeights, 'softmax of the shown scores');
-      await shot('search');
+      await ui.shot('search');
       for (const positions of ['rope', 'alibi', 'sinusoidal'] as const) {
-        await page.selectOption('#positions', positions);
-        await page.waitForSelector('main[data-ready="search"]');
-        const shownScores = await values(page, '[data-testid="search-table"] td.score');
+        await ui.page.selectOption('#positions', positions);
+        await ui.page.waitForSelector('main[data-ready="search"]');
+        const shownScores = await values(ui.page, '[data-testid="search-table"] td.score');
         const ref = await expected({ text: SENTENCE, positions });
         const row = stackAt(ref.layer.scores, 0);
         expectAllClose(
@@ -193,101 +180,105 @@ for (const webgpu of [true, false]) {
           row.data.subarray(7 * row.cols, 8 * row.cols),
           `${positions} scores`,
         );
-        const shownWeights = await values(page, '[data-testid="search-table"] td.weight');
+        const shownWeights = await values(ui.page, '[data-testid="search-table"] td.weight');
         const soft = softmax(tensor(shownScores));
         expectAllClose(shownWeights, soft.dataSync(), `${positions} softmax`);
         soft.dispose();
       }
-      await page.selectOption('#positions', 'none');
-      await page.waitForSelector('main[data-ready="search"]');
+      await ui.page.selectOption('#positions', 'none');
+      await ui.page.waitForSelector('main[data-ready="search"]');
     });
 
     it('draws a heatmap per head with the caveat, for self- and cross-attention', async () => {
-      await openView(page, 'heads');
-      expect(await page.locator('[data-testid="random-banner"]').textContent()).toBe(
+      await openView(ui.page, 'heads');
+      expect(await ui.page.locator('[data-testid="random-banner"]').textContent()).toBe(
         'untrained random weights: these patterns are chance',
       );
-      expect(await page.locator('main h2').first().textContent()).toMatch(/4 heads × d_head 8/);
-      expect(await page.locator('[data-testid="caveat"]').textContent()).toMatch(
+      expect(await ui.page.locator('main h2').first().textContent()).toMatch(/4 heads × d_head 8/);
+      expect(await ui.page.locator('[data-testid="caveat"]').textContent()).toMatch(
         /approximation, not an explanation/,
       );
       const want = await mhaWeights({ text: SENTENCE });
       const perHead = want.length / DEFAULT_SETTINGS.numHeads;
       for (let k = 0; k < DEFAULT_SETTINGS.numHeads; k++) {
-        const shown = await values(page, `svg[data-name="weights-head-${k}"] rect`);
+        const shown = await values(ui.page, `svg[data-name="weights-head-${k}"] rect`);
         expectAllClose(shown, want.subarray(k * perHead, (k + 1) * perHead), `head ${k} weights`);
       }
-      await shot('heads-self');
-      await page.check('[data-testid="mode-cross"]');
-      await page.waitForSelector('#cross-text');
+      await ui.shot('heads-self');
+      await ui.page.check('[data-testid="mode-cross"]');
+      await ui.page.waitForSelector('#cross-text');
       const cross = await expected({ text: SENTENCE, mode: 'cross' });
-      const map = page.locator('svg[data-name="weights-head-0"]');
+      const map = ui.page.locator('svg[data-name="weights-head-0"]');
       expect(Number(await map.getAttribute('data-cols'))).toBe(cross.keyTokens.length);
-      const shown = await values(page, 'svg[data-name="weights-head-0"] rect');
+      const shown = await values(ui.page, 'svg[data-name="weights-head-0"] rect');
       const ref = stackAt(cross.layer.weights, 0).data;
       expectAllClose(shown, ref, 'cross-attention head 0 weights');
-      await shot('heads-cross');
-      await page.check('[data-testid="mode-self"]');
-      await page.waitForSelector('main[data-ready="heads"]');
+      await ui.shot('heads-cross');
+      await ui.page.check('[data-testid="mode-self"]');
+      await ui.page.waitForSelector('main[data-ready="heads"]');
     });
 
     it('draws every mask with its share of pairs and times attention on the right device', async () => {
-      await openView(page, 'masks');
+      await openView(ui.page, 'masks');
       for (const name of PATTERN_NAMES) {
         const share = Number(
-          await page.locator(`figure[data-pattern="${name}"]`).getAttribute('data-share'),
+          await ui.page.locator(`figure[data-pattern="${name}"]`).getAttribute('data-share'),
         );
         expect(share).toBeCloseTo(
           pairShare(patternMask(name, 24, { seed: DEFAULT_SETTINGS.seed })),
           12,
         );
       }
-      const status = page.locator('[data-testid="timing-status"]');
-      await page.waitForSelector('[data-testid="timing-status"][data-done]', { timeout: 60_000 });
-      await page.waitForSelector('[data-testid="sparse-status"][data-done]', { timeout: 60_000 });
+      const status = ui.page.locator('[data-testid="timing-status"]');
+      await ui.page.waitForSelector('[data-testid="timing-status"][data-done]', {
+        timeout: 60_000,
+      });
+      await ui.page.waitForSelector('[data-testid="sparse-status"][data-done]', {
+        timeout: 60_000,
+      });
       expect(await status.getAttribute('class')).not.toContain('error');
       expect(await status.textContent()).toMatch(/^Measured on /);
       expect(await status.getAttribute('data-device')).toBe(webgpu ? 'webgpu' : 'wasm');
       if (!webgpu) {
         // Timed in a Web Worker, which may block on its threads: one per core, up to 8.
-        const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+        const cores = await ui.page.evaluate(() => navigator.hardwareConcurrency);
         const threads = Math.min(8, cores);
         expect(await status.textContent()).toMatch(
           `Measured on CPU (WebAssembly SIMD, ${threads} thread${threads === 1 ? '' : 's'} in a Web Worker); no WebGPU: `,
         );
       }
       for (const id of ['timing', 'sparse']) {
-        const times = await page.$$eval(`[data-testid="${id}-table"] td[data-ms]`, (tds) =>
+        const times = await ui.page.$$eval(`[data-testid="${id}-table"] td[data-ms]`, (tds) =>
           tds.map((td) => Number(td.getAttribute('data-ms'))),
         );
         expect(times.length).toBeGreaterThan(0);
         for (const t of times) expect(t).toBeGreaterThan(0);
       }
-      expect(await page.getAttribute('[data-testid="sparse-status"]', 'data-path')).toBe(
+      expect(await ui.page.getAttribute('[data-testid="sparse-status"]', 'data-path')).toBe(
         'block-sparse',
       );
       // Block-sparse attention computes every pair of a dense mask and fewer of a sliding window.
       const scored = async (pattern: string) =>
         Number(
-          await page.getAttribute(
+          await ui.page.getAttribute(
             `[data-testid="sparse-table"] tr[data-pattern="${pattern}"] td[data-scored]`,
             'data-scored',
           ),
         );
       expect(await scored('dense')).toBe(1);
       expect(await scored('sliding window')).toBeLessThan(0.25);
-      await shot('masks');
+      await ui.shot('masks');
     });
 
     it('shows positions: sinusoidal table, RoPE pair, ALiBi bias and score vs distance', async () => {
-      await openView(page, 'positions');
+      await openView(ui.page, 'positions');
       const theta = Number(
-        await page.locator('[data-testid="rope-theta"]').getAttribute('data-value'),
+        await ui.page.locator('[data-testid="rope-theta"]').getAttribute('data-value'),
       );
       expect(theta).toBeCloseTo(ropeInvFreq({ headDim: 32 }).invFreq[DEFAULT_SETTINGS.pair]!, 12);
-      await page.locator('#rope-pair').fill('5');
-      await page.locator('#rope-pair').dispatchEvent('change');
-      await page.waitForFunction(
+      await ui.page.locator('#rope-pair').fill('5');
+      await ui.page.locator('#rope-pair').dispatchEvent('change');
+      await ui.page.waitForFunction(
         (want) =>
           Number(
             document.querySelector('[data-testid="rope-theta"]')?.getAttribute('data-value'),
@@ -299,22 +290,22 @@ for (const webgpu of [true, false]) {
       const bias = alibiBias(DEFAULT_SETTINGS.numHeads, n, n);
       const head0 = bias.dataSync().slice(0, n * n);
       bias.dispose();
-      expectAllClose(await values(page, 'svg[data-name="alibi"] rect'), head0, 'ALiBi head 0');
-      expect(await page.locator('[data-testid="alibi-slopes"]').textContent()).toMatch(
+      expectAllClose(await values(ui.page, 'svg[data-name="alibi"] rect'), head0, 'ALiBi head 0');
+      expect(await ui.page.locator('[data-testid="alibi-slopes"]').textContent()).toMatch(
         /head 0: 0\.2500.*Head 0 adds −0\.2500·\|i − j\|.*bidirectional/,
       );
-      expect(await page.locator('svg[data-name="sinusoidal"] rect').count()).toBe(n * 32);
-      expect(await page.locator('svg[data-name="distance"] circle').count()).toBe(4 * 41);
-      await shot('positions');
+      expect(await ui.page.locator('svg[data-name="sinusoidal"] rect').count()).toBe(n * 32);
+      expect(await ui.page.locator('svg[data-name="distance"] circle').count()).toBe(4 * 41);
+      await ui.shot('positions');
       // The view follows "Positions" and "causal" at the top: ALiBi first, in its causal form.
-      await page.selectOption('#positions', 'alibi');
-      await page.check('#causal');
-      await page.waitForSelector('[data-testid="positions-chosen"][data-scheme="alibi"]');
-      await page.waitForSelector('main[data-ready="positions"]');
-      expect(await page.locator('details[data-scheme]').first().getAttribute('data-scheme')).toBe(
-        'alibi',
-      );
-      expect(await page.locator('[data-testid="alibi-slopes"]').textContent()).toMatch(
+      await ui.page.selectOption('#positions', 'alibi');
+      await ui.page.check('#causal');
+      await ui.page.waitForSelector('[data-testid="positions-chosen"][data-scheme="alibi"]');
+      await ui.page.waitForSelector('main[data-ready="positions"]');
+      expect(
+        await ui.page.locator('details[data-scheme]').first().getAttribute('data-scheme'),
+      ).toBe('alibi');
+      expect(await ui.page.locator('[data-testid="alibi-slopes"]').textContent()).toMatch(
         /Head 0 adds −0\.2500·\(i − j\).*j ≤ i/,
       );
       const causalBias = alibiBias(DEFAULT_SETTINGS.numHeads, n, n);
@@ -323,40 +314,40 @@ for (const webgpu of [true, false]) {
       );
       causalBias.dispose();
       expectAllClose(
-        await values(page, 'svg[data-name="alibi"] rect'),
+        await values(ui.page, 'svg[data-name="alibi"] rect'),
         causalHead0,
         'causal ALiBi head 0',
       );
-      await shot('positions-alibi-causal');
-      await page.uncheck('#causal');
-      await page.selectOption('#positions', 'none');
-      await page.waitForSelector('[data-testid="positions-chosen"][data-scheme="none"]');
+      await ui.shot('positions-alibi-causal');
+      await ui.page.uncheck('#causal');
+      await ui.page.selectOption('#positions', 'none');
+      await ui.page.waitForSelector('[data-testid="positions-chosen"][data-scheme="none"]');
     });
 
     it('keeps the first click on a tab right after editing the sentence', async () => {
-      await openView(page, 'tokens');
+      await openView(ui.page, 'tokens');
       const edited = `${SENTENCE} again`;
       // No Enter: the edit ends when the tab's mousedown takes the focus, and its change
       // event redraws the page between that mousedown and the mouseup.
-      await page.fill('#sentence', edited);
-      await page.click('nav button[data-view="search"]');
-      await page.waitForSelector('main[data-ready="search"]', { timeout: 5_000 });
-      expect(await page.getAttribute('nav button[data-view="search"]', 'class')).toContain(
+      await ui.page.fill('#sentence', edited);
+      await ui.page.click('nav button[data-view="search"]');
+      await ui.page.waitForSelector('main[data-ready="search"]', { timeout: 5_000 });
+      expect(await ui.page.getAttribute('nav button[data-view="search"]', 'class')).toContain(
         'active',
       );
       const want = await expected({ text: edited });
-      expect(await page.locator('button.tok-button').count()).toBe(want.tokens.length);
-      await page.fill('#sentence', SENTENCE);
-      await page.click('nav button[data-view="heads"]');
-      await page.waitForSelector('main[data-ready="heads"]', { timeout: 5_000 });
+      expect(await ui.page.locator('button.tok-button').count()).toBe(want.tokens.length);
+      await ui.page.fill('#sentence', SENTENCE);
+      await ui.page.click('nav button[data-view="heads"]');
+      await ui.page.waitForSelector('main[data-ready="heads"]', { timeout: 5_000 });
     });
 
     it('shows which bytes each piece of a split emoji holds', async () => {
-      await openView(page, 'tokens');
+      await openView(ui.page, 'tokens');
       const text = 'llama 🦙 time';
-      await page.fill('#sentence', text);
-      await page.press('#sentence', 'Enter');
-      await page.waitForSelector('td.hex.partial');
+      await ui.page.fill('#sentence', text);
+      await ui.page.press('#sentence', 'Enter');
+      await ui.page.waitForSelector('td.hex.partial');
       const enc = await getEncoding(DEFAULT_SETTINGS.encoding);
       const want = enc
         .encode(text)
@@ -365,67 +356,66 @@ for (const webgpu of [true, false]) {
             ' ',
           ),
         );
-      const shown = await page.$$eval('[data-testid="token-table"] td.hex', (tds) =>
+      const shown = await ui.page.$$eval('[data-testid="token-table"] td.hex', (tds) =>
         tds.map((td) => td.getAttribute('data-bytes')),
       );
       expect(shown).toEqual(want);
       // The emoji is F0 9F A6 99; the pieces that hold part of it are marked and labelled.
       expect(want.join(' ')).toContain('F0 9F A6 99');
-      expect(await page.locator('td.hex.partial').count()).toBeGreaterThan(1);
-      expect(await page.locator('.tok.bytes .byte-hex').count()).toBeGreaterThan(1);
-      await shot('tokens-emoji');
-      await page.fill('#sentence', SENTENCE);
-      await page.press('#sentence', 'Enter');
-      await page.waitForSelector('td.hex.partial', { state: 'detached' });
+      expect(await ui.page.locator('td.hex.partial').count()).toBeGreaterThan(1);
+      expect(await ui.page.locator('.tok.bytes .byte-hex').count()).toBeGreaterThan(1);
+      await ui.shot('tokens-emoji');
+      await ui.page.fill('#sentence', SENTENCE);
+      await ui.page.press('#sentence', 'Enter');
+      await ui.page.waitForSelector('td.hex.partial', { state: 'detached' });
     });
 
     it('stays responsive on a 200-token sentence: large heatmaps are one image', async () => {
       const long = Array.from({ length: 200 }, (_, i) => `w${i % 37}`).join(' ');
       const n = (await expected({ text: long })).tokens.length;
       expect(n).toBeGreaterThanOrEqual(200);
-      await openView(page, 'heads');
-      await page.fill('#sentence', long);
-      await page.press('#sentence', 'Enter');
-      await page.waitForSelector('svg[data-name="weights-head-0"] image.cells', {
+      await openView(ui.page, 'heads');
+      await ui.page.fill('#sentence', long);
+      await ui.page.press('#sentence', 'Enter');
+      await ui.page.waitForSelector('svg[data-name="weights-head-0"] image.cells', {
         timeout: 30_000,
       });
-      await page.waitForSelector('main[data-ready="heads"]');
-      expect(await page.locator('svg[data-name="weights-head-0"]').getAttribute('data-rows')).toBe(
-        String(n),
-      );
-      expect(await page.locator('main rect').count()).toBe(0);
+      await ui.page.waitForSelector('main[data-ready="heads"]');
+      expect(
+        await ui.page.locator('svg[data-name="weights-head-0"]').getAttribute('data-rows'),
+      ).toBe(String(n));
+      expect(await ui.page.locator('main rect').count()).toBe(0);
       // The tall head view is drawn only when opened.
-      expect(await page.locator('svg[data-name="head-view"]').count()).toBe(0);
-      await shot('heads-200-tokens');
-      await page.click('[data-testid="head-view-folded"] summary');
-      await page.waitForSelector('svg[data-name="head-view"]');
-      await page.fill('#sentence', SENTENCE);
-      await page.press('#sentence', 'Enter');
-      await page.waitForSelector('svg[data-name="weights-head-0"] rect');
+      expect(await ui.page.locator('svg[data-name="head-view"]').count()).toBe(0);
+      await ui.shot('heads-200-tokens');
+      await ui.page.click('[data-testid="head-view-folded"] summary');
+      await ui.page.waitForSelector('svg[data-name="head-view"]');
+      await ui.page.fill('#sentence', SENTENCE);
+      await ui.page.press('#sentence', 'Enter');
+      await ui.page.waitForSelector('svg[data-name="weights-head-0"] rect');
     });
 
     it('never scrolls sideways in a 390 px wide window', async () => {
-      const narrow = await browser.newPage({ viewport: { width: 390, height: 844 } });
-      await narrow.goto(`${site.url}?webgpu=${webgpu ? '1' : '0'}`);
+      const narrow = await ui.narrowPage();
       for (const view of ['tokens', 'search', 'heads', 'model', 'next', 'masks', 'positions']) {
         await narrow.click(`nav button[data-view="${view}"]`);
         await narrow.waitForSelector(`main[data-ready="${view}"]`);
         const wide = await narrow.evaluate(() => document.documentElement.scrollWidth);
         expect(wide, `${view} at 390 px`).toBeLessThanOrEqual(390);
         if (view === 'tokens' || view === 'heads') {
-          await saveScreenshot(narrow, appDir, `${webgpu ? 'webgpu' : 'cpu'}-narrow-${view}`);
+          await ui.shot(`narrow-${view}`, narrow);
         }
       }
       await narrow.close();
     });
 
     it('draws the random layer in the model view with its roles, under the banner', async () => {
-      await openView(page, 'model');
-      expect(await page.locator('[data-testid="random-banner"]').count()).toBe(1);
-      expect(await page.locator('button.thumb').count()).toBe(DEFAULT_SETTINGS.numHeads);
+      await openView(ui.page, 'model');
+      expect(await ui.page.locator('[data-testid="random-banner"]').count()).toBe(1);
+      expect(await ui.page.locator('button.thumb').count()).toBe(DEFAULT_SETTINGS.numHeads);
       const want = await expected({ text: SENTENCE });
       for (let k = 0; k < DEFAULT_SETTINGS.numHeads; k++) {
-        const shown = (await page.getAttribute(
+        const shown = (await ui.page.getAttribute(
           `svg[data-name="model-0-${k}"] image`,
           'data-values',
         ))!
@@ -434,31 +424,31 @@ for (const webgpu of [true, false]) {
         expectAllClose(shown, stackAt(want.layer.weights, k).data, `random layer head ${k}`);
       }
       expectAllClose(
-        await values(page, '[data-testid="roles-table"] td.previous'),
+        await values(ui.page, '[data-testid="roles-table"] td.previous'),
         previousTokenScores(want.layer.weights),
         'previous-token scores',
       );
-      await page.click('[data-testid="find-induction"]');
-      await page.waitForSelector('[data-testid="induction-status"][data-done]');
-      expect(await page.textContent('[data-testid="induction-status"]')).toMatch(
+      await ui.page.click('[data-testid="find-induction"]');
+      await ui.page.waitForSelector('[data-testid="induction-status"][data-done]');
+      expect(await ui.page.textContent('[data-testid="induction-status"]')).toMatch(
         /untrained random weights: no head has learned anything/,
       );
-      await shot('model-random');
-      await openView(page, 'next');
-      expect(await page.textContent('[data-testid="no-lm"]')).toMatch(/not a language model/);
+      await ui.shot('model-random');
+      await openView(ui.page, 'next');
+      expect(await ui.page.textContent('[data-testid="no-lm"]')).toMatch(/not a language model/);
     });
 
     it('shows an error panel, not a blank page, when the input is unusable', async () => {
-      await openView(page, 'tokens');
-      await page.fill('#sentence', '');
-      await page.press('#sentence', 'Enter');
-      const panel = page.locator('[data-testid="errors"]');
+      await openView(ui.page, 'tokens');
+      await ui.page.fill('#sentence', '');
+      await ui.page.press('#sentence', 'Enter');
+      const panel = ui.page.locator('[data-testid="errors"]');
       await panel.waitFor({ state: 'visible' });
       expect(await panel.textContent()).toMatch(/no tokens/);
-      expect(await page.locator('nav button').count()).toBeGreaterThan(0);
-      await shot('error');
-      await page.fill('#sentence', SENTENCE);
-      await page.press('#sentence', 'Enter');
+      expect(await ui.page.locator('nav button').count()).toBeGreaterThan(0);
+      await ui.shot('error');
+      await ui.page.fill('#sentence', SENTENCE);
+      await ui.page.press('#sentence', 'Enter');
       await panel.waitFor({ state: 'hidden' });
     });
 
@@ -468,37 +458,37 @@ for (const webgpu of [true, false]) {
       w.dispose();
       const file = join(mkdtempSync(join(tmpdir(), 'qkv-demo-')), 'mha.safetensors');
       writeFileSync(file, bytes);
-      await openView(page, 'heads');
-      await page.setInputFiles('#weights-file', file);
-      await page.waitForFunction(() =>
+      await openView(ui.page, 'heads');
+      await ui.page.setInputFiles('#weights-file', file);
+      await ui.page.waitForFunction(() =>
         document.querySelector('[data-testid="weights"]')?.textContent?.includes('mha.safetensors'),
       );
-      await page.waitForSelector('main[data-ready="heads"]');
+      await ui.page.waitForSelector('main[data-ready="heads"]');
       const want = await expected({ text: SENTENCE, dModel: 16 }, () =>
         projectionsFromSafetensors(bytes, 'mha.safetensors'),
       );
-      const shown = await values(page, 'svg[data-name="weights-head-1"] rect');
+      const shown = await values(ui.page, 'svg[data-name="weights-head-1"] rect');
       expectAllClose(shown, stackAt(want.layer.weights, 1).data, 'head 1 with loaded weights');
-      await shot('heads-loaded-weights');
+      await ui.shot('heads-loaded-weights');
       const junk = join(dirname(file), 'junk.safetensors');
       writeFileSync(junk, new Uint8Array([1, 2, 3]));
-      await page.setInputFiles('#weights-file', junk);
-      const panel = page.locator('[data-testid="errors"]');
+      await ui.page.setInputFiles('#weights-file', junk);
+      const panel = ui.page.locator('[data-testid="errors"]');
       await panel.waitFor({ state: 'visible' });
       expect(await panel.textContent()).toMatch(
         /Loading junk\.safetensors: .*shorter than the 8-byte header/,
       );
-      await page.click('text=seeded random');
+      await ui.page.click('text=seeded random');
       await panel.waitFor({ state: 'hidden' });
-      await page.waitForFunction(() =>
+      await ui.page.waitForFunction(() =>
         document.querySelector('[data-testid="weights"]')?.textContent?.includes('seeded random'),
       );
     });
 
     it('logged no script errors beyond the one provoked', () => {
-      expect(problems.filter((p) => !/no tokens|junk\.safetensors|8-byte header/.test(p))).toEqual(
-        [],
-      );
+      expect(
+        ui.problems.filter((p) => !/no tokens|junk\.safetensors|8-byte header/.test(p)),
+      ).toEqual([]);
     });
   });
 }

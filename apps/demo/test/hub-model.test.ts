@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Browser, type Page, type StaticServer, saveScreenshot } from '@qkv/browser';
+import type { Page, StaticServer } from '@qkv/browser';
 import { loadModel, type Model } from '@qkv/models';
 import { loadSafetensors } from '@qkv/tensor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,14 +16,7 @@ import { cosineSimilarity } from '../src/model/positions.js';
 import { PROBE_SEED, probeLength } from '../src/views/model-view.js';
 import { expectAllClose } from './close.js';
 import { expectModelGrid } from './model-grid.js';
-import {
-  appDir,
-  buildSite,
-  openExplorer,
-  TINY_GPT2_DIR,
-  TINY_GPT2_FILES,
-  TINY_GPT2_REPO,
-} from './site.js';
+import { buildSite, TINY_GPT2_DIR, TINY_GPT2_FILES, TINY_GPT2_REPO, useExplorer } from './site.js';
 
 // A tiny GPT-2 checkpoint in the Hugging Face layout, served by this test's own server at
 // /<org>/<repo>/resolve/main/<file>, loaded by the page through the same code as the real
@@ -62,51 +55,42 @@ const numbers = (page: Page, selector: string, attribute = 'data-value') =>
 
 for (const webgpu of [true, false]) {
   describe(`a GPT-2 checkpoint from a hub-like server, WebGPU ${webgpu ? 'on SwiftShader' : 'disabled'}`, () => {
-    let browser: Browser;
-    let page: Page;
-    let problems: string[] = [];
     const missing: string[] = [];
-    const shot = (name: string) =>
-      saveScreenshot(page, appDir, `${webgpu ? 'webgpu' : 'cpu'}-${name}`);
+    // A 404 is logged for each optional file the repository lacks; `missing` lists them.
+    const ui = useExplorer(
+      webgpu,
+      () => `${site.url}?hub=${encodeURIComponent(site.url)}`,
+      /status of 404/,
+    );
     const ids = () => reference.tokenizer!.encode(TEXT).ids;
 
-    beforeAll(async () => {
-      // A 404 is logged for each optional file the repository lacks; `missing` lists them.
-      ({ browser, page, problems } = await openExplorer(
-        webgpu,
-        `${site.url}?hub=${encodeURIComponent(site.url)}`,
-        /status of 404/,
-      ));
-      page.on('response', (r) => {
+    beforeAll(() => {
+      ui.page.on('response', (r) => {
         if (r.status() === 404) missing.push(new URL(r.url()).pathname);
       });
-    }, 60_000);
-
-    afterAll(async () => {
-      await browser?.close();
     });
 
     it('downloads the checkpoint with progress, keeps it in Cache Storage and says where it runs', async () => {
-      await page.fill('#sentence', TEXT);
-      await page.press('#sentence', 'Enter');
-      await page.fill('#hub-repo', TINY_GPT2_REPO);
-      await page.click('#load-hub');
-      await page.waitForFunction(
+      await ui.page.fill('#sentence', TEXT);
+      await ui.page.press('#sentence', 'Enter');
+      await ui.page.fill('#hub-repo', TINY_GPT2_REPO);
+      await ui.page.click('#load-hub');
+      await ui.page.waitForFunction(
         (repo) => document.querySelector('[data-testid="weights"]')?.textContent?.includes(repo),
         TINY_GPT2_REPO,
         { timeout: 60_000 },
       );
-      const label = await page.textContent('[data-testid="weights"]');
+      const label = await ui.page.textContent('[data-testid="weights"]');
       expect(label).toMatch(/gpt2 from qkv-test\/tiny-gpt2 \(2 layers × 3 heads\)/);
       expect(label).toMatch(
         webgpu ? /on webgpu/i : /on the CPU \(WebAssembly SIMD, \d+ threads?\)/,
       );
-      const cached = await page.evaluate(async () =>
+      const cached = await ui.page.evaluate(async () =>
         (await (await caches.open('qkv-checkpoints')).keys()).map((r) => new URL(r.url).pathname),
       );
-      await page.waitForSelector('[data-testid="model-tokens"]');
+      await ui.page.waitForSelector('[data-testid="model-tokens"]');
       expect(
-        await page.$$eval('[data-testid="model-tokens"] .tok', (els) =>
+        await ui.page.$$eval('[data-testid="model-tokens"] .tok', (els) =>
           els.map((e) => Number(e.getAttribute('data-id'))),
         ),
       ).toEqual(ids());
@@ -120,14 +104,14 @@ for (const webgpu of [true, false]) {
       const track = (r: { url(): string }) => {
         if (r.url().includes('/resolve/main/')) fetched.push(new URL(r.url()).pathname);
       };
-      page.on('request', track);
-      await page.reload();
-      await page.waitForSelector('main[data-ready="tokens"]');
-      await page.fill('#sentence', TEXT);
-      await page.press('#sentence', 'Enter');
-      await page.fill('#hub-repo', TINY_GPT2_REPO);
-      await page.click('#load-hub');
-      await page.waitForFunction(
+      ui.page.on('request', track);
+      await ui.page.reload();
+      await ui.page.waitForSelector('main[data-ready="tokens"]');
+      await ui.page.fill('#sentence', TEXT);
+      await ui.page.press('#sentence', 'Enter');
+      await ui.page.fill('#hub-repo', TINY_GPT2_REPO);
+      await ui.page.click('#load-hub');
+      await ui.page.waitForFunction(
         () =>
           document
             .querySelector('[data-testid="weights"]')
@@ -135,20 +119,20 @@ for (const webgpu of [true, false]) {
         undefined,
         { timeout: 60_000 },
       );
-      page.off('request', track);
+      ui.page.off('request', track);
       // Only the optional file the repository lacks is asked for again.
       expect(fetched).toEqual([`/${TINY_GPT2_REPO}/resolve/main/tokenizer_config.json`]);
     });
 
     it('draws every layer and head in the model view as the library computes them', async () => {
-      await page.click('nav button[data-view="model"]');
-      await page.waitForSelector('main[data-ready="model"]');
-      expect(await page.locator('[data-testid="random-banner"]').count()).toBe(0);
+      await ui.page.click('nav button[data-view="model"]');
+      await ui.page.waitForSelector('main[data-ready="model"]');
+      expect(await ui.page.locator('[data-testid="random-banner"]').count()).toBe(0);
       const want = await referenceAttentions(ids());
       expect(want.length * want[0]!.count).toBe(2 * 3);
-      await expectModelGrid(page, want, 1e-4, 1e-3);
-      const previous = await numbers(page, '[data-testid="roles-table"] td.previous');
-      const first = await numbers(page, '[data-testid="roles-table"] td.first');
+      await expectModelGrid(ui.page, want, 1e-4, 1e-3);
+      const previous = await numbers(ui.page, '[data-testid="roles-table"] td.previous');
+      const first = await numbers(ui.page, '[data-testid="roles-table"] td.first');
       expectAllClose(
         previous,
         want.flatMap(previousTokenScores),
@@ -157,12 +141,12 @@ for (const webgpu of [true, false]) {
         1e-3,
       );
       expectAllClose(first, want.flatMap(firstTokenShares), 'first-token shares', 1e-4, 1e-3);
-      await shot('model-view');
+      await ui.shot('model-view');
     });
 
     it('ranks heads by the induction probe with the library values', async () => {
-      await page.click('[data-testid="find-induction"]');
-      await page.waitForSelector('[data-testid="induction-status"][data-done]', {
+      await ui.page.click('[data-testid="find-induction"]');
+      await ui.page.waitForSelector('[data-testid="induction-status"][data-done]', {
         timeout: 60_000,
       });
       const config = reference.config;
@@ -177,7 +161,7 @@ for (const webgpu of [true, false]) {
         prefix,
       );
       const want = (await referenceAttentions(probe)).map((a) => inductionScores(a, length, 1));
-      const rows = await page.$$eval('[data-testid="roles-table"] tr[data-layer]', (trs) =>
+      const rows = await ui.page.$$eval('[data-testid="roles-table"] tr[data-layer]', (trs) =>
         trs.map((tr) => [
           Number(tr.getAttribute('data-layer')),
           Number(tr.getAttribute('data-head')),
@@ -194,27 +178,27 @@ for (const webgpu of [true, false]) {
       );
       const shownOrder = rows.map(([, , v]) => v!);
       expect(shownOrder).toEqual([...shownOrder].sort((a, b) => b - a));
-      expect(await page.textContent('[data-testid="induction-status"]')).toMatch(
+      expect(await ui.page.textContent('[data-testid="induction-status"]')).toMatch(
         /top heads \(layer\.head\) by induction score are \d\.\d/,
       );
-      await shot('model-induction');
+      await ui.shot('model-induction');
     });
 
     it('opens a clicked head in the heads view', async () => {
-      await page.click('nav button[data-view="model"]');
-      await page.waitForSelector('main[data-ready="model"]');
-      await page.click('button.thumb[data-layer="1"][data-head="2"]');
-      await page.waitForSelector('main[data-ready="heads"] section[data-layer="1"]');
+      await ui.page.click('nav button[data-view="model"]');
+      await ui.page.waitForSelector('main[data-ready="model"]');
+      await ui.page.click('button.thumb[data-layer="1"][data-head="2"]');
+      await ui.page.waitForSelector('main[data-ready="heads"] section[data-layer="1"]');
       const want = await referenceAttentions(ids());
-      const shown = await numbers(page, 'svg[data-name="weights-head-2"] rect');
+      const shown = await numbers(ui.page, 'svg[data-name="weights-head-2"] rect');
       expectAllClose(shown, stackAt(want[1]!, 2).data, 'layer 1 head 2', 1e-4, 1e-3);
-      expect(await page.getAttribute('.head-picker button.active', 'class')).toBeTruthy();
-      await shot('heads-loaded-model');
+      expect(await ui.page.getAttribute('.head-picker button.active', 'class')).toBeTruthy();
+      await ui.shot('heads-loaded-model');
     });
 
     it('predicts the next token and generates greedily, as the library does', async () => {
-      await page.click('nav button[data-view="next"]');
-      await page.waitForSelector('main[data-ready="next"]');
+      await ui.page.click('nav button[data-view="next"]');
+      await ui.page.waitForSelector('main[data-ready="next"]');
       const out = reference.forward([ids()]);
       const logits = Float32Array.from(out.logits!.dataSync() as ArrayLike<number>);
       const v = out.logits!.shape[2]!;
@@ -222,19 +206,19 @@ for (const webgpu of [true, false]) {
       out.lastHiddenState.dispose();
       const n = ids().length;
       const want = topK(logits.subarray((n - 1) * v, n * v), 10);
-      const shownIds = await numbers(page, '[data-testid="next-table"] tr[data-id]', 'data-id');
+      const shownIds = await numbers(ui.page, '[data-testid="next-table"] tr[data-id]', 'data-id');
       expect(shownIds).toEqual(want.map((w) => w.index));
       expectAllClose(
-        await numbers(page, '[data-testid="next-table"] td.weight'),
+        await numbers(ui.page, '[data-testid="next-table"] td.weight'),
         want.map((w) => w.probability),
         'top-10 probabilities',
         1e-5,
         1e-3,
       );
-      await page.fill('#new-tokens', '8');
-      await page.click('#generate');
-      await page.waitForSelector('[data-testid="generated"][data-ids]', { timeout: 60_000 });
-      const generated = (await page.getAttribute('[data-testid="generated"]', 'data-ids'))!
+      await ui.page.fill('#new-tokens', '8');
+      await ui.page.click('#generate');
+      await ui.page.waitForSelector('[data-testid="generated"][data-ids]', { timeout: 60_000 });
+      const generated = (await ui.page.getAttribute('[data-testid="generated"]', 'data-ids'))!
         .split(',')
         .map(Number);
       const greedy = (await reference.generate(ids(), {
@@ -242,13 +226,13 @@ for (const webgpu of [true, false]) {
         temperature: 0,
       })) as number[];
       expect(generated).toEqual(greedy);
-      expect(await page.locator('.gen-token').count()).toBe(greedy.length);
-      await shot('next-token');
+      expect(await ui.page.locator('.gen-token').count()).toBe(greedy.length);
+      await ui.shot('next-token');
     });
 
     it('shows the learned position table as cosine similarities', async () => {
-      await page.click('nav button[data-view="positions"]');
-      await page.waitForSelector('[data-testid="learned-positions"][data-done]', {
+      await ui.page.click('nav button[data-view="positions"]');
+      await ui.page.waitForSelector('[data-testid="learned-positions"][data-done]', {
         timeout: 30_000,
       });
       const file = loadSafetensors(readFileSync(join(TINY_GPT2_DIR, 'model.safetensors')));
@@ -260,30 +244,30 @@ for (const webgpu of [true, false]) {
         data: Float32Array.from(wpe.dataSync() as ArrayLike<number>),
       };
       for (const t of Object.values(file.tensors)) t.dispose();
-      const shown = await numbers(page, 'svg[data-name="learned-cosine"] rect');
+      const shown = await numbers(ui.page, 'svg[data-name="learned-cosine"] rect');
       expectAllClose(shown, cosineSimilarity(table).data, 'cosine of wpe');
-      await shot('positions-learned');
+      await ui.shot('positions-learned');
     });
 
     it('loads the same files from a file picker', async () => {
-      await page.setInputFiles(
+      await ui.page.setInputFiles(
         '#checkpoint-files',
         TINY_GPT2_FILES.map((f) => join(TINY_GPT2_DIR, f)),
       );
-      await page.waitForFunction(() =>
+      await ui.page.waitForFunction(() =>
         document.querySelector('[data-testid="weights"]')?.textContent?.includes('local files'),
       );
-      await page.click('nav button[data-view="model"]');
-      await page.waitForSelector('main[data-ready="model"]');
+      await ui.page.click('nav button[data-view="model"]');
+      await ui.page.waitForSelector('main[data-ready="model"]');
       const want = await referenceAttentions(ids());
-      const shown = (await page.getAttribute('svg[data-name="model-0-1"] image', 'data-values'))!
+      const shown = (await ui.page.getAttribute('svg[data-name="model-0-1"] image', 'data-values'))!
         .split(',')
         .map(Number);
       expectAllClose(shown, stackAt(want[0]!, 1).data, 'layer 0 head 1 from files', 1e-4, 1e-3);
     });
 
     it('logged no script errors; only the optional tokenizer_config.json was missing', () => {
-      expect(problems).toEqual([]);
+      expect(ui.problems).toEqual([]);
       expect([...new Set(missing)]).toEqual([
         `/${TINY_GPT2_REPO}/resolve/main/tokenizer_config.json`,
       ]);

@@ -6,9 +6,11 @@ import {
   launchBrowser,
   type Page,
   type StaticServer,
+  saveScreenshot,
   serveStatic,
 } from '@qkv/browser';
 import { build } from 'vite';
+import { afterAll, beforeAll } from 'vitest';
 
 export const appDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -63,4 +65,44 @@ export async function openExplorer(
   await page.goto(url);
   await page.waitForSelector('main[data-ready="tokens"]');
   return { browser, page, problems };
+}
+
+export interface ExplorerSession extends ExplorerPage {
+  webgpu: boolean;
+  /** Save a screenshot of `page` (default: the session's) as `<webgpu|cpu>-<name>`. */
+  shot(name: string, page?: Page): Promise<string>;
+  /** A new page of the same browser 390 px wide (a phone) on the explorer; the caller closes it. */
+  narrowPage(): Promise<Page>;
+}
+
+/**
+ * The explorer open with or without WebGPU for the tests of the enclosing `describe`: opened
+ * before them and closed after. `url` is read when it opens, after an outer `beforeAll` built
+ * the site; the fields are set from then on.
+ */
+export function useExplorer(
+  webgpu: boolean,
+  url: () => string,
+  expected?: RegExp,
+): ExplorerSession {
+  const backend = webgpu ? 'webgpu' : 'cpu';
+  const session: ExplorerSession = {
+    webgpu,
+    browser: undefined as unknown as Browser,
+    page: undefined as unknown as Page,
+    problems: [],
+    shot: (name, page = session.page) => saveScreenshot(page, appDir, `${backend}-${name}`),
+    narrowPage: async () => {
+      const page = await session.browser.newPage({ viewport: { width: 390, height: 844 } });
+      await page.goto(url());
+      return page;
+    },
+  };
+  beforeAll(async () => {
+    Object.assign(session, await openExplorer(webgpu, url(), expected));
+  }, 60_000);
+  afterAll(async () => {
+    await session.browser?.close();
+  });
+  return session;
 }

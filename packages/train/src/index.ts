@@ -2,7 +2,19 @@
 
 export { type CrossEntropyOptions, crossEntropy } from '@qkv/tensor';
 export { type ClippedGradients, clipGradNorm } from './clip.js';
+export {
+  INDUCTION_CONFIG,
+  INDUCTION_FORMED,
+  INDUCTION_TRAINING,
+  repeatedHalfTargets,
+} from './experiment.js';
 export { headScores, repeatedSequences } from './induction.js';
+export {
+  type AttentionStack,
+  InductionRun,
+  type InductionRunOptions,
+  type Measurement,
+} from './induction-run.js';
 export { type InitOptions, linearInit, normalInit, uniformInit, xavierUniform } from './init.js';
 export {
   AdamW,

@@ -5,8 +5,8 @@ import type { CurrentModel, ModelToken, NextToken } from './current-model.js';
 import type { MatrixStack } from './matrix.js';
 
 /**
- * Characters as tokens of a 32-token vocabulary: a–z are 0–25, the space 26, and every other
- * character one of 27–31 (by its code point). The model was trained on random tokens, so the
+ * Characters as tokens 0–31 of the model's vocabulary: a–z are 0–25, the space 26, and every
+ * other character one of 27–31 (by its code point). The model was trained on random tokens, so the
  * letters carry no meaning; what it learned is to copy what followed a token's last occurrence.
  */
 export function characterTokens(text: string, limit: number): ModelToken[] {

@@ -1,5 +1,11 @@
+import {
+  INDUCTION_CONFIG,
+  INDUCTION_FORMED,
+  INDUCTION_TRAINING,
+  InductionRun,
+  type Measurement,
+} from '@qkv/train';
 import { type TimingDevice, timingDevice } from '../app/timing-device.js';
-import { InductionRun, type Measurement } from '../model/induction-run.js';
 import { stackAt } from '../model/matrix.js';
 import { trainedModel } from '../model/trained-model.js';
 import { fmt, h } from '../ui/dom.js';
@@ -9,11 +15,14 @@ import type { ViewContext } from './context.js';
 
 /** Steps between measurements on the probe (the charts' points and the heatmaps). */
 export const MEASURE_EVERY = 10;
-/** About 400 AdamW steps form the induction head at these settings (see INDUCTION_CONFIG). */
-const DEFAULT_STEPS = 400;
+/** The steps after which @qkv/train's induction experiment has formed its induction head. */
+const DEFAULT_STEPS = INDUCTION_TRAINING.steps;
 const DEFAULT_SEED = 1;
 /** Time spent training between two paints, so the page stays responsive. */
 const FRAME_BUDGET_MS = 40;
+
+/** Side of an attention heatmap's grid, in CSS pixels. */
+const HEATMAP_SIDE = 200;
 
 /** One colour per head; layer 0 and layer 1 share them and differ by their legend entries. */
 const HEAD_COLOURS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd'];
@@ -34,6 +43,10 @@ class TrainSession {
   #history: Measurement[] = [];
   #running = false;
   #stepsPerChunk = 1;
+  /** Training time of this run so far (ms), without measuring and painting. */
+  #trainMs = 0;
+  /** When the best layer-1 induction score first passed `INDUCTION_FORMED.induction`. */
+  #formed: { step: number; ms: number } | undefined;
   /** The last reset, which a start waits for (its step-0 measurement comes first). */
   #resetting: Promise<void> = Promise.resolve();
   /** The training loop while it runs. */
@@ -43,6 +56,7 @@ class TrainSession {
   readonly #start: HTMLButtonElement;
   readonly #status: HTMLElement;
   readonly #used: HTMLElement;
+  readonly #formedNote: HTMLElement;
   readonly #charts: HTMLElement;
   readonly #heatmaps: HTMLElement;
 
@@ -51,6 +65,7 @@ class TrainSession {
     readonly where: TimingDevice,
   ) {
     this.ctx = ctx;
+    const { numLayers, numHeads, dModel, vocabSize, contextLength } = INDUCTION_CONFIG;
     const numberInput = (id: string, value: number) =>
       h('input', { id, type: 'number', value, min: 1, style: 'width:6em' });
     this.#seed = numberInput('train-seed', DEFAULT_SEED);
@@ -61,6 +76,7 @@ class TrainSession {
     this.#start = h('button', { id: 'train-start', onclick: () => this.#toggle() }, 'Start');
     this.#status = h('span', { class: 'note', 'data-testid': 'train-status' });
     this.#used = h('span', { class: 'note', 'data-testid': 'train-used' });
+    this.#formedNote = h('p', { class: 'note', 'data-testid': 'train-formed' });
     this.#charts = h('div', { 'data-testid': 'train-charts' });
     this.#heatmaps = h('div', { 'data-testid': 'train-heatmaps' });
     this.root = h(
@@ -70,15 +86,16 @@ class TrainSession {
       h(
         'p',
         { class: 'intro' },
-        'A 2-layer transformer with attention only (no MLPs; 4 heads per layer, d_model 32, ',
-        'vocabulary 32, context 32) learns from rows of random tokens that repeat a segment, ',
+        `A ${numLayers}-layer transformer with attention only (no MLPs; ${numHeads} heads per layer, `,
+        `d_model ${dModel}, vocabulary ${vocabSize}, context ${contextLength}) learns from rows of `,
+        'random tokens that repeat a segment, ',
         'trained with AdamW in front of you. Olsson et al. (2022, "In-context Learning and ',
         'Induction Heads") saw two things form: previous-token heads in layer 0, which attend ',
         'to the token just before, then induction heads in layer 1, which use them to attend ',
         'to the token that followed the current token the last time it appeared, and copy it. ',
         'Watch a layer-0 previous-token score rise, then a layer-1 induction score jump; as it ',
         'does, the loss on the repeated half of the probe drops well below the loss on random ',
-        `tokens (ln 32 = ${fmt(Math.log(32), 2)} nats). Scores and heatmaps are measured every `,
+        `tokens (ln ${vocabSize} = ${fmt(Math.log(vocabSize), 2)} nats). Scores and heatmaps are measured every `,
         `${MEASURE_EVERY} steps on a fixed probe whose second half repeats its first.`,
       ),
       h(
@@ -101,6 +118,7 @@ class TrainSession {
         this.#status,
       ),
       this.#used,
+      this.#formedNote,
       this.#charts,
       this.#heatmaps,
     );
@@ -125,6 +143,8 @@ class TrainSession {
     this.#run = new InductionRun({ seed, device: this.where.device });
     this.#history = [];
     this.#stepsPerChunk = 1;
+    this.#trainMs = 0;
+    this.#formed = undefined;
     await this.#measure();
   }
 
@@ -169,6 +189,7 @@ class TrainSession {
         const t0 = performance.now();
         const loss = await run.train(n);
         const perStep = (performance.now() - t0) / n;
+        this.#trainMs += perStep * n;
         this.#stepsPerChunk = Math.max(
           1,
           Math.min(MEASURE_EVERY, Math.floor(FRAME_BUDGET_MS / perStep)),
@@ -191,6 +212,13 @@ class TrainSession {
     if (run !== this.#run) return;
     this.#history.push(m);
     this.root.dataset.step = String(m.step);
+    if (!this.#formed && Math.max(...m.induction.at(-1)!) > INDUCTION_FORMED.induction) {
+      this.#formed = { step: m.step, ms: this.#trainMs };
+      this.root.dataset.formedStep = String(m.step);
+    }
+    this.#formedNote.textContent = this.#formed
+      ? `The best layer-1 induction score passed ${INDUCTION_FORMED.induction} at step ${this.#formed.step}, after ${fmt(this.#formed.ms / 1000, 1)} s of training on this device.`
+      : '';
     this.#draw();
   }
 
@@ -221,12 +249,23 @@ class TrainSession {
       colour,
       points: history.map((m) => [m.step, pick(m)] as const),
     });
-    const perHead = (score: 'previousToken' | 'induction') =>
-      last[score].flatMap((heads, l) =>
+    // Each head's score, and the threshold past which @qkv/train's test counts it formed.
+    const perHead = (score: 'previousToken' | 'induction') => [
+      ...last[score].flatMap((heads, l) =>
         heads.map((_, k) =>
           line(`layer ${l} head ${k}`, LAYER_COLOURS[l]![k % 4]!, (m) => m[score][l]![k]!),
         ),
-      );
+      ),
+      {
+        label: `formed (${INDUCTION_FORMED[score]})`,
+        colour: '#777',
+        guide: true,
+        points: [
+          [0, INDUCTION_FORMED[score]],
+          [this.#target, INDUCTION_FORMED[score]],
+        ] as const,
+      },
+    ];
     // The step axis runs to the run's end, so the charts also show how far it has come.
     const size = { width: 460, height: 250, xRange: [0, this.#target] as const };
     const scores = { ...size, xLabel: 'training step', yRange: [0, 1] as const };
@@ -270,9 +309,10 @@ class TrainSession {
               { style: 'margin:0' },
               h('figcaption', { class: 'note' }, `layer ${l} head ${k}`),
               heatmap(stackAt(layer, k), {
-                cell: 5,
+                // About 200 px a side: four heads fit a row of a laptop's window.
+                cell: Math.max(2, Math.floor(HEATMAP_SIDE / layer.rows)),
                 max: 1,
-                // One image instead of 1024 rects: redrawn every few steps, 8 of them.
+                // One image instead of T² rects: redrawn every few steps, 8 of them.
                 raster: true,
                 name: `train-attention-${l}-${k}`,
                 title: `layer ${l} head ${k}`,

@@ -1,43 +1,30 @@
-// The Train view's experiment without the page: a 2-layer attention-only transformer from
-// @qkv/train learning induction heads, stepped a few steps at a time and measured on a probe.
 import { type Device, mul, Random, scope, type Tensor, tensor } from '@qkv/tensor';
-import {
-  AdamW,
-  attentionPatterns,
-  headScores,
-  initParameters,
-  languageModelLoss,
-  type Parameters,
-  repeatedSequences,
-  type TransformerConfig,
-  trainStep,
-} from '@qkv/train';
-import type { MatrixStack } from './matrix.js';
-
-/**
- * The settings @qkv/train's induction experiment forms an induction head with (Olsson et al.
- * 2022 at a size that trains in about 400 AdamW steps): vocabulary 32, so a random half of 16
- * tokens rarely repeats a token by chance; d_model 32, 4 heads, context 32, batch 16.
- */
-export const INDUCTION_CONFIG: TransformerConfig = {
-  vocabSize: 32,
-  dModel: 32,
-  numHeads: 4,
-  numLayers: 2,
-  contextLength: 32,
-};
+import { INDUCTION_CONFIG, INDUCTION_TRAINING, repeatedHalfTargets } from './experiment.js';
+import { headScores, repeatedSequences } from './induction.js';
+import { AdamW, type Parameters } from './optimizers.js';
+import { languageModelLoss, trainStep } from './trainer.js';
+import { attentionPatterns, initParameters, type TransformerConfig } from './transformer.js';
 
 export interface InductionRunOptions {
   seed: number;
   device: Device;
+  /** Defaults: `INDUCTION_CONFIG` and `INDUCTION_TRAINING`'s batch, lr and probe rows. */
   config?: TransformerConfig;
   batch?: number;
   lr?: number;
-  /** Rows of the fixed probe the scores, losses and heatmaps are measured on. */
+  /** Rows of the fixed probe the scores, losses and attention are measured on. */
   probeBatch?: number;
 }
 
-/** What the page shows after a step: losses on the probe and each head's scores per layer. */
+/** Equally shaped row-major matrices `[count, rows, cols]`, one per head. */
+export interface AttentionStack {
+  count: number;
+  rows: number;
+  cols: number;
+  data: Float32Array;
+}
+
+/** A run measured on the probe: losses, each head's scores per layer, and attention. */
 export interface Measurement {
   step: number;
   /** Mean next-token cross-entropy on the probe (nats), over every position. */
@@ -47,25 +34,8 @@ export interface Measurement {
   /** Per layer, per head. */
   previousToken: number[][];
   induction: number[][];
-  /** Per layer, the attention `[H, T, T]` on the probe's first row (the heatmaps). */
-  patterns: MatrixStack[];
-}
-
-/** Probe seed: the probe is the same sequences whatever the training seed. */
-const PROBE_SEED = 99;
-/** Embedding scale that avoids the long plateau of tiny q·k (see `initParameters`). */
-const EMBED_STD = 0.3;
-
-/** Targets `[B, T - 1]` counting only positions j >= T/2 + 1, which copy from the first half. */
-export function repeatedHalfTargets(tokens: Int32Array, length: number): Int32Array {
-  const batch = tokens.length / length;
-  const out = new Int32Array(batch * (length - 1)).fill(-100);
-  for (let b = 0; b < batch; b++) {
-    for (let j = length / 2 + 1; j < length; j++) {
-      out[b * (length - 1) + j - 1] = tokens[b * length + j]!;
-    }
-  }
-  return out;
+  /** Per layer, the attention `[H, T, T]` on the probe's first row. */
+  patterns: AttentionStack[];
 }
 
 async function host(t: Tensor): Promise<Float32Array> {
@@ -73,8 +43,9 @@ async function host(t: Tensor): Promise<Float32Array> {
 }
 
 /**
- * One training run: parameters from `seed`, AdamW at lr 1e-2 (the experiment's), training
- * rows that repeat a random segment of period [3, T/2] drawn from a generator seeded with
+ * One run of the induction experiment (`INDUCTION_CONFIG` trained as `INDUCTION_TRAINING`
+ * says), stepped a few steps at a time and measured on a fixed probe, as the explorer's
+ * Train view shows it: parameters from `seed`, training rows from a generator seeded with
  * `seed + 1`, so the same seed gives the same run on every device.
  */
 export class InductionRun {
@@ -93,15 +64,22 @@ export class InductionRun {
     this.config = options.config ?? INDUCTION_CONFIG;
     this.device = options.device;
     this.seed = options.seed;
-    this.#batch = options.batch ?? 16;
+    this.#batch = options.batch ?? INDUCTION_TRAINING.batch;
     const { device } = options;
-    this.#params = initParameters(this.config, { seed: options.seed, device, embedStd: EMBED_STD });
-    this.#optimizer = new AdamW(this.#params, { lr: options.lr ?? 1e-2, weightDecay: 0 });
+    this.#params = initParameters(this.config, {
+      seed: options.seed,
+      device,
+      embedStd: INDUCTION_TRAINING.embedStd,
+    });
+    this.#optimizer = new AdamW(this.#params, {
+      lr: options.lr ?? INDUCTION_TRAINING.lr,
+      weightDecay: 0,
+    });
     this.#rng = new Random(options.seed + 1);
     const t = this.config.contextLength;
-    const rows = options.probeBatch ?? 8;
+    const rows = options.probeBatch ?? INDUCTION_TRAINING.probeRows;
     // Made on the CPU to read its tokens, then uploaded.
-    const probeRng = new Random(PROBE_SEED);
+    const probeRng = new Random(INDUCTION_TRAINING.probeSeed);
     const probe = repeatedSequences(rows, t, this.config.vocabSize, { rng: probeRng });
     const ids = probe.dataSync() as Int32Array;
     probe.dispose();
@@ -124,7 +102,7 @@ export class InductionRun {
         {
           rng: this.#rng,
           device: this.device,
-          minPeriod: 3,
+          minPeriod: INDUCTION_TRAINING.minPeriod,
         },
       );
       last = trainStep(this.#optimizer, (p) => languageModelLoss(this.config, p, tokens));
@@ -151,7 +129,7 @@ export class InductionRun {
       const [, h, t] = layers[0]!.shape as [number, number, number];
       const previousToken: number[][] = [];
       const induction: number[][] = [];
-      const patterns: MatrixStack[] = [];
+      const patterns: AttentionStack[] = [];
       for (const layer of layers) {
         const data = await host(layer);
         const scores = headScores(data, layer.shape);
