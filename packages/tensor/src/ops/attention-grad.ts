@@ -37,19 +37,26 @@ function padKeys(g: Tensor, capacity: number): Tensor {
 }
 
 export function registerAttentionGradients(): void {
-  // FlashAttention-2: the log-sum-exp per row and delta = rowsum(dOut ∘ out) let the fused
-  // backward recompute probabilities tile by tile.
-  registerGradient<AttentionAttrs>('attention', ([dy], { inputs, outputs: [out], attrs }) => {
-    const [q, k, v, ...extras] = inputs;
-    const lse = runOp(AttentionLseOp, [q!, k!, ...extras], attrs)[0]!;
-    const delta = toF32(sum(mul(dy!, out!), -1));
-    const [dq, dk, dv] = runOp(
-      AttentionBackwardOp,
-      [q!, k!, v!, dy!, lse, delta, ...extras],
-      attrs,
-    );
-    return [dq, dk, dv, ...noExtraGrads(attrs)];
-  });
+  // FlashAttention-2: the row log-sum-exp (saved by the forward when the tape recorded it)
+  // and delta = rowsum(dOut ∘ out) let the fused backward recompute probabilities tile by
+  // tile. A gradient reaching the saved log-sum-exp itself folds into delta: d lse_i / d s_ij
+  // is p_ij, so dS_ij = p_ij · (dOut_i · v_j − (delta_i − dLse_i)).
+  registerGradient<AttentionAttrs>(
+    'attention',
+    ([dy, dLse], { inputs, outputs: [out, savedLse], attrs }) => {
+      const [q, k, v, ...extras] = inputs;
+      const forward = { ...attrs, saveLse: false };
+      const lse = savedLse ?? runOp(AttentionLseOp, [q!, k!, ...extras], forward)[0]!;
+      const rowDot = toF32(sum(mul(dy!, out!), -1));
+      const delta = dLse ? sub(rowDot, dLse) : rowDot;
+      const [dq, dk, dv] = runOp(
+        AttentionBackwardOp,
+        [q!, k!, v!, dy!, lse, delta, ...extras],
+        forward,
+      );
+      return [dq, dk, dv, ...noExtraGrads(attrs)];
+    },
+  );
 
   // The weights are materialised already, so their gradient is plain ops:
   // dS = P ∘ (dP − rowsum(dP ∘ P)), dQ = scale·dS·K, dK = scale·dSᵀ·Q, with the query heads

@@ -1,0 +1,224 @@
+import {
+  type AttentionAttrs,
+  AttentionOp,
+  attention,
+  attentionWithLse,
+  getKernel,
+  type KernelContext,
+  registerKernel,
+  runOp,
+  unregisterKernel,
+  valueAndGrads,
+} from '@qkv/tensor';
+import { expect } from 'vitest';
+import { expectClose, type Tolerance } from '../compare.js';
+import type { CaseGroup } from '../harness.js';
+import {
+  expectedShapes,
+  F32,
+  type HostTensor,
+  prepare,
+  type RefOptions,
+  refDims,
+  SCENARIOS,
+  type Scenario,
+} from './attention.js';
+
+// The row log-sum-exp the `attention` forward saves for its gradient (FlashAttention-2): it
+// must equal the float64 log-sum-exp of each row's final scores on every kernel path (the
+// fused tile loop, split-K decoding for short query lengths), and the gradient must read it
+// instead of running `attentionLse` again. Outputs are poisoned, so an unwritten row fails.
+
+/** The log-sum-exp is near the scores' size (a few units): float32 error is ~1e-6 of it. */
+const LSE: Tolerance = { atol: 1e-5, rtol: 1e-5 };
+/** Gradients: float32 kernels against float64 sums of up to a few hundred terms. */
+const GRAD: Tolerance = { atol: 1e-4, rtol: 1e-4 };
+
+/**
+ * Run `fn` with `op`'s kernels on `backends` (the backend's own, and the reference kernel a
+ * fallback reaches) wrapped to count their runs; the originals are restored afterwards.
+ */
+function countKernelRuns<T>(
+  op: string,
+  backends: readonly string[],
+  fn: (calls: KernelContext<AttentionAttrs, unknown>[]) => T,
+): { runs: number; result: T } {
+  const calls: KernelContext<AttentionAttrs, unknown>[] = [];
+  const originals = [...new Set(backends)].flatMap((b) => getKernel(op, b) ?? []);
+  for (const original of originals) {
+    unregisterKernel(op, original.backend);
+    registerKernel<AttentionAttrs, unknown>({
+      op,
+      backend: original.backend,
+      run: (ctx) => {
+        calls.push(ctx);
+        return original.run(ctx as never);
+      },
+    });
+  }
+  try {
+    const result = fn(calls);
+    return { runs: calls.length, result };
+  } finally {
+    for (const original of originals) {
+      unregisterKernel(op, original.backend);
+      registerKernel(original);
+    }
+  }
+}
+
+/**
+ * Float64 gradients of attention from its probabilities P (row-major `[B, Hq, L, S]`):
+ * dV_j = Σ_i P_ij dOut_i, dS_ij = P_ij (dOut_i·v_j − Σ_j' P_ij' dOut_i·v_j') · softcap',
+ * dQ_i = scale Σ_j dS_ij k_j, dK_j = scale Σ_i dS_ij q_i, summed over a group's query heads.
+ */
+function refGrads(
+  q: HostTensor,
+  k: HostTensor,
+  v: HostTensor,
+  dOut: readonly number[],
+  o: RefOptions,
+  weights: readonly number[],
+): { dq: number[]; dk: number[]; dv: number[] } {
+  const { hq, l, e, hkv, cap, ev, s, batch, scale } = refDims(q, k, v, o);
+  const dq = new Array<number>(q.data.length).fill(0);
+  const dk = new Array<number>(k.data.length).fill(0);
+  const dv = new Array<number>(v.data.length).fill(0);
+  for (let b = 0; b < batch; b++) {
+    for (let h = 0; h < hq!; h++) {
+      const g = b * hkv! + Math.floor(h / (hq! / hkv!));
+      for (let i = 0; i < l!; i++) {
+        const row = (b * hq! + h) * l! + i;
+        const p = weights.slice(row * s, (row + 1) * s);
+        const dp = p.map((_, j) => {
+          let acc = 0;
+          for (let c = 0; c < ev; c++)
+            acc += dOut[row * ev + c]! * v.data[(g * cap! + j) * ev + c]!;
+          return acc;
+        });
+        const delta = p.reduce((acc, pj, j) => acc + pj * dp[j]!, 0);
+        for (let j = 0; j < s; j++) {
+          if (p[j] === 0) continue;
+          let ds = p[j]! * (dp[j]! - delta);
+          if (o.softcap) {
+            let dot = 0;
+            for (let c = 0; c < e!; c++)
+              dot += q.data[row * e! + c]! * k.data[(g * cap! + j) * e! + c]!;
+            const t = Math.tanh((dot * scale) / o.softcap);
+            ds *= 1 - t * t;
+          }
+          for (let c = 0; c < ev; c++) dv[(g * cap! + j) * ev + c]! += p[j]! * dOut[row * ev + c]!;
+          for (let c = 0; c < e!; c++) {
+            dq[row * e! + c]! += scale * ds * k.data[(g * cap! + j) * e! + c]!;
+            dk[(g * cap! + j) * e! + c]! += scale * ds * q.data[row * e! + c]!;
+          }
+        }
+      }
+    }
+  }
+  return { dq, dk, dv };
+}
+
+/** {@link refGrads} of a prepared scenario. */
+function refGradsOf(sc: Scenario, p: ReturnType<typeof prepare>, dOut: readonly number[]) {
+  const host = (data: number[], shape: number[]) => ({ data, shape });
+  return refGrads(
+    host(p.host.q, sc.q),
+    host(p.host.k, sc.k),
+    host(p.host.v, sc.v),
+    dOut,
+    p.ref,
+    p.expected.weights,
+  );
+}
+
+export const attentionLseCases: CaseGroup = {};
+
+for (const [name, sc] of Object.entries(SCENARIOS)) {
+  attentionLseCases[`attentionWithLse: ${name}`] = async (ctx) => {
+    const { q, k, v, options, expected } = prepare(ctx, sc);
+    const { out, lse } = attentionWithLse(q, k, v, options);
+    expect(out.shape).toEqual(expectedShapes(sc).out);
+    expect(lse.shape).toEqual(sc.q.slice(0, -1));
+    expect(lse.dtype).toBe('float32');
+    expectClose(await ctx.read(out), expected.out, F32, name);
+    expectClose(await ctx.read(lse), expected.lse, LSE, `${name}: log-sum-exp`);
+  };
+
+  attentionLseCases[`gradients read the saved log-sum-exp: ${name}`] = async (ctx) => {
+    const prepared = prepare(ctx, sc);
+    const { q, k, v, options, expected } = prepared;
+    const dOut = ctx.random(expectedShapes(sc).out);
+    const { runs, result } = countKernelRuns('attentionLse', [ctx.backend, 'cpu'], () =>
+      valueAndGrads((a, b, c) => attention(a!, b!, c!, options))([q, k, v], dOut.t),
+    );
+    expect(runs, 'attentionLse runs during valueAndGrads').toBe(0);
+    const want = refGradsOf(sc, prepared, dOut.values);
+    expectClose(await ctx.read(result.value), expected.out, F32, `${name}: value`);
+    const [dq, dk, dv] = await Promise.all(result.grads.map((g) => ctx.read(g)));
+    for (const [label, got, ref] of [
+      ['dq', dq!, want.dq],
+      ['dk', dk!, want.dk],
+      ['dv', dv!, want.dv],
+    ] as const) {
+      expect(got.some(Number.isNaN), `${name}: ${label} has NaN`).toBe(false);
+      expectClose(got, ref, GRAD, `${name}: ${label}`);
+    }
+    // A fully masked row (log-sum-exp -inf) gets exactly zero gradient.
+    const e = sc.q.at(-1)!;
+    expected.lse.forEach((x, row) => {
+      if (x === Number.NEGATIVE_INFINITY) {
+        expect(dq!.slice(row * e, (row + 1) * e), `${name}: dq of masked row ${row}`).toEqual(
+          new Array(e).fill(0),
+        );
+      }
+    });
+  };
+}
+
+attentionLseCases['the forward writes the log-sum-exp only under a gradient tape'] = async (
+  ctx,
+) => {
+  const { q, k, v, options } = prepare(ctx, SCENARIOS['causal top-left, L > S']!);
+  const { runs, result } = countKernelRuns('attention', [ctx.backend, 'cpu'], (calls) => {
+    const recorded = valueAndGrads((a) => attention(a!, k, v, options))([q]);
+    const plain = attention(q, k, v, options);
+    return { recorded, plain, outputs: calls.map((c) => c.outputs.length) };
+  });
+  expect(runs).toBe(2);
+  // Recorded: out and lse; outside the tape: out alone.
+  expect(result.outputs).toEqual([2, 1]);
+  expectClose(await ctx.read(result.recorded.value), await ctx.read(result.plain), F32);
+  for (const g of result.recorded.grads) g.dispose();
+};
+
+attentionLseCases['a forward run without the saved log-sum-exp still differentiates'] = async (
+  ctx,
+) => {
+  // runOp without saveLse (as code calling the op directly does): the gradient falls back on
+  // attentionLse, and agrees with the saved path.
+  const sc = SCENARIOS['batched heads, L != S, E != Ev']!;
+  const prepared = prepare(ctx, sc);
+  const { q, k, v } = prepared;
+  const dOut = ctx.random(expectedShapes(sc).out);
+  const attrs: AttentionAttrs = {
+    scale: 1 / Math.sqrt(sc.q.at(-1)!),
+    isCausal: false,
+    causalAlignment: 'top-left',
+    softcap: 0,
+    kvLength: sc.k.at(-2)!,
+    hasMask: false,
+    hasBias: false,
+    hasAlibi: false,
+  };
+  const { runs, result } = countKernelRuns('attentionLse', [ctx.backend, 'cpu'], () =>
+    valueAndGrads((a, b, c) => runOp(AttentionOp, [a!, b!, c!], attrs)[0]!)([q, k, v], dOut.t),
+  );
+  expect(runs, 'attentionLse runs without a saved log-sum-exp').toBe(1);
+  const want = refGradsOf(sc, prepared, dOut.values);
+  result.value.dispose();
+  const [dq, dk, dv] = await Promise.all(result.grads.map((g) => ctx.read(g)));
+  expectClose(dq!, want.dq, GRAD, 'dq');
+  expectClose(dk!, want.dk, GRAD, 'dk');
+  expectClose(dv!, want.dv, GRAD, 'dv');
+};
