@@ -76,6 +76,7 @@ export interface KernelExports {
     k: number,
     v: number,
     out: number,
+    lse: number,
     l: number,
     s: number,
     e: number,

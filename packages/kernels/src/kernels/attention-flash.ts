@@ -40,8 +40,7 @@ function flashSource(
   finish_row((bh * length + i) * ${ev}u);${
     withLse
       ? `
-  // The online softmax's running max and sum give the row's log-sum-exp: m + log(l).
-  lse[bh * length + i] = select(m_run + log(l_run), neg_inf(), m_run == neg_inf());`
+  lse[bh * length + i] = row_lse();`
       : ''
   }`;
   return [

@@ -36,19 +36,26 @@ function padKeys(g: Tensor, capacity: number): Tensor {
   return concat([g, zeros(shape, { dtype: g.dtype, device: g.device })], axis);
 }
 
+/**
+ * delta for the backward ops when the forward also output its row log-sum-exp: a gradient
+ * reaching it folds into delta, since d lse_i / d s_ij = p_ij makes
+ * dS_ij = p_ij · (dOut_i · v_j − (delta_i − dLse_i)).
+ */
+function foldLseGrad(delta: Tensor, dLse: Tensor | undefined): Tensor {
+  return dLse ? sub(delta, dLse) : delta;
+}
+
 export function registerAttentionGradients(): void {
   // FlashAttention-2: the row log-sum-exp (saved by the forward when the tape recorded it)
   // and delta = rowsum(dOut ∘ out) let the fused backward recompute probabilities tile by
-  // tile. A gradient reaching the saved log-sum-exp itself folds into delta: d lse_i / d s_ij
-  // is p_ij, so dS_ij = p_ij · (dOut_i · v_j − (delta_i − dLse_i)).
+  // tile.
   registerGradient<AttentionAttrs>(
     'attention',
     ([dy, dLse], { inputs, outputs: [out, savedLse], attrs }) => {
       const [q, k, v, ...extras] = inputs;
       const forward = { ...attrs, saveLse: false };
       const lse = savedLse ?? runOp(AttentionLseOp, [q!, k!, ...extras], forward)[0]!;
-      const rowDot = toF32(sum(mul(dy!, out!), -1));
-      const delta = dLse ? sub(rowDot, dLse) : rowDot;
+      const delta = foldLseGrad(toF32(sum(mul(dy!, out!), -1)), dLse);
       const [dq, dk, dv] = runOp(
         AttentionBackwardOp,
         [q!, k!, v!, dy!, lse, delta, ...extras],
@@ -77,15 +84,17 @@ export function registerAttentionGradients(): void {
     return [dq, dk.reshape(k!.shape), ...noExtraGrads(attrs)];
   });
 
-  // Block-sparse attention: the same two steps over only the forward's blocks, so a sliding
-  // window of W keys costs O(N·W) in the backward too.
+  // Block-sparse attention: the same two steps over only the forward's blocks (the forward
+  // saved the log-sum-exp when recorded), so a sliding window of W keys costs O(N·W) in the
+  // backward too.
   registerGradient<BlockSparseAttentionAttrs>(
     BLOCK_SPARSE_ATTENTION,
-    ([dy], { inputs, outputs: [out], attrs }) => {
+    ([dy, dLse], { inputs, outputs: [out, savedLse], attrs }) => {
       const [q, k, v] = inputs;
-      const lse = runOp(BlockSparseAttentionLseOp, [q!, k!, v!], attrs)[0]!;
-      const delta = toF32(sum(mul(dy!, out!), -1));
-      return runOp(BlockSparseAttentionBackwardOp, [q!, k!, v!, dy!, lse, delta], attrs);
+      const forward = { ...attrs, saveLse: false };
+      const lse = savedLse ?? runOp(BlockSparseAttentionLseOp, [q!, k!, v!], forward)[0]!;
+      const delta = foldLseGrad(toF32(sum(mul(dy!, out!), -1)), dLse);
+      return runOp(BlockSparseAttentionBackwardOp, [q!, k!, v!, dy!, lse, delta], forward);
     },
   );
 }

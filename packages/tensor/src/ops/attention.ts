@@ -1,4 +1,4 @@
-import { activeRecorder } from '../autodiff/hook.js';
+import { runOpSavingForGradient } from '../autodiff/save-for-gradient.js';
 import { describeValue } from '../check-args.js';
 import { isFloatDType } from '../dtype.js';
 import { fail } from '../errors.js';
@@ -397,12 +397,8 @@ function attentionInputs(
  */
 export function attention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions = {}): Tensor {
   const { inputs, attrs } = attentionInputs('attention', q, k, v, options);
-  // Under a gradient tape the same pass saves the row log-sum-exp for the backward; the tape
-  // keeps its own view of it, so only the output is handed back.
-  if (!activeRecorder()?.records(inputs)) return runOp(AttentionOp, inputs, attrs)[0]!;
-  const [out, lse] = runOp(AttentionOp, inputs, { ...attrs, saveLse: true });
-  lse!.dispose();
-  return out!;
+  // Under a gradient tape the same pass saves the row log-sum-exp the backward reads.
+  return runOpSavingForGradient(AttentionOp, inputs, attrs, { ...attrs, saveLse: true });
 }
 
 /**

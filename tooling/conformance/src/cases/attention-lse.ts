@@ -6,6 +6,7 @@ import {
   getKernel,
   type KernelContext,
   registerKernel,
+  roundToFloat16,
   runOp,
   unregisterKernel,
   valueAndGrads,
@@ -19,6 +20,7 @@ import {
   type HostTensor,
   prepare,
   type RefOptions,
+  refAttention,
   refDims,
   SCENARIOS,
   type Scenario,
@@ -38,7 +40,7 @@ const GRAD: Tolerance = { atol: 1e-4, rtol: 1e-4 };
  * Run `fn` with `op`'s kernels on `backends` (the backend's own, and the reference kernel a
  * fallback reaches) wrapped to count their runs; the originals are restored afterwards.
  */
-function countKernelRuns<T>(
+export function countKernelRuns<T>(
   op: string,
   backends: readonly string[],
   fn: (calls: KernelContext<AttentionAttrs, unknown>[]) => T,
@@ -175,6 +177,22 @@ for (const [name, sc] of Object.entries(SCENARIOS)) {
     });
   };
 }
+
+attentionLseCases['float16 inputs: float16 output, float32 log-sum-exp'] = async (ctx) => {
+  const shapes = { q: [1, 2, 5, 8], k: [1, 2, 6, 8] };
+  const [q, k, v] = [shapes.q, shapes.k, shapes.k].map((s) => ctx.random(s, { dtype: 'float16' }));
+  const ref = refAttention(
+    { data: q!.values, shape: shapes.q },
+    { data: k!.values, shape: shapes.k },
+    { data: v!.values, shape: shapes.k },
+    { isCausal: true },
+  );
+  const { out, lse } = attentionWithLse(q!.t, k!.t, v!.t, { isCausal: true });
+  expect([out.dtype, lse.dtype]).toEqual(['float16', 'float32']);
+  expectClose(await ctx.read(out), ref.out.map(roundToFloat16), ctx.tol('float16'));
+  // The scores of float16 inputs are computed in float32: the log-sum-exp keeps that precision.
+  expectClose(await ctx.read(lse), ref.lse, LSE);
+};
 
 attentionLseCases['the forward writes the log-sum-exp only under a gradient tape'] = async (
   ctx,

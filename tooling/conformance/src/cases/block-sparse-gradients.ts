@@ -1,14 +1,18 @@
 import {
   attention,
+  attentionWithLse,
+  type BlockSparseAttentionAttrs,
   BlockSparseAttentionBackwardOp,
   BlockSparseAttentionOp,
   runOp,
+  runOpSavingForGradient,
   type Tensor,
   valueAndGrads,
 } from '@qkv/tensor';
 import { expect } from 'vitest';
 import { expectClose } from '../compare.js';
 import type { CaseContext, CaseGroup } from '../harness.js';
+import { countKernelRuns } from './attention-lse.js';
 import {
   CAUSAL,
   type MaskSpec,
@@ -23,7 +27,8 @@ import {
 
 // The gradient of `blockSparseAttention` (its backward visits only the forward's blocks)
 // against the gradient of dense `attention` under the equivalent boolean mask, which the
-// gradient conformance cases check against PyTorch. Shapes sit off the block grid.
+// gradient conformance cases check against PyTorch, both from a forward that saved its row
+// log-sum-exp and from one that did not. Shapes sit off the block grid.
 
 interface GradCase {
   sizes: Sizes;
@@ -59,32 +64,54 @@ async function check(ctx: CaseContext, c: GradCase): Promise<void> {
       for (let i = 0; i < qLen; i++)
         for (let j = 0; j < kvLen; j++) allowed.push(c.mask.js(b, h, i, j));
   const attnMask = ctx.tensor(allowed, [...lead, heads, qLen, kvLen], 'bool');
-  const attrs = { blocks, mods: modsFor(c.mask, undefined), scale };
-  const sparse = valueAndGrads(
-    (a: Tensor, b: Tensor, d: Tensor) => runOp(BlockSparseAttentionOp, [a, b, d], attrs)[0]!,
-  )([q, k, v], dy);
+  const attrs: BlockSparseAttentionAttrs = { blocks, mods: modsFor(c.mask, undefined), scale };
+  const saving = { ...attrs, saveLse: true };
   const dense = valueAndGrads((a: Tensor, b: Tensor, d: Tensor) =>
     attention(a, b, d, { attnMask, scale, enableGqa: true }),
   )([q, k, v], dy);
+  const denseGrads = await Promise.all(dense.grads.map((g) => ctx.read(g)));
   const tol = ctx.tol(dtype);
-  const got: number[][] = [];
-  for (const [i, name] of ['dQ', 'dK', 'dV'].entries()) {
-    got.push(await ctx.read(sparse.grads[i]!));
-    expectClose(got[i]!, await ctx.read(dense.grads[i]!), tol, `blockSparseAttention ${name}`);
-    expect(got[i]!.every(Number.isFinite), `${name} is finite`).toBe(true);
-  }
-  if (c.emptyRows) {
-    const dq = got[0]!;
-    for (const i of c.emptyRows) {
-      const row = dq.slice(i * headDim, (i + 1) * headDim);
-      expect(row, `dQ of query row ${i}, which attends no key`).toEqual(row.map(() => 0));
+  // The forward's saved log-sum-exp (as a recorded front-end call asks for it) against
+  // dense attention's under the same mask.
+  const [out, lse] = runOp(BlockSparseAttentionOp, [q, k, v], saving);
+  const denseLse = attentionWithLse(q, k, v, { attnMask, scale, enableGqa: true });
+  expectClose(await ctx.read(lse!), await ctx.read(denseLse.lse), LSE, 'log-sum-exp');
+  for (const t of [out!, denseLse.out]) t.dispose();
+  // Without the saved log-sum-exp the gradient runs blockSparseAttentionLse; with it, never.
+  for (const [save, lseRuns] of [
+    [false, 1],
+    [true, 0],
+  ] as const) {
+    const label = `blockSparseAttention (${save ? 'saved' : 'separate'} log-sum-exp)`;
+    const { runs, result: sparse } = countKernelRuns(
+      'blockSparseAttentionLse',
+      [ctx.backend, 'cpu'],
+      () =>
+        valueAndGrads((a: Tensor, b: Tensor, d: Tensor) =>
+          runOpSavingForGradient(BlockSparseAttentionOp, [a, b, d], attrs, save ? saving : attrs),
+        )([q, k, v], dy),
+    );
+    expect(runs, `${label}: blockSparseAttentionLse runs`).toBe(lseRuns);
+    const got: number[][] = [];
+    for (const [i, name] of ['dQ', 'dK', 'dV'].entries()) {
+      got.push(await ctx.read(sparse.grads[i]!));
+      expectClose(got[i]!, denseGrads[i]!, tol, `${label} ${name}`);
+      expect(got[i]!.every(Number.isFinite), `${name} is finite`).toBe(true);
     }
+    if (c.emptyRows) {
+      const dq = got[0]!;
+      for (const i of c.emptyRows) {
+        const row = dq.slice(i * headDim, (i + 1) * headDim);
+        expect(row, `dQ of query row ${i}, which attends no key`).toEqual(row.map(() => 0));
+      }
+    }
+    sparse.value.dispose();
   }
-  for (const t of [sparse.value, dense.value, ...sparse.grads, ...dense.grads, attnMask]) {
-    t.dispose();
-  }
-  for (const t of [q, k, v, dy]) t.dispose();
+  for (const t of [dense.value, attnMask, q, k, v, dy]) t.dispose();
 }
+
+/** The log-sum-exp is near the scores' size (a few units): float32 error is ~1e-6 of it. */
+const LSE = { atol: 1e-5, rtol: 1e-5 };
 
 const lastKeysOnly: Predicate = (_b, _h, i, j) => j <= i && j >= 20;
 
