@@ -11,6 +11,7 @@ import {
   unregisterKernel,
   valueAndGrads,
 } from '@qkv/tensor';
+import fc from 'fast-check';
 import { expect } from 'vitest';
 import { expectClose, type Tolerance } from '../compare.js';
 import type { CaseGroup } from '../harness.js';
@@ -177,6 +178,60 @@ for (const [name, sc] of Object.entries(SCENARIOS)) {
     });
   };
 }
+
+attentionLseCases['property: random shapes, masks and alignments match float64'] = async (ctx) => {
+  // L up to 70 crosses the fused kernel's 64-row tile; L <= 4 takes WebGPU's decode kernel.
+  await fc.assert(
+    fc.asyncProperty(
+      fc.record({
+        kvHeads: fc.integer({ min: 1, max: 2 }),
+        group: fc.integer({ min: 1, max: 3 }),
+        l: fc.integer({ min: 1, max: 70 }),
+        s: fc.integer({ min: 1, max: 80 }),
+        e: fc.integer({ min: 1, max: 20 }),
+        ev: fc.integer({ min: 1, max: 10 }),
+        causal: fc.constantFrom(undefined, 'top-left', 'bottom-right'),
+        softcap: fc.boolean(),
+        alibi: fc.boolean(),
+        seed: fc.integer(),
+      }),
+      async (c) => {
+        const heads = c.kvHeads * c.group;
+        const shapes = {
+          q: [heads, c.l, c.e],
+          k: [c.kvHeads, c.s, c.e],
+          v: [c.kvHeads, c.s, c.ev],
+        };
+        const [q, k, v] = [shapes.q, shapes.k, shapes.v].map((shape, i) =>
+          ctx.random(shape, { seed: c.seed + i, low: -2, high: 2 }),
+        );
+        const slopes = Array.from({ length: heads }, (_, h) => 2 ** -(h + 1));
+        const ref: RefOptions = {
+          isCausal: c.causal !== undefined,
+          alignment: c.causal,
+          ...(c.softcap ? { softcap: 1.5 } : {}),
+          ...(c.alibi ? { slopes } : {}),
+        };
+        const expected = refAttention(
+          { data: q!.values, shape: shapes.q },
+          { data: k!.values, shape: shapes.k },
+          { data: v!.values, shape: shapes.v },
+          ref,
+        );
+        const { out, lse } = attentionWithLse(q!.t, k!.t, v!.t, {
+          enableGqa: true,
+          isCausal: ref.isCausal,
+          ...(c.causal ? { causalAlignment: c.causal } : {}),
+          ...(c.softcap ? { softcap: 1.5 } : {}),
+          ...(c.alibi ? { alibiSlopes: ctx.tensor(slopes, [heads]) } : {}),
+        });
+        expectClose(await ctx.read(out), expected.out, F32, 'output');
+        expectClose(await ctx.read(lse), expected.lse, LSE, 'log-sum-exp');
+      },
+    ),
+    { numRuns: ctx.propertyRuns },
+  );
+};
 
 attentionLseCases['float16 inputs: float16 output, float32 log-sum-exp'] = async (ctx) => {
   const shapes = { q: [1, 2, 5, 8], k: [1, 2, 6, 8] };
