@@ -33,9 +33,9 @@ export const AttentionLseOp = defineOp<AttentionAttrs, AttentionDims>({
 
 /**
  * Gradients of `attention` with respect to q, k and v. Inputs, in order: q, k, v, `dOut`
- * (the output's gradient), `lse` (float32 {@link AttentionLseOp} of the same call), `delta`
- * (float32 rowsum(dOut ∘ out), `[B..., Hq, L]`), then the forward's mask, bias,
- * alibiSlopes. Per row i and key j, with p_ij = exp(s_ij − lse_i) (0 where masked or the
+ * (the output's gradient), `lse` (float32, the forward's `saveLse` output or
+ * {@link AttentionLseOp} of the same call), `delta` (float32 rowsum(dOut ∘ out),
+ * `[B..., Hq, L]`), then the forward's mask, bias, alibiSlopes. Per row i and key j, with p_ij = exp(s_ij − lse_i) (0 where masked or the
  * row is fully masked):
  *   dV_j += p_ij · dOut_i,   dS_ij = p_ij · (dOut_i · v_j − delta_i) · softcap'(s_ij),
  *   dQ_i += scale · dS_ij · k_j,   dK_j += scale · dS_ij · q_i,

@@ -45,11 +45,11 @@ export const BlockSparseAttentionLseOp = defineOp<BlockSparseAttentionAttrs, Att
 
 /**
  * Gradients of `blockSparseAttention` with respect to q, k and v. Inputs q, k, v, `dOut`,
- * `lse` ({@link BlockSparseAttentionLseOp} of the same call) and `delta` (float32
- * rowsum(dOut ∘ out)). For every attended (i, j) of the visited blocks, with
- * p_ij = exp(s_ij − lse_i): dV_j += p_ij·dOut_i, dS_ij = p_ij·(dOut_i·v_j − delta_i),
- * dQ_i += scale·dS_ij·k_j, dK_j += scale·dS_ij·q_i; key/value head g sums the query heads of
- * its group (GQA). A row attending no key gets zero gradient. Outputs shaped like q, k, v.
+ * `lse` (the forward's `saveLse` output or {@link BlockSparseAttentionLseOp} of the same
+ * call) and `delta` (float32 rowsum(dOut ∘ out)). For every attended (i, j) of the visited
+ * blocks, with p_ij = exp(s_ij − lse_i): dV_j += p_ij·dOut_i,
+ * dS_ij = p_ij·(dOut_i·v_j − delta_i), dQ_i += scale·dS_ij·k_j, dK_j += scale·dS_ij·q_i;
+ * key/value head g sums the query heads of its group (GQA). A row attending no key gets zero gradient. Outputs shaped like q, k, v.
  * A score modifier is refused: compiled mods carry no derivative of it.
  */
 export const BlockSparseAttentionBackwardOp = defineOp<BlockSparseAttentionAttrs, AttentionDims>({
