@@ -2,6 +2,7 @@ import {
   type AttentionAttrs,
   type AttentionDims,
   broadcastStrides,
+  debugFlags,
   type KernelFunc,
   registerKernel,
   sizeOf,
@@ -82,6 +83,8 @@ export function registerAttentionKernel(fallback: KernelFunc<AttentionAttrs, Att
         const [pq, pk, pv] = pointers;
         const [po, pl, ...scratch] = pointers.slice(operands.length);
         const pPlanes = pointers.slice(3, operands.length);
+        // Unwritten rows must show in tests: module memory holds whatever ran before.
+        if (lseSpec && debugFlags.poisonOutputs) wasm.f32(pl!, rows).fill(Number.NaN);
         const calls = scratch.map((scratchAt, t): KernelCall[] => {
           if (t >= blocks) return [];
           return attentionHeads(dims, [pq!, pk!, pv!, po!]).flatMap((head): KernelCall[] => {

@@ -4,6 +4,7 @@ import {
   type BlockSparseAttentionAttrs,
   type BlockTables,
   blockTableRow,
+  debugFlags,
   type KernelFunc,
   registerKernel,
   sizeOf,
@@ -176,6 +177,8 @@ export function registerBlockSparseAttentionKernel(
       ];
       const results = wasm.withOperands(operands, extra, (pointers) => {
         const [pq, pk, pv, po, pl, pTables, pMasks, ...scratch] = pointers;
+        // Unwritten rows must show in tests: module memory holds whatever ran before.
+        if (lseSpec && debugFlags.poisonOutputs) wasm.f32(pl!, rows).fill(Number.NaN);
         const maskView = new Uint8Array(wasm.exports.memory.buffer, pMasks!, visits.maskBytes);
         fillVisits(visits, d, m, mask, pMasks!, maskView);
         new Int32Array(wasm.exports.memory.buffer, pTables!, visits.tables.length).set(
