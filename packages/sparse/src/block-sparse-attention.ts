@@ -7,7 +7,7 @@ import {
   type CompiledAttentionMods,
   defaultAttentionScale,
   QkvError,
-  runOp,
+  runOpSavingForGradient,
   type Tensor,
 } from '@qkv/tensor';
 import { type BlockMask, createBlockMask } from './block-mask.js';
@@ -122,7 +122,11 @@ export function blockSparseAttention(
     scale: options.scale ?? defaultAttentionScale(q.shape[q.rank - 1] ?? 1),
     ...(options.stats ? { stats: options.stats } : {}),
   };
-  return runOp(BlockSparseAttentionOp, [q, k, v], attrs)[0]!;
+  // Under a gradient tape the same pass saves the row log-sum-exp the backward reads.
+  return runOpSavingForGradient(BlockSparseAttentionOp, [q, k, v], attrs, {
+    ...attrs,
+    saveLse: true,
+  });
 }
 
 /** A fresh set of zeroed counters for `options.stats`. */

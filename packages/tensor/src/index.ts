@@ -12,6 +12,7 @@ export {
   registerGradient,
   registerNonDifferentiable,
 } from './autodiff/gradient-registry.js';
+export { runOpSavingForGradient } from './autodiff/save-for-gradient.js';
 export { grads, missingGradients, type ValueAndGrads, valueAndGrads } from './autodiff/tape.js';
 export {
   assertAllocatable,

@@ -181,17 +181,31 @@ export function finishRows(out: usize, i0: i32, count: i32, ev: i32): void {
 }
 
 /**
+ * lse rows i0 .. i0 + count = m + log(l), the log-sum-exp of each row's scores from the
+ * online softmax's running max and sum; -inf for a row that saw no key.
+ */
+export function finishLse(lse: usize, i0: i32, count: i32): void {
+  for (let r = 0; r < count; r++) {
+    const m = load<f32>(rowMax + <usize>r * 4);
+    const value = m === NEG_INF ? NEG_INF : m + Mathf.log(load<f32>(rowSum + <usize>r * 4));
+    store<f32>(lse + <usize>(i0 + r) * 4, value);
+  }
+}
+
+/**
  * out (l x ev) = softmax(scale · q kᵀ + terms) v for one head: q is l x e, k the first s rows
  * of a row-major key matrix (e wide), v likewise (ev wide). With `causal`, query i sees keys
  * j <= i + offset; key blocks entirely past a query block's last row are never touched.
- * A row that sees no key is zero. Only query blocks firstBlock, firstBlock + blockStep, ...
- * are computed, so threads can share a head with balanced work even when causal.
+ * A row that sees no key is zero. Unless `lse` is 0, each row's log-sum-exp goes to lse[i].
+ * Only query blocks firstBlock, firstBlock + blockStep, ... are computed, so threads can
+ * share a head with balanced work even when causal.
  */
 export function attentionHead(
   q: usize,
   k: usize,
   v: usize,
   out: usize,
+  lse: usize,
   l: i32,
   s: i32,
   e: i32,
@@ -229,6 +243,7 @@ export function attentionHead(
       accumulateTile(rows, j0, cols);
     }
     finishRows(out, i0, min(rows, l - i0), ev);
+    if (lse !== 0) finishLse(lse, i0, min(rows, l - i0));
   }
 }
 

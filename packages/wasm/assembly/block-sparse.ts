@@ -2,6 +2,7 @@ import {
   accumulateTile,
   BC,
   BR,
+  finishLse,
   finishRows,
   NEG_INF,
   prepareHead,
@@ -22,13 +23,15 @@ import { roundUp } from './tile';
  * numQBlocks + 1 offsets into the visit list, then the visits as (key block, mask address)
  * pairs, the address 0 for a full block (or a partial one without a mask), else that of
  * blockQ x blockKv mask bytes (row = query within the block, column = key within the block).
- * Only query blocks firstBlock, firstBlock + blockStep, ... are computed (threads).
+ * Unless `lse` is 0, each row's log-sum-exp goes to lse[i]. Only query blocks firstBlock,
+ * firstBlock + blockStep, ... are computed (threads).
  */
 export function blockSparseHead(
   q: usize,
   k: usize,
   v: usize,
   out: usize,
+  lse: usize,
   l: i32,
   s: i32,
   e: i32,
@@ -68,6 +71,7 @@ export function blockSparseHead(
         );
       }
       finishRows(out, i0, valid, ev);
+      if (lse !== 0) finishLse(lse, i0, valid);
     }
   }
 }

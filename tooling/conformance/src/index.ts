@@ -2,6 +2,7 @@
 // by every backend (`describeConformance(backend, makeDevice, ALL_GROUPS, options)`).
 import { attentionCases } from './cases/attention.js';
 import { attentionGradientCases } from './cases/attention-gradients.js';
+import { attentionLseCases } from './cases/attention-lse.js';
 import { blockSparseAttentionCases } from './cases/block-sparse-attention.js';
 import { blockSparseGradientCases } from './cases/block-sparse-gradients.js';
 import { creationCases } from './cases/creation.js';
@@ -48,6 +49,7 @@ export const ALL_GROUPS: Record<string, CaseGroup> = {
   layout: layoutCases,
   norm: normCases,
   attention: attentionCases,
+  'attention log-sum-exp': attentionLseCases,
   blockSparseAttention: blockSparseAttentionCases,
   'non-finite values at masked keys': maskedNonFiniteCases,
   rope: ropeCases,

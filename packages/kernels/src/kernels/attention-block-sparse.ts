@@ -25,7 +25,8 @@ import { gpuStorage, registerGpuKernel } from './register.js';
  * the flash tile loop over the key blocks the block tables list for that query block, and
  * only those: full blocks without evaluating the mask, partial blocks through the mask's
  * inlined WGSL (`attrs.mods.wgsl`). Empty blocks cost nothing. Scores are `q·k * scale`,
- * then the score function when the op has a score modifier.
+ * then the score function when the op has a score modifier. With `saveLse` each row's
+ * log-sum-exp comes from the same tile loop's running max and sum.
  *
  * The block tables' CSR lists go up as one int32 buffer, `blocks`: fullOffsets |
  * fullIndices | partialOffsets | partialIndices, located by parameters. The mods' tables are
@@ -86,6 +87,7 @@ function blockSparseSource(
   ev: number,
   bc: number,
   rows: number,
+  withLse: boolean,
 ): string {
   const maskCall = mods?.maskFunction
     ? `${mods.maskFunction}(i32(row_b), i32(row_h), i32(row_i), i32(j))`
@@ -132,9 +134,11 @@ function blockSparseSource(
     visit_keys(lid, k_base, v_base, kb * block_kv, min(kb * block_kv + block_kv, kv_len), true);
   }
   if (!row_ok) { return; }
-  finish_row((bh * length + i) * ${ev}u);`;
+  finish_row((bh * length + i) * ${ev}u);${withLse ? '\n  lse[bh * length + i] = row_lse();' : ''}`;
+  const outputs: Binding[] = [{ name: 'out', dtype: 'float32' }];
+  if (withLse) outputs.push({ name: 'lse', dtype: 'float32' });
   return [
-    declareBindings(bindings, [{ name: 'out', dtype: 'float32' }], params),
+    declareBindings(bindings, outputs, params),
     COMMON_WGSL,
     loadFns(bindings.slice(0, 3)),
     mods?.code ?? '',
@@ -181,10 +185,14 @@ export function registerBlockSparseKernels(): void {
         );
       }
       const out = device.allocate('float32', size, BLOCK_SPARSE_ATTENTION);
+      const withLse = ctx.attrs.saveLse === true;
+      const lse = withLse
+        ? device.allocate('float32', d.batch * d.qHeads * d.queryLength, BLOCK_SPARSE_ATTENTION)
+        : undefined;
       const rows = Math.min(FLASH_ROWS, m.blockQ);
       const splits = Math.ceil(m.blockQ / rows);
       const groups = d.batch * d.qHeads * m.numQBlocks * splits;
-      if (groups > 0 && d.valueDim > 0) {
+      if (groups > 0 && (d.valueDim > 0 || lse)) {
         const packed = packBlocks(m);
         const uploads = [
           device.upload(packed.data, 'int32'),
@@ -231,18 +239,29 @@ export function registerBlockSparseKernels(): void {
             bc,
             rows,
             mods: mods ? textId(mods.code) : 'none',
+            lse: withLse,
           },
           source: () =>
-            blockSparseSource(params.fields, bindings, mods, d.headDim, d.valueDim, bc, rows),
+            blockSparseSource(
+              params.fields,
+              bindings,
+              mods,
+              d.headDim,
+              d.valueDim,
+              bc,
+              rows,
+              withLse,
+            ),
           inputs: [gpuStorage(q), gpuStorage(k), gpuStorage(v), ...uploads],
-          outputs: [out],
+          outputs: lse ? [out, lse] : [out],
           params,
           count: groups,
           workgroups: groups,
         });
         for (const u of uploads) device.release(u);
       }
-      return [q.dtype === 'float16' ? packFloat16(device, out, size) : out];
+      const packed = q.dtype === 'float16' ? packFloat16(device, out, size) : out;
+      return lse ? [packed, lse] : [packed];
     },
   );
 }

@@ -110,12 +110,33 @@ const COMBINE_BODY = `  let ev = params.ev;
   }
   return acc / l;`;
 
-/** Run split-K decoding; returns `[B, Hq, L, Ev]` in `outDType`. */
+/**
+ * lse[row] = M + log Σ_s l_s·exp(m_s - M): the row's log-sum-exp from its partials (-inf when
+ * no split saw a key).
+ */
+const LSE_BODY = `  let splits = params.splits;
+  let stride = params.ev + 2u;
+  var top = neg_inf();
+  for (var s = 0u; s < splits; s++) { top = max(top, load_x0((i * splits + s) * stride)); }
+  if (top == neg_inf()) { return neg_inf(); }
+  var l = 0.0;
+  for (var s = 0u; s < splits; s++) {
+    let base = (i * splits + s) * stride;
+    let m = load_x0(base);
+    l += load_x0(base + 1u) * select(exp(m - top), 0.0, m == neg_inf());
+  }
+  return top + log(l);`;
+
+/**
+ * Run split-K decoding; returns `[B, Hq, L, Ev]` in `outDType` and, with `withLse`, each row's
+ * float32 log-sum-exp `[B, Hq, L]` combined from the same partials.
+ */
 export function runDecodeAttention(
   device: WebGPUDevice,
   plan: AttentionPlan,
   outDType: DType,
-): GpuStorage {
+  withLse = false,
+): { out: GpuStorage; lse?: GpuStorage } {
   const { dims } = plan;
   const rows = dims.batch * dims.qHeads * dims.queryLength;
   const ev = dims.valueDim;
@@ -132,17 +153,20 @@ export function runDecodeAttention(
       params: paramBlock({ splits: 'u32', keysPerSplit: 'u32' }, { splits, keysPerSplit }),
     });
   }
-  const out = runMap(
-    device,
-    {
-      kernel: 'attention-combine',
-      inputs: [{ storage: part, dtype: 'float32' }],
-      outDType,
-      params: paramBlock({ ev: 'u32', splits: 'u32' }, { ev, splits }),
-      body: COMBINE_BODY,
-    },
-    rows * ev,
-  );
+  const combine = (kernel: string, dtype: DType, body: string, size: number) =>
+    runMap(
+      device,
+      {
+        kernel,
+        inputs: [{ storage: part, dtype: 'float32' }],
+        outDType: dtype,
+        params: paramBlock({ ev: 'u32', splits: 'u32' }, { ev, splits }),
+        body,
+      },
+      size,
+    );
+  const out = combine('attention-combine', outDType, COMBINE_BODY, rows * ev);
+  const lse = withLse ? combine('attention-combine-lse', 'float32', LSE_BODY, rows) : undefined;
   device.release(part);
-  return out;
+  return { out, lse };
 }

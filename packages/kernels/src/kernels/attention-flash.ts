@@ -10,7 +10,12 @@ import { FLASH_ROWS, flashKeyTile, flashTileWgsl } from './flash-tile.js';
  * causal mask the walk stops at the last key the workgroup's last row may see, so tiles
  * above the diagonal are never loaded.
  */
-function flashSource(plan: AttentionPlan, bc: number, params: ParamFields): string {
+function flashSource(
+  plan: AttentionPlan,
+  bc: number,
+  withLse: boolean,
+  params: ParamFields,
+): string {
   const e = plan.dims.headDim;
   const ev = plan.dims.valueDim;
   const br = FLASH_ROWS;
@@ -32,9 +37,14 @@ function flashSource(plan: AttentionPlan, bc: number, params: ParamFields): stri
   let end = key_end(min(tile * ${br}u + ${br}u, length) - 1u);
   visit_keys(lid, kv_base(b, h, ${e}u), kv_base(b, h, ${ev}u), 0u, end, false);
   if (!row_ok) { return; }
-  finish_row((bh * length + i) * ${ev}u);`;
+  finish_row((bh * length + i) * ${ev}u);${
+    withLse
+      ? `
+  lse[bh * length + i] = row_lse();`
+      : ''
+  }`;
   return [
-    attentionPrelude(plan, 'out', params),
+    attentionPrelude(plan, withLse ? ['out', 'lse'] : 'out', params),
     flashTileWgsl(e, ev, bc, br),
     `var<private> row_ctx: ScoreRow;
 fn key_allowed(j: u32, masked: bool) -> bool { return allowed(row_ctx, j); }
@@ -43,22 +53,30 @@ fn key_finish(d: f32, j: u32) -> f32 { return finish_score(d, row_ctx, j); }`,
   ].join('\n');
 }
 
-/** Run the fused kernel; the result is float32 `[B, Hq, L, Ev]` (the caller packs float16). */
-export function runFlashAttention(device: WebGPUDevice, plan: AttentionPlan): GpuStorage {
+/**
+ * Run the fused kernel; the result is float32 `[B, Hq, L, Ev]` (the caller packs float16)
+ * and, with `withLse`, each row's float32 log-sum-exp `[B, Hq, L]` from the same pass.
+ */
+export function runFlashAttention(
+  device: WebGPUDevice,
+  plan: AttentionPlan,
+  withLse = false,
+): { out: GpuStorage; lse?: GpuStorage } {
   const { dims } = plan;
   const rows = dims.batch * dims.qHeads * dims.queryLength;
   const out = device.allocate('float32', rows * dims.valueDim, 'attention');
+  const lse = withLse ? device.allocate('float32', rows, 'attention') : undefined;
   const tiles = Math.ceil(dims.queryLength / FLASH_ROWS);
   const groups = dims.batch * dims.qHeads * tiles;
-  if (groups === 0 || dims.valueDim === 0) return out;
+  if (groups === 0 || (dims.valueDim === 0 && !lse)) return { out, lse };
   const bc = flashKeyTile(dims.headDim, dims.valueDim);
   dispatchAttention(device, plan, {
     kernel: 'attention-flash',
-    spec: { e: dims.headDim, ev: dims.valueDim, bc },
-    source: (fields) => flashSource(plan, bc, fields),
-    output: out,
+    spec: { e: dims.headDim, ev: dims.valueDim, bc, lse: withLse },
+    source: (fields) => flashSource(plan, bc, withLse, fields),
+    output: lse ? [out, lse] : out,
     groups,
     params: paramBlock({ tiles: 'u32' }, { tiles }),
   });
-  return out;
+  return { out, lse };
 }

@@ -257,10 +257,22 @@ export function queryTileWgsl(rows: number): string {
   let ii = min(i, length - 1u);`;
 }
 
-/** What every attention kernel starts with: scoring, row coordinates and the causal key end. */
-export function attentionPrelude(plan: AttentionPlan, output: string, params: ParamFields): string {
+/**
+ * What every attention kernel starts with: scoring, row coordinates and the causal key end.
+ * `outputs` names the kernel's float32 outputs, bound in order.
+ */
+export function attentionPrelude(
+  plan: AttentionPlan,
+  outputs: string | readonly string[],
+  params: ParamFields,
+): string {
+  const names = typeof outputs === 'string' ? [outputs] : outputs;
   return [
-    attentionWgsl(plan, [{ name: output, dtype: 'float32' }], params),
+    attentionWgsl(
+      plan,
+      names.map((name) => ({ name, dtype: 'float32' })),
+      params,
+    ),
     ROW_COORDS_WGSL,
     keyEndWgsl(plan.attrs.isCausal),
   ].join('\n');
@@ -285,9 +297,9 @@ export function rowScoringPrelude(
 }
 
 /**
- * Launch an attention kernel over `groups` workgroups (`params.count`): the plan's inputs, one
- * float32 `output`, the kernel's own parameters beside the shared ones; `source` receives the
- * joined fields to declare.
+ * Launch an attention kernel over `groups` workgroups (`params.count`): the plan's inputs, its
+ * float32 `output` (or several, in binding order), the kernel's own parameters beside the
+ * shared ones; `source` receives the joined fields to declare.
  */
 export function dispatchAttention(
   device: WebGPUDevice,
@@ -296,7 +308,7 @@ export function dispatchAttention(
     readonly kernel: string;
     readonly spec: Readonly<Record<string, SpecValue>>;
     readonly source: (params: ParamFields) => string;
-    readonly output: GpuStorage;
+    readonly output: GpuStorage | readonly GpuStorage[];
     readonly groups: number;
     readonly params: ParamBlock;
   },
@@ -307,7 +319,7 @@ export function dispatchAttention(
     spec: { ...launch.spec, ...plan.spec },
     source: () => launch.source(params.fields),
     inputs: plan.inputs.map((b) => b.storage),
-    outputs: [launch.output],
+    outputs: Array.isArray(launch.output) ? launch.output : [launch.output],
     params,
     count: launch.groups,
     workgroups: launch.groups,

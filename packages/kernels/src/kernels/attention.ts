@@ -39,14 +39,19 @@ export function attentionPath(dims: Pick<AttentionDims, 'queryLength'>): 'fused'
 }
 
 export function registerAttentionKernels(): void {
+  // With saveLse both paths also write each row's float32 log-sum-exp from their own running
+  // max and sum (no second pass over the keys).
   registerGpuKernel<AttentionAttrs, AttentionDims>('attention', (ctx, device) => {
     const plan = planAttention(ctx, true);
+    const withLse = ctx.attrs.saveLse === true;
     const size = plan.dims.batch * plan.dims.qHeads * plan.dims.queryLength * plan.dims.valueDim;
     if (attentionPath(plan.dims) === 'decode') {
-      return [runDecodeAttention(device, plan, plan.dtype)];
+      const { out, lse } = runDecodeAttention(device, plan, plan.dtype, withLse);
+      return lse ? [out, lse] : [out];
     }
-    const out = runFlashAttention(device, plan);
-    return [plan.dtype === 'float16' ? packFloat16(device, out, size) : out];
+    const { out, lse } = runFlashAttention(device, plan, withLse);
+    const packed = plan.dtype === 'float16' ? packFloat16(device, out, size) : out;
+    return lse ? [packed, lse] : [packed];
   });
 
   registerGpuKernel<AttentionAttrs, AttentionDims>('attentionWeights', (ctx, device) => {

@@ -62,7 +62,8 @@ export function stageRowsWgsl(o: {
 /**
  * WGSL of the tile loop for head dims e / ev, BC = `bc` key rows a tile and `rows`
  * invocations a workgroup: `start_row(q_base)`, `visit_keys(...)` and `finish_row(o_base)`,
- * which writes the row's Ev outputs (zeros for a row that saw no key) to `out`.
+ * which writes the row's Ev outputs (zeros for a row that saw no key) to `out`, and
+ * `row_lse()`, the row's log-sum-exp.
  */
 export function flashTileWgsl(e: number, ev: number, bc: number, rows: number): string {
   const e4 = Math.ceil(e / 4);
@@ -118,6 +119,9 @@ ${stageRowsWgsl({ tile: 'tv', src: 'v', base: 'v_base', first: 't0', stop: 'stop
     }
   }
 }
+
+// The row's log-sum-exp from the running max and sum, m + log(l); -inf when it saw no key.
+fn row_lse() -> f32 { return select(m_run + log(l_run), neg_inf(), m_run == neg_inf()); }
 
 // A row that saw no key (every score -inf) is zeros.
 fn finish_row(o_base: u32) {

@@ -7,6 +7,11 @@ import type { Tensor } from '../tensor.js';
 export interface OpRecorder {
   recordOp(op: string, inputs: readonly Tensor[], attrs: unknown, outputs: readonly Tensor[]): void;
   recordView(source: Tensor, view: Tensor): void;
+  /**
+   * Whether an op called on `inputs` now would be recorded (one of them is watched), so a
+   * front-end can ask the op for what its gradient needs (e.g. `attention`'s log-sum-exp).
+   */
+  records(inputs: readonly Tensor[]): boolean;
 }
 
 const recorders: (OpRecorder | undefined)[] = [];

@@ -44,8 +44,12 @@ class Tape implements OpRecorder {
     for (const t of args) this.#watched.add(t);
   }
 
+  records(inputs: readonly Tensor[]): boolean {
+    return inputs.some((t) => this.#watched.has(t));
+  }
+
   recordOp(op: string, inputs: readonly Tensor[], attrs: unknown, outputs: readonly Tensor[]) {
-    if (!inputs.some((t) => this.#watched.has(t))) return;
+    if (!this.records(inputs)) return;
     const grad = gradientOf(op);
     if (grad === 'none') return;
     if (!grad) {

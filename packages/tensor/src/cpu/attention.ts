@@ -155,7 +155,8 @@ export class RowScorer {
 export function registerAttentionKernels(): void {
   // Two passes over one row of scores (score + max, then exp-sum and the weighted sum of v):
   // memory is O(S) per row, never O(L·S).
-  registerCpuKernel<AttentionAttrs, AttentionDims>('attention', (ctx, [out]) => {
+  // With saveLse the row's log-sum-exp, max + log(sum), comes from the same pass.
+  registerCpuKernel<AttentionAttrs, AttentionDims>('attention', (ctx, [out, lse]) => {
     const scorer = new RowScorer(ctx, true);
     const { dims } = scorer;
     const v = cpuData(ctx.inputs[2]!);
@@ -164,8 +165,10 @@ export function registerAttentionKernels(): void {
     scorer.forEachRow((b, h, i, row) => {
       const max = scorer.score(b, h, i);
       acc.fill(0);
+      if (lse) lse[row] = max;
       if (max !== Number.NEGATIVE_INFINITY) {
         const sum = scorer.exponentiate(max);
+        if (lse) lse[row] = max + Math.log(sum);
         const vBase = (b * dims.kvHeads + Math.floor(h / dims.groupSize)) * dims.keyCapacity * ev;
         for (let j = 0; j < dims.kvLength; j++) {
           const p = scorer.scores[j]!;

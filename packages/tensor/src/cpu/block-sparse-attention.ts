@@ -10,7 +10,8 @@ import { dot, SoftmaxRow } from './online-softmax.js';
 /**
  * The CPU kernel of `blockSparseAttention`: per query row, the full key blocks (no mask
  * evaluation) then the partial ones (mask per key), folded into an online softmax one block
- * at a time, in float64. Counts its work into `attrs.stats` when given.
+ * at a time, in float64, writing each row's log-sum-exp too when `lse` is given. Counts its
+ * work into `attrs.stats` when given.
  */
 function blockSparseCpu(
   d: AttentionDims,
@@ -18,6 +19,7 @@ function blockSparseCpu(
   k: ArrayLike<number>,
   v: ArrayLike<number>,
   out: { [i: number]: number },
+  lse: { [i: number]: number } | undefined,
   attrs: BlockSparseAttentionAttrs,
 ): void {
   const { blocks: m, scale, stats } = attrs;
@@ -69,6 +71,7 @@ function blockSparseCpu(
             }
           }
           row.writeTo(out, (outBase + qi) * Ev);
+          if (lse) lse[outBase + qi] = row.logSumExp();
         }
       }
     }
@@ -85,9 +88,9 @@ function blockSparseCpu(
 export function registerBlockSparseAttentionKernel(): void {
   registerCpuKernel<BlockSparseAttentionAttrs, AttentionDims>(
     BLOCK_SPARSE_ATTENTION,
-    (ctx, [out]) => {
+    (ctx, [out, lse]) => {
       const [q, k, v] = ctx.inputs;
-      blockSparseCpu(ctx.plan, cpuData(q!), cpuData(k!), cpuData(v!), out!, ctx.attrs);
+      blockSparseCpu(ctx.plan, cpuData(q!), cpuData(k!), cpuData(v!), out!, lse, ctx.attrs);
     },
   );
 }

@@ -45,6 +45,11 @@ export class SoftmaxRow {
     }
   }
 
+  /** log Σ exp(s) over the keys seen: m + log(l), -inf for a row that saw none. */
+  logSumExp(): number {
+    return this.sum > 0 ? this.max + Math.log(this.sum) : -Infinity;
+  }
+
   /** Write the normalised row; a row that saw no key gives zeros, never NaN. */
   writeTo(out: { [i: number]: number }, offset: number): void {
     const inv = this.sum > 0 ? 1 / this.sum : 0;

@@ -1,23 +1,23 @@
 import { fail } from '../errors.js';
 import { defineOp, type Inferred } from '../registry.js';
 import { formatShape, shapesEqual } from '../shape.js';
-import type { Tensor } from '../tensor.js';
-import { type AttentionAttrs, type AttentionDims, denseAttentionDims } from './attention.js';
+import {
+  type AttentionAttrs,
+  type AttentionDims,
+  attentionRowShape,
+  denseAttentionDims,
+} from './attention.js';
 import { assertDTypeIn, describe } from './validate.js';
 
 // The ops the `attention` gradient runs (FlashAttention-2, Dao 2023, Algorithm 2): the row
 // log-sum-exp of the scores, then one fused backward that recomputes the probabilities from
 // it and never materialises the L x S matrix.
 
-/** `[B..., Hq, L]` (rank-2 q: `[L]`): one value per query row. */
-function rowShape(q: Tensor, queryLength: number, batchShape: readonly number[], qHeads: number) {
-  return q.rank === 2 ? [queryLength] : [...batchShape, qHeads, queryLength];
-}
-
 /**
  * Log-sum-exp over keys of each query row's final scores (steps 1-3 of {@link AttentionOp}),
  * float32; a fully masked row gives -inf. Inputs: q, k and the optional mask, bias,
- * alibiSlopes, with the attention attributes.
+ * alibiSlopes, with the attention attributes. The gradient of a recorded `attention` call
+ * reads the forward's own `saveLse` output instead; this op serves calls made without it.
  */
 export const AttentionLseOp = defineOp<AttentionAttrs, AttentionDims>({
   name: 'attentionLse',
@@ -26,16 +26,16 @@ export const AttentionLseOp = defineOp<AttentionAttrs, AttentionDims>({
     const [q, k, ...extras] = inputs;
     // k stands in for v: the log-sum-exp never reads v.
     const d = denseAttentionDims('attentionLse', [q, k, k, ...extras], attrs);
-    const shape = rowShape(q!, d.queryLength, d.batchShape, d.qHeads);
+    const shape = attentionRowShape(q!, d);
     return { outputs: [{ shape, dtype: 'float32' }], plan: d };
   },
 });
 
 /**
  * Gradients of `attention` with respect to q, k and v. Inputs, in order: q, k, v, `dOut`
- * (the output's gradient), `lse` (float32 {@link AttentionLseOp} of the same call), `delta`
- * (float32 rowsum(dOut ∘ out), `[B..., Hq, L]`), then the forward's mask, bias,
- * alibiSlopes. Per row i and key j, with p_ij = exp(s_ij − lse_i) (0 where masked or the
+ * (the output's gradient), `lse` (float32, the forward's `saveLse` output or
+ * {@link AttentionLseOp} of the same call), `delta` (float32 rowsum(dOut ∘ out),
+ * `[B..., Hq, L]`), then the forward's mask, bias, alibiSlopes. Per row i and key j, with p_ij = exp(s_ij − lse_i) (0 where masked or the
  * row is fully masked):
  *   dV_j += p_ij · dOut_i,   dS_ij = p_ij · (dOut_i · v_j − delta_i) · softcap'(s_ij),
  *   dQ_i += scale · dS_ij · k_j,   dK_j += scale · dS_ij · q_i,
@@ -61,7 +61,7 @@ export const AttentionBackwardOp = defineOp<AttentionAttrs, AttentionDims>({
         `dOut must be ${formatShape(outShape)} ${q.dtype} (the attention output), got ${describe(dOut)}`,
       );
     }
-    const rows = rowShape(q, d.queryLength, d.batchShape, d.qHeads);
+    const rows = attentionRowShape(q, d);
     for (const [name, t] of [
       ['lse', lse],
       ['delta', delta],

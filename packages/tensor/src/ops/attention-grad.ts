@@ -67,25 +67,36 @@ function padKeys(g: Tensor, capacity: number): Tensor {
   return concat([g, zeros(shape, { dtype: g.dtype, device: g.device })], axis);
 }
 
+/**
+ * delta for the backward ops when the forward also output its row log-sum-exp: a gradient
+ * reaching it folds into delta, since d lse_i / d s_ij = p_ij makes
+ * dS_ij = p_ij · (dOut_i · v_j − (delta_i − dLse_i)).
+ */
+function foldLseGrad(delta: Tensor, dLse: Tensor | undefined): Tensor {
+  return dLse ? sub(delta, dLse) : delta;
+}
+
 export function registerAttentionGradients(): void {
-  // FlashAttention-2: the log-sum-exp per row and delta = rowsum(dOut ∘ out) let the fused
-  // backward recompute probabilities tile by tile.
+  // FlashAttention-2: the row log-sum-exp (saved by the forward when the tape recorded it)
+  // and delta = rowsum(dOut ∘ out) let the fused backward recompute probabilities tile by
+  // tile.
   registerGradient<AttentionAttrs>(
     'attention',
-    ([dy], { inputs, outputs: [out], attrs, needsGrad }) => {
+    ([dy, dLse], { inputs, outputs: [out, savedLse], attrs, needsGrad }) => {
       const [q, k, v, ...extras] = inputs;
-      const lse = runOp(AttentionLseOp, [q!, k!, ...extras], attrs)[0]!;
-      const delta = toF32(sum(mul(dy!, out!), -1));
+      const forward = { ...attrs, saveLse: false };
+      const lse = savedLse ?? runOp(AttentionLseOp, [q!, k!, ...extras], forward)[0]!;
+      const delta = foldLseGrad(toF32(sum(mul(dy!, out!), -1)), dLse);
       const [dq, dk, dv] = runOp(
         AttentionBackwardOp,
         [q!, k!, v!, dy!, lse, delta, ...extras],
-        attrs,
+        forward,
       );
       const scoreGrad = () => {
         // dP = dOut · vᵀ with each group's query heads stacked (GQA), then dS = P ∘ (dP − δ);
         // zero where P is (masked keys: NaN in v there must not leak).
-        const d = attentionDims('attention', q, k, v, attrs);
-        const p = runOp(AttentionWeightsOp, [q!, k!, ...extras], attrs)[0]!;
+        const d = attentionDims('attention', q, k, v, forward);
+        const p = runOp(AttentionWeightsOp, [q!, k!, ...extras], forward)[0]!;
         const stacked = [d.batch, d.kvHeads, d.groupSize * d.queryLength];
         const v4 = narrow(
           v!.reshape([d.batch, d.kvHeads, d.keyCapacity, d.valueDim]),
@@ -128,16 +139,18 @@ export function registerAttentionGradients(): void {
     },
   );
 
-  // Block-sparse attention: the same two steps over only the forward's blocks, so a sliding
-  // window of W keys costs O(N·W) in the backward too. A score modifier passes its gradient
-  // through its compiled derivative; one without is refused when the forward is recorded.
+  // Block-sparse attention: the same two steps over only the forward's blocks (the forward
+  // saved the log-sum-exp when recorded), so a sliding window of W keys costs O(N·W) in the
+  // backward too. A score modifier passes its gradient through its compiled derivative; one
+  // without is refused when the forward is recorded.
   registerGradient<BlockSparseAttentionAttrs>(
     BLOCK_SPARSE_ATTENTION,
-    ([dy], { inputs, outputs: [out], attrs }) => {
+    ([dy, dLse], { inputs, outputs: [out, savedLse], attrs }) => {
       const [q, k, v] = inputs;
-      const lse = runOp(BlockSparseAttentionLseOp, [q!, k!, v!], attrs)[0]!;
-      const delta = toF32(sum(mul(dy!, out!), -1));
-      return runOp(BlockSparseAttentionBackwardOp, [q!, k!, v!, dy!, lse, delta], attrs);
+      const forward = { ...attrs, saveLse: false };
+      const lse = savedLse ?? runOp(BlockSparseAttentionLseOp, [q!, k!, v!], forward)[0]!;
+      const delta = foldLseGrad(toF32(sum(mul(dy!, out!), -1)), dLse);
+      return runOp(BlockSparseAttentionBackwardOp, [q!, k!, v!, dy!, lse, delta], forward);
     },
     { refuses: (attrs) => scoreModGradRefusal(attrs.mods) },
   );

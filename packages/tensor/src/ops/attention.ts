@@ -1,3 +1,4 @@
+import { runOpSavingForGradient } from '../autodiff/save-for-gradient.js';
 import { describeValue } from '../check-args.js';
 import { isFloatDType } from '../dtype.js';
 import { fail } from '../errors.js';
@@ -35,6 +36,13 @@ export interface AttentionAttrs {
   readonly hasMask: boolean;
   readonly hasBias: boolean;
   readonly hasAlibi: boolean;
+  /**
+   * `attention` only: also output each query row's log-sum-exp (float32 `[B..., Hq, L]`, what
+   * {@link AttentionLseOp} computes), written by the same pass as the output. The front-end
+   * asks for it when a gradient tape records the call, so the backward reads it instead of
+   * scoring every row again (FlashAttention-2's saved statistic).
+   */
+  readonly saveLse?: boolean;
 }
 
 /**
@@ -250,6 +258,11 @@ function assertBroadcastsTo(where: string, name: string, t: Tensor, shape: reado
   }
 }
 
+/** `[B..., Hq, L]` (rank-2 q: `[L]`): one value per query row, e.g. its log-sum-exp. */
+export function attentionRowShape(q: Tensor, d: AttentionDims): number[] {
+  return q.rank === 2 ? [d.queryLength] : [...d.batchShape, d.qHeads, d.queryLength];
+}
+
 function attentionOutput(
   inputs: readonly Tensor[],
   attrs: AttentionAttrs,
@@ -260,7 +273,9 @@ function attentionOutput(
     q.rank === 2
       ? [d.queryLength, d.valueDim]
       : [...d.batchShape, d.qHeads, d.queryLength, d.valueDim];
-  return { outputs: [{ shape, dtype: q.dtype }], plan: d };
+  const outputs = [{ shape, dtype: q.dtype }];
+  if (attrs.saveLse) outputs.push({ shape: attentionRowShape(q, d), dtype: 'float32' });
+  return { outputs, plan: d };
 }
 
 /**
@@ -288,8 +303,11 @@ function attentionOutput(
  * float32: q·k beyond float32's range (~3.4e38) is ±Infinity on every backend (the CPU
  * rounds its float64 dot product and score to float32 range), so a +Infinity score makes
  * its row NaN and a -Infinity score gives weight 0, as PyTorch's float32 attention does.
- * Output `[B..., Hq, L, Ev]` in q's dtype. Backends must not materialise the L x S scores
- * (the CPU holds one row of S at a time) and should accumulate in f32 or better.
+ * Output `[B..., Hq, L, Ev]` in q's dtype. With `saveLse`, a second output: float32
+ * `[B..., Hq, L]`, each row's log-sum-exp `m + log Σ_j exp(s_j - m)` over its final scores
+ * (-inf for a fully masked row), as {@link AttentionLseOp} gives it. Backends must not
+ * materialise the L x S scores (the CPU holds one row of S at a time) and should accumulate
+ * in f32 or better.
  */
 export const AttentionOp = defineOp<AttentionAttrs, AttentionDims>({
   name: 'attention',
@@ -379,7 +397,25 @@ function attentionInputs(
  */
 export function attention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions = {}): Tensor {
   const { inputs, attrs } = attentionInputs('attention', q, k, v, options);
-  return runOp(AttentionOp, inputs, attrs)[0]!;
+  // Under a gradient tape the same pass saves the row log-sum-exp the backward reads.
+  return runOpSavingForGradient(AttentionOp, inputs, attrs, { ...attrs, saveLse: true });
+}
+
+/**
+ * {@link attention} and each query row's log-sum-exp over its final scores, float32
+ * `[B..., Hq, L]` (-inf where every key is masked), from one pass: what PyTorch's
+ * `_scaled_dot_product_flash_attention` returns as `logsumexp`. Two attention results over
+ * disjoint key sets merge exactly with it (`out = Σ exp(lse_part - lse) · out_part`).
+ */
+export function attentionWithLse(
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  options: AttentionOptions = {},
+): { out: Tensor; lse: Tensor } {
+  const { inputs, attrs } = attentionInputs('attentionWithLse', q, k, v, options);
+  const [out, lse] = runOp(AttentionOp, inputs, { ...attrs, saveLse: true });
+  return { out: out!, lse: lse! };
 }
 
 /** The attention probabilities `[B..., Hq, L, S]` (O(L·S) memory; see {@link AttentionWeightsOp}). */

@@ -46,14 +46,14 @@ export const BlockSparseAttentionLseOp = defineOp<BlockSparseAttentionAttrs, Att
 
 /**
  * Gradients of `blockSparseAttention` with respect to q, k and v. Inputs q, k, v, `dOut`,
- * `lse` ({@link BlockSparseAttentionLseOp} of the same call) and `delta` (float32
- * rowsum(dOut ∘ out)). For every attended (i, j) of the visited blocks, with raw score
- * r_ij = scale·q_i·k_j, final score s_ij = mod(r_ij) and p_ij = exp(s_ij − lse_i):
- * dV_j += p_ij·dOut_i, dS_ij = p_ij·(dOut_i·v_j − delta_i)·mod'(r_ij) (the chain rule through
- * the score modifier, `mods.scoreModGrad`; 1 without one), dQ_i += scale·dS_ij·k_j,
- * dK_j += scale·dS_ij·q_i; key/value head g sums the query heads of its group (GQA). A row
- * attending no key gets zero gradient. Outputs shaped like q, k, v. A score modifier without
- * a derivative is refused.
+ * `lse` (the forward's `saveLse` output or {@link BlockSparseAttentionLseOp} of the same
+ * call) and `delta` (float32 rowsum(dOut ∘ out)). For every attended (i, j) of the visited
+ * blocks, with raw score r_ij = scale·q_i·k_j, final score s_ij = mod(r_ij) and
+ * p_ij = exp(s_ij − lse_i): dV_j += p_ij·dOut_i, dS_ij = p_ij·(dOut_i·v_j − delta_i)·mod'(r_ij)
+ * (the chain rule through the score modifier, `mods.scoreModGrad`; 1 without one),
+ * dQ_i += scale·dS_ij·k_j, dK_j += scale·dS_ij·q_i; key/value head g sums the query heads of
+ * its group (GQA). A row attending no key gets zero gradient. Outputs shaped like q, k, v. A
+ * score modifier without a derivative is refused.
  */
 export const BlockSparseAttentionBackwardOp = defineOp<BlockSparseAttentionAttrs, AttentionDims>({
   name: 'blockSparseAttentionBackward',

@@ -125,6 +125,12 @@ export interface BlockSparseAttentionAttrs {
   readonly scale: number;
   /** Filled by backends that count (the CPU); others leave it unchanged. */
   readonly stats?: BlockSparseStats;
+  /**
+   * Also output each query row's log-sum-exp over its attended scores (float32 `[B, H, L]`,
+   * what `blockSparseAttentionLse` computes) from the same pass; front-ends ask for it when a
+   * gradient tape records the call, so the backward need not visit the blocks once more.
+   */
+  readonly saveLse?: boolean;
 }
 
 function checkTables(where: string, t: BlockTables, d: AttentionDims): void {
@@ -156,7 +162,8 @@ function checkTables(where: string, t: BlockTables, d: AttentionDims): void {
  * Inputs q `[B, H, L, E]`, k `[B, Hkv, S, E]`, v `[B, Hkv, S, Ev]` (rank 3 drops B; Hkv
  * divides H, as in grouped-query attention). Scores are `q·k * scale`, then `mods.scoreMod`;
  * the softmax runs over the attended keys, and a row with none is zeros. Output
- * `[B, H, L, Ev]` in q's dtype; equals dense attention under the same mask.
+ * `[B, H, L, Ev]` in q's dtype; equals dense attention under the same mask. With `saveLse`,
+ * a second output: float32 `[B, H, L]`, each row's log-sum-exp (-inf for a row with none).
  */
 export const BlockSparseAttentionOp = defineOp<BlockSparseAttentionAttrs, AttentionDims>({
   name: BLOCK_SPARSE_ATTENTION,
@@ -169,7 +176,9 @@ export const BlockSparseAttentionOp = defineOp<BlockSparseAttentionAttrs, Attent
     }
     assertScale(where, attrs.scale);
     checkTables(where, attrs.blocks, d);
-    const shape = [...d.batchShape, d.qHeads, d.queryLength, d.valueDim];
-    return { outputs: [{ shape, dtype: q!.dtype }], plan: d };
+    const rows = [...d.batchShape, d.qHeads, d.queryLength];
+    const outputs = [{ shape: [...rows, d.valueDim], dtype: q!.dtype }];
+    if (attrs.saveLse) outputs.push({ shape: rows, dtype: 'float32' });
+    return { outputs, plan: d };
   },
 });

@@ -2,6 +2,7 @@ import {
   type AttentionAttrs,
   type AttentionDims,
   broadcastStrides,
+  debugFlags,
   type KernelFunc,
   registerKernel,
   sizeOf,
@@ -43,7 +44,8 @@ function scorePlane(t: Tensor, dims: AttentionDims): ScorePlane {
 /**
  * The fused `attention` op on float32: for each batch and query head, the flash kernel of
  * assembly/attention.ts with the head's key/value head (GQA), the causal offset, and the
- * optional terms passed as pointers and strides.
+ * optional terms passed as pointers and strides. With `saveLse` the kernel also writes each
+ * row's log-sum-exp from its running max and sum.
  */
 export function registerAttentionKernel(fallback: KernelFunc<AttentionAttrs, AttentionDims>): void {
   registerKernel<AttentionAttrs, AttentionDims>({
@@ -68,13 +70,21 @@ export function registerAttentionKernel(fallback: KernelFunc<AttentionAttrs, Att
       for (const p of planes) operands.push(p.values);
       const threads = wasm.threads;
       const scratchBytes = wasm.exports.attentionScratchBytes(l, s, e, ev);
-      const extra = [sizeOf(spec.shape) * 4, ...Array<number>(threads).fill(scratchBytes)];
+      const rows = dims.batch * dims.qHeads * l;
+      const lseSpec = ctx.outputs[1];
+      const extra = [
+        sizeOf(spec.shape) * 4,
+        (lseSpec ? rows : 0) * 4,
+        ...Array<number>(threads).fill(scratchBytes),
+      ];
       // Query blocks of 32 rows (assembly/attention.ts) dealt round-robin over the threads.
       const blocks = Math.ceil(l / 32);
-      const out = wasm.withOperands(operands, extra, (pointers) => {
+      const results = wasm.withOperands(operands, extra, (pointers) => {
         const [pq, pk, pv] = pointers;
-        const [po, ...scratch] = pointers.slice(operands.length);
+        const [po, pl, ...scratch] = pointers.slice(operands.length);
         const pPlanes = pointers.slice(3, operands.length);
+        // Unwritten rows must show in tests: module memory holds whatever ran before.
+        if (lseSpec && debugFlags.poisonOutputs) wasm.f32(pl!, rows).fill(Number.NaN);
         const calls = scratch.map((scratchAt, t): KernelCall[] => {
           if (t >= blocks) return [];
           return attentionHeads(dims, [pq!, pk!, pv!, po!]).flatMap((head): KernelCall[] => {
@@ -89,6 +99,7 @@ export function registerAttentionKernel(fallback: KernelFunc<AttentionAttrs, Att
                   head.k,
                   head.v,
                   head.out,
+                  lseSpec ? pl! + head.qHead * l * 4 : 0,
                   l,
                   s,
                   e,
@@ -105,9 +116,10 @@ export function registerAttentionKernel(fallback: KernelFunc<AttentionAttrs, Att
           });
         });
         wasm.parallel(calls);
-        return wasm.f32(po!, sizeOf(spec.shape)).slice();
+        const out = wasm.f32(po!, sizeOf(spec.shape)).slice();
+        return lseSpec ? [out, wasm.f32(pl!, rows).slice()] : [out];
       });
-      return [device.upload(out)];
+      return results.map((r) => device.upload(r));
     },
   });
 }

@@ -4,6 +4,7 @@ import {
   type BlockSparseAttentionAttrs,
   type BlockTables,
   blockTableRow,
+  debugFlags,
   type KernelFunc,
   registerKernel,
   sizeOf,
@@ -141,7 +142,8 @@ function blockLength(m: BlockTables, d: AttentionDims, kb: number): number {
 
 /**
  * `blockSparseAttention` on float32: the flash tiles of assembly/attention.ts over the listed
- * key blocks only, query blocks dealt round-robin over the threads. A score modifier is a
+ * key blocks only, query blocks dealt round-robin over the threads, with each row's
+ * log-sum-exp when the op asks for it (`saveLse`). A score modifier is a
  * JavaScript function the module cannot call from its worker threads, so with one (or another
  * dtype) the reference kernel runs.
  */
@@ -164,14 +166,19 @@ export function registerBlockSparseAttentionKernel(
       const operands = ctx.inputs.map((t) => t.storage as TypedArray);
       const threads = wasm.threads;
       const scratchBytes = wasm.exports.attentionScratchBytes(l, s, e, ev);
+      const rows = d.batch * d.qHeads * l;
+      const lseSpec = ctx.outputs[1];
       const extra = [
         sizeOf(spec.shape) * 4,
+        (lseSpec ? rows : 0) * 4,
         visits.tables.length * 4,
         visits.maskBytes,
         ...Array<number>(threads).fill(scratchBytes),
       ];
-      const out = wasm.withOperands(operands, extra, (pointers) => {
-        const [pq, pk, pv, po, pTables, pMasks, ...scratch] = pointers;
+      const results = wasm.withOperands(operands, extra, (pointers) => {
+        const [pq, pk, pv, po, pl, pTables, pMasks, ...scratch] = pointers;
+        // Unwritten rows must show in tests: module memory holds whatever ran before.
+        if (lseSpec && debugFlags.poisonOutputs) wasm.f32(pl!, rows).fill(Number.NaN);
         const maskView = new Uint8Array(wasm.exports.memory.buffer, pMasks!, visits.maskBytes);
         fillVisits(visits, d, m, mask, pMasks!, maskView);
         new Int32Array(wasm.exports.memory.buffer, pTables!, visits.tables.length).set(
@@ -188,6 +195,7 @@ export function registerBlockSparseAttentionKernel(
                 head.k,
                 head.v,
                 head.out,
+                lseSpec ? pl! + head.qHead * l * 4 : 0,
                 l,
                 s,
                 e,
@@ -204,7 +212,8 @@ export function registerBlockSparseAttentionKernel(
           });
         });
         wasm.parallel(calls);
-        return wasm.f32(po!, sizeOf(spec.shape)).slice();
+        const out = wasm.f32(po!, sizeOf(spec.shape)).slice();
+        return lseSpec ? [out, wasm.f32(pl!, rows).slice()] : [out];
       });
       if (attrs.stats) {
         const { full, partial, maskEvaluations, scoresComputed } = visits.stats;
@@ -214,7 +223,7 @@ export function registerBlockSparseAttentionKernel(
         attrs.stats.maskEvaluations += maskEvaluations;
         attrs.stats.scoresComputed += scoresComputed;
       }
-      return [device.upload(out)];
+      return results.map((r) => device.upload(r));
     },
   });
 }

@@ -27,27 +27,42 @@ export interface RefOptions {
   kvLength?: number;
 }
 
+/** The sizes of a reference attention problem (rank 2 is one head, no batch). */
+export function refDims(q: HostTensor, k: HostTensor, v: HostTensor, o: RefOptions) {
+  const r = q.shape.length;
+  const [hq, l, e] = (r >= 3 ? q.shape.slice(-3) : [1, ...q.shape]) as [number, number, number];
+  const [hkv, cap] = (r >= 3 ? k.shape.slice(-3) : [1, k.shape[0]!]) as [number, number];
+  const s = o.kvLength ?? cap;
+  return {
+    hq,
+    l,
+    e,
+    hkv,
+    cap,
+    ev: v.shape.at(-1)!,
+    s,
+    batch: size(q.shape.slice(0, Math.max(0, r - 3))),
+    scale: o.scale ?? 1 / Math.sqrt(e),
+  };
+}
+
 /**
  * Float64 attention straight from its definition: the full score matrix of each head, each
- * element from explicit multi-indices. Returns the probabilities and the output.
+ * element from explicit multi-indices. Returns the probabilities, the output and each row's
+ * log-sum-exp over its final scores (-inf for a fully masked row).
  */
 export function refAttention(
   q: HostTensor,
   k: HostTensor,
   v: HostTensor,
   o: RefOptions,
-): { weights: number[]; out: number[] } {
-  const r = q.shape.length;
-  const [hq, l, e] = r >= 3 ? q.shape.slice(-3) : [1, ...q.shape];
-  const [hkv, cap] = r >= 3 ? k.shape.slice(-3) : [1, k.shape[0]!];
-  const ev = v.shape.at(-1)!;
-  const s = o.kvLength ?? cap!;
-  const batch = size(q.shape.slice(0, Math.max(0, r - 3)));
-  const scoreShape = [...q.shape.slice(0, Math.max(0, r - 3)), hq!, l!, s];
-  const offset = o.alignment === 'bottom-right' ? s - l! : 0;
-  const scale = o.scale ?? 1 / Math.sqrt(e!);
+): { weights: number[]; out: number[]; lse: number[] } {
+  const { hq, l, e, hkv, cap, ev, s, batch, scale } = refDims(q, k, v, o);
+  const scoreShape = [...q.shape.slice(0, Math.max(0, q.shape.length - 3)), hq, l, s];
+  const offset = o.alignment === 'bottom-right' ? s - l : 0;
   const weights: number[] = [];
   const out: number[] = [];
+  const lse: number[] = [];
   for (let b = 0; b < batch; b++) {
     for (let h = 0; h < hq!; h++) {
       const g = Math.floor(h / (hq! / hkv!));
@@ -72,6 +87,7 @@ export function refAttention(
         }
         const p = refSoftmax(row);
         weights.push(...p);
+        lse.push(refLogSumExp(row));
         for (let c = 0; c < ev; c++) {
           let acc = 0;
           for (let j = 0; j < s; j++) acc += p[j]! * v.data[((b * hkv! + g) * cap! + j) * ev + c]!;
@@ -80,7 +96,14 @@ export function refAttention(
       }
     }
   }
-  return { weights, out };
+  return { weights, out, lse };
+}
+
+/** log Σ exp(row), shifted by the row's max; -inf when every entry is -inf. */
+function refLogSumExp(row: readonly number[]): number {
+  const m = Math.max(...row);
+  if (m === Number.NEGATIVE_INFINITY) return m;
+  return m + Math.log(row.reduce((acc, x) => acc + Math.exp(x - m), 0));
 }
 
 export interface Scenario {
@@ -96,7 +119,7 @@ export interface Scenario {
   maskedRows?: number[];
 }
 
-const SCENARIOS: Record<string, Scenario> = {
+export const SCENARIOS: Record<string, Scenario> = {
   'one head, odd sizes': { q: [5, 7], k: [9, 7], v: [9, 3] },
   'batched heads, L != S, E != Ev': { q: [2, 3, 5, 11], k: [2, 3, 13, 11], v: [2, 3, 13, 6] },
   'two batch dims': { q: [2, 2, 1, 4, 8], k: [2, 2, 1, 3, 8], v: [2, 2, 1, 3, 8] },
@@ -207,7 +230,7 @@ const SCENARIOS: Record<string, Scenario> = {
 };
 
 /** Scores are sums of E products then a softmax: f32 error grows slowly with E and S. */
-const F32: Tolerance = { atol: 2e-6, rtol: 2e-5 };
+export const F32: Tolerance = { atol: 2e-6, rtol: 2e-5 };
 
 /** Random inputs for a scenario, its float64 reference and the options both sides use. */
 export function prepare(ctx: CaseContext, sc: Scenario) {
@@ -258,7 +281,7 @@ export function prepare(ctx: CaseContext, sc: Scenario) {
   return { q: q.t, k: k.t, v: v.t, options, expected, ref, host };
 }
 
-function expectedShapes(sc: Scenario): { out: number[]; weights: number[] } {
+export function expectedShapes(sc: Scenario): { out: number[]; weights: number[] } {
   const s = sc.options?.kvLength ?? sc.k.at(-2)!;
   return {
     out: [...sc.q.slice(0, -1), sc.v.at(-1)!],

@@ -1,9 +1,12 @@
 import {
   attention,
+  attentionWithLse,
+  type BlockSparseAttentionAttrs,
   BlockSparseAttentionBackwardOp,
   BlockSparseAttentionOp,
   type CompiledAttentionMods,
   runOp,
+  runOpSavingForGradient,
   type Tensor,
   valueAndGrads,
   wgslTanh,
@@ -11,6 +14,7 @@ import {
 import { expect } from 'vitest';
 import { expectClose } from '../compare.js';
 import type { CaseContext, CaseGroup } from '../harness.js';
+import { countKernelRuns } from './attention-lse.js';
 import {
   CAUSAL,
   type MaskSpec,
@@ -25,7 +29,8 @@ import {
 
 // The gradient of `blockSparseAttention` (its backward visits only the forward's blocks)
 // against the gradient of dense `attention` under the equivalent boolean mask, which the
-// gradient conformance cases check against PyTorch. Shapes sit off the block grid. A score
+// gradient conformance cases check against PyTorch, both from a forward that saved its row
+// log-sum-exp and from one that did not. Shapes sit off the block grid. A score
 // modifier's gradient goes through the derivative the mods carry: a hand-written soft-cap
 // plus a per-head bias against dense attention's `softcap` and a float `bias`.
 
@@ -97,7 +102,12 @@ async function check(ctx: CaseContext, c: GradCase): Promise<void> {
         for (let j = 0; j < kvLen; j++) allowed.push(c.mask.js(b, h, i, j));
   const attnMask = ctx.tensor(allowed, [...lead, heads, qLen, kvLen], 'bool');
   const maskMods = modsFor(c.mask, undefined);
-  const attrs = { blocks, mods: c.softCapAndBias ? withSoftCapAndBias(maskMods) : maskMods, scale };
+  const attrs: BlockSparseAttentionAttrs = {
+    blocks,
+    mods: c.softCapAndBias ? withSoftCapAndBias(maskMods) : maskMods,
+    scale,
+  };
+  const saving = { ...attrs, saveLse: true };
   const bias = c.softCapAndBias
     ? ctx.tensor(
         Array.from(
@@ -107,42 +117,61 @@ async function check(ctx: CaseContext, c: GradCase): Promise<void> {
         [heads, qLen, kvLen],
       )
     : undefined;
-  const sparse = valueAndGrads(
-    (a: Tensor, b: Tensor, d: Tensor) => runOp(BlockSparseAttentionOp, [a, b, d], attrs)[0]!,
-  )([q, k, v], dy);
+  const denseOptions = {
+    attnMask,
+    scale,
+    enableGqa: true,
+    ...(bias ? { bias, softcap: CAP } : {}),
+  };
   const dense = valueAndGrads((a: Tensor, b: Tensor, d: Tensor) =>
-    attention(a, b, d, {
-      attnMask,
-      scale,
-      enableGqa: true,
-      ...(bias ? { bias, softcap: CAP } : {}),
-    }),
+    attention(a, b, d, denseOptions),
   )([q, k, v], dy);
+  const denseValue = await ctx.read(dense.value);
+  const denseGrads = await Promise.all(dense.grads.map((g) => ctx.read(g)));
   const tol = ctx.tol(dtype);
-  expectClose(
-    await ctx.read(sparse.value),
-    await ctx.read(dense.value),
-    tol,
-    'blockSparseAttention',
-  );
-  const got: number[][] = [];
-  for (const [i, name] of ['dQ', 'dK', 'dV'].entries()) {
-    got.push(await ctx.read(sparse.grads[i]!));
-    expectClose(got[i]!, await ctx.read(dense.grads[i]!), tol, `blockSparseAttention ${name}`);
-    expect(got[i]!.every(Number.isFinite), `${name} is finite`).toBe(true);
-  }
-  if (c.emptyRows) {
-    const dq = got[0]!;
-    for (const i of c.emptyRows) {
-      const row = dq.slice(i * headDim, (i + 1) * headDim);
-      expect(row, `dQ of query row ${i}, which attends no key`).toEqual(row.map(() => 0));
+  // The forward's saved log-sum-exp (as a recorded front-end call asks for it) against
+  // dense attention's under the same mask.
+  const [out, lse] = runOp(BlockSparseAttentionOp, [q, k, v], saving);
+  const denseLse = attentionWithLse(q, k, v, denseOptions);
+  expectClose(await ctx.read(lse!), await ctx.read(denseLse.lse), LSE, 'log-sum-exp');
+  for (const t of [out!, denseLse.out]) t.dispose();
+  // Without the saved log-sum-exp the gradient runs blockSparseAttentionLse; with it, never.
+  for (const [save, lseRuns] of [
+    [false, 1],
+    [true, 0],
+  ] as const) {
+    const label = `blockSparseAttention (${save ? 'saved' : 'separate'} log-sum-exp)`;
+    const { runs, result: sparse } = countKernelRuns(
+      'blockSparseAttentionLse',
+      [ctx.backend, 'cpu'],
+      () =>
+        valueAndGrads((a: Tensor, b: Tensor, d: Tensor) =>
+          runOpSavingForGradient(BlockSparseAttentionOp, [a, b, d], attrs, save ? saving : attrs),
+        )([q, k, v], dy),
+    );
+    expect(runs, `${label}: blockSparseAttentionLse runs`).toBe(lseRuns);
+    expectClose(await ctx.read(sparse.value), denseValue, tol, `${label} output`);
+    const got: number[][] = [];
+    for (const [i, name] of ['dQ', 'dK', 'dV'].entries()) {
+      got.push(await ctx.read(sparse.grads[i]!));
+      expectClose(got[i]!, denseGrads[i]!, tol, `${label} ${name}`);
+      expect(got[i]!.every(Number.isFinite), `${name} is finite`).toBe(true);
     }
+    if (c.emptyRows) {
+      const dq = got[0]!;
+      for (const i of c.emptyRows) {
+        const row = dq.slice(i * headDim, (i + 1) * headDim);
+        expect(row, `dQ of query row ${i}, which attends no key`).toEqual(row.map(() => 0));
+      }
+    }
+    for (const t of [sparse.value, ...sparse.grads]) t.dispose();
   }
-  for (const t of [...sparse.grads, ...dense.grads, attnMask]) {
-    t.dispose();
-  }
-  for (const t of [q, k, v, dy]) t.dispose();
+  for (const t of [dense.value, ...dense.grads, attnMask, q, k, v, dy]) t.dispose();
+  bias?.dispose();
 }
+
+/** The log-sum-exp is near the scores' size (a few units): float32 error is ~1e-6 of it. */
+const LSE = { atol: 1e-5, rtol: 1e-5 };
 
 const lastKeysOnly: Predicate = (_b, _h, i, j) => j <= i && j >= 20;
 
