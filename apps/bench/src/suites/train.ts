@@ -13,9 +13,8 @@ import { contextDevice, isSoftwareDevice, normalData, sizesFor, upload } from '.
 
 /**
  * Training: fused attention forward against forward + backward (FlashAttention-2's backward:
- * the forward saves each row's log-sum-exp, then dQ and dK/dV recompute probabilities key by
- * key from it) on the same
- * shapes, and one AdamW step of the explorer's 2-layer attention-only transformer. On WebGPU
+ * the forward saves each row's log-sum-exp, then dQ and dK/dV recompute probabilities tile by
+ * tile from it) on the same shapes, and one AdamW step of the explorer's 2-layer attention-only transformer. On WebGPU
  * each case records its peak memory: the backward never holds the L x S scores, so it grows
  * with L, not L². Block-sparse attention under a causal sliding window, forward against
  * forward + backward, shows the backward keeping the forward's O(N·W) cost.
