@@ -7,6 +7,7 @@ import {
   setKernelFallback,
 } from '@qkv/tensor';
 import { registerAttentionKernel } from './kernels/attention.js';
+import { registerAttentionBackwardKernels } from './kernels/attention-backward.js';
 import { registerBlockSparseAttentionKernel } from './kernels/block-sparse-attention.js';
 import { NATIVE_BINARY, NATIVE_UNARY, registerElementwiseKernels } from './kernels/elementwise.js';
 import { registerMatmulKernel } from './kernels/matmul.js';
@@ -58,6 +59,8 @@ export class WasmDevice extends HostStorageDevice {
 export const NATIVE_OPS: readonly string[] = [
   'matmul',
   'attention',
+  'attentionLse',
+  'attentionBackward',
   'blockSparseAttention',
   'softmax',
   'layerNorm',
@@ -79,6 +82,7 @@ function registerWasmKernels(): void {
   setKernelFallback(WASM_BACKEND, 'cpu');
   registerMatmulKernel(reference('matmul'));
   registerAttentionKernel(reference('attention'));
+  registerAttentionBackwardKernels(reference);
   registerBlockSparseAttentionKernel(reference('blockSparseAttention'));
   registerRowKernels(reference);
   registerElementwiseKernels(reference);

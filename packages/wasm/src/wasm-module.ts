@@ -57,6 +57,56 @@ export interface KernelExports {
     blockStep: number,
     scratch: number,
   ): void;
+  attentionGradScratchBytes(l: number, s: number, e: number, ev: number): number;
+  setHeadTerms(
+    softcap: number,
+    slopes: number,
+    a: number,
+    aHead: number,
+    aRow: number,
+    aCol: number,
+    b: number,
+    bHead: number,
+    bRow: number,
+    bCol: number,
+  ): void;
+  attentionLseHead(
+    q: number,
+    k: number,
+    lse: number,
+    l: number,
+    s: number,
+    e: number,
+    scale: number,
+    causal: number,
+    offset: number,
+    h: number,
+    firstBlock: number,
+    blockStep: number,
+    scratch: number,
+  ): void;
+  attentionBackwardBlock(
+    q: number,
+    k: number,
+    v: number,
+    dOut: number,
+    lse: number,
+    delta: number,
+    dk: number,
+    dv: number,
+    dq: number,
+    h0: number,
+    group: number,
+    l: number,
+    s: number,
+    e: number,
+    ev: number,
+    scale: number,
+    causal: number,
+    offset: number,
+    j0: number,
+    scratch: number,
+  ): void;
   unaryF32(op: number, x: number, out: number, n: number): void;
   binaryF32(
     op: number,
