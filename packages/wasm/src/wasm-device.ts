@@ -11,6 +11,7 @@ import { registerAttentionBackwardKernels } from './kernels/attention-backward.j
 import { registerBlockSparseAttentionKernel } from './kernels/block-sparse-attention.js';
 import { NATIVE_BINARY, NATIVE_UNARY, registerElementwiseKernels } from './kernels/elementwise.js';
 import { registerMatmulKernel } from './kernels/matmul.js';
+import { registerPermuteKernel } from './kernels/permute.js';
 import { registerRowKernels } from './kernels/rows.js';
 import { KernelModule } from './wasm-module.js';
 
@@ -72,8 +73,9 @@ export const NATIVE_OPS: readonly string[] = [
 let registered = false;
 
 /**
- * Register the native kernels; every other op, including ops declared later (such as
- * `@qkv/sparse`'s), runs the reference CPU kernel through the registry's fallback.
+ * Register the native kernels, and `permute` as a strided copy on the typed arrays (the
+ * training step's head splits and merges); every other op, including ops declared later
+ * (such as `@qkv/sparse`'s), runs the reference CPU kernel through the registry's fallback.
  */
 function registerWasmKernels(): void {
   if (registered) return;
@@ -85,6 +87,7 @@ function registerWasmKernels(): void {
   registerAttentionBackwardKernels(reference);
   registerBlockSparseAttentionKernel(reference('blockSparseAttention'));
   registerRowKernels(reference);
+  registerPermuteKernel();
   registerElementwiseKernels(reference);
 }
 
