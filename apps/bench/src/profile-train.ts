@@ -2,7 +2,10 @@
 // by op: every kernel the device runs (its own or the reference it falls back on) is wrapped
 // with a timer, then a few AdamW steps run. A diagnostic, not a benchmark suite:
 //
-//   npx tsx src/profile-train.ts [--threads N] [--steps N]
+//   npx tsx src/profile-train.ts [--threads N] [--steps N] [--without op,op]
+//
+// `--without` runs those ops on the reference kernels instead of the device's own (to see
+// what a native kernel saves).
 import { parseArgs } from 'node:util';
 import {
   getKernel,
@@ -26,10 +29,12 @@ const { values } = parseArgs({
   options: {
     threads: { type: 'string', default: '1' },
     steps: { type: 'string', default: '10' },
+    without: { type: 'string', default: '' },
   },
 });
 const threads = Number(values.threads);
 const steps = Number(values.steps);
+const without = new Set(values.without.split(',').filter((op) => op !== ''));
 
 // The Train view's model: 2-layer attention-only transformer, batch 16.
 const config: TransformerConfig = {
@@ -54,10 +59,10 @@ let timing = false;
 // Time every op's kernel on the wasm backend: the native one, else the CPU reference it falls
 // back on, re-registered for wasm behind a timer.
 for (const op of listOps()) {
-  const own = getKernel(op, 'wasm');
+  const own = without.has(op) ? undefined : getKernel(op, 'wasm');
   const kernel = (own ?? getKernel(op, 'cpu')) as KernelConfig<unknown, unknown> | undefined;
   if (!kernel) continue;
-  if (own) unregisterKernel(op, 'wasm');
+  if (getKernel(op, 'wasm')) unregisterKernel(op, 'wasm');
   registerKernel<unknown, unknown>({
     ...kernel,
     backend: 'wasm',
