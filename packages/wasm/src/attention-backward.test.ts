@@ -7,6 +7,9 @@ import {
   type AttentionOptions,
   attention,
   cpu,
+  crossEntropy,
+  linear,
+  permute,
   type Shape,
   type Tensor,
   tensor,
@@ -86,6 +89,8 @@ for (const threads of [1, 3]) {
         { softcap: 0.5, scale: 3 },
       ],
       ['one head, rank 2', [33, 8], [41, 8], [41, 9], {}],
+      ['one query, head dim 1', [2, 1, 1], [2, 5, 1], [2, 5, 3], {}],
+      ['no keys attended (kvLength 0)', [1, 2, 6, 4], [1, 2, 3, 4], [1, 2, 3, 4], { kvLength: 0 }],
       [
         "the explorer's model's attention",
         [16, 4, 64, 16],
@@ -131,6 +136,32 @@ for (const threads of [1, 3]) {
         (side) => ({ attnMask: mask[side], softcap: 1.5 }),
         [mask],
       );
+    });
+
+    it('a causal attention layer end to end: parameter gradients through permute, attention and cross-entropy', async () => {
+      const [b, t, d, heads] = [3, 37, 24, 3];
+      const params = [pair([b, t, d]), ...Array.from({ length: 4 }, () => pair([d, d], -0.3, 0.3))];
+      const ids = Array.from({ length: b * t }, (_, i) => (i * 7) % d);
+      const targets = mirror(tensor(ids, [b, t], { dtype: 'int32', device: cpu() }));
+      const split = (x: Tensor) => permute(x.reshape([b, t, heads, d / heads]), [0, 2, 1, 3]);
+      const loss = (side: 0 | 1) => (x: Tensor, wq: Tensor, wk: Tensor, wv: Tensor, wo: Tensor) => {
+        const heads = attention(split(linear(x, wq)), split(linear(x, wk)), split(linear(x, wv)), {
+          isCausal: true,
+        });
+        const merged = permute(heads, [0, 2, 1, 3]).reshape([b, t, d]);
+        return crossEntropy(linear(merged, wo), targets[side]);
+      };
+      const [expected, actual] = ([0, 1] as const).map((side) =>
+        valueAndGrads((...xs) => loss(side)(xs[0]!, xs[1]!, xs[2]!, xs[3]!, xs[4]!))(
+          params.map((p) => p[side]),
+        ),
+      );
+      expectClose(await actual!.value.data(), await expected!.value.data(), tol, 'loss');
+      for (const [i, g] of actual!.grads.entries()) {
+        expectClose(await g.data(), await expected!.grads[i]!.data(), tol, `grad ${i}`);
+      }
+      for (const r of [expected!, actual!]) for (const x of [r.value, ...r.grads]) x.dispose();
+      for (const x of [...params, targets].flat()) x.dispose();
     });
 
     for (const poison of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
