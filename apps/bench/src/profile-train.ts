@@ -50,7 +50,9 @@ const device = await createWasmDevice({ threads });
 
 interface OpTime {
   calls: number;
+  /** Wall-clock and process CPU milliseconds. */
   ms: number;
+  cpuMs: number;
   native: boolean;
 }
 const times = new Map<string, OpTime>();
@@ -69,10 +71,13 @@ for (const op of listOps()) {
     run(ctx) {
       if (!timing) return kernel.run(ctx);
       const start = performance.now();
+      const cpuStart = process.cpuUsage();
       const out = kernel.run(ctx);
-      const entry = times.get(op) ?? { calls: 0, ms: 0, native: own !== undefined };
+      const cpu = process.cpuUsage(cpuStart);
+      const entry = times.get(op) ?? { calls: 0, ms: 0, cpuMs: 0, native: own !== undefined };
       entry.calls++;
       entry.ms += performance.now() - start;
+      entry.cpuMs += (cpu.user + cpu.system) / 1000;
       times.set(op, entry);
       return out;
     },
@@ -98,23 +103,30 @@ const step = () => {
 for (let i = 0; i < 3; i++) step(); // warm up the JIT and the module's memory
 timing = true;
 const start = performance.now();
+const cpuStart = process.cpuUsage();
 let loss = 0;
 for (let i = 0; i < steps; i++) loss = step();
 const total = performance.now() - start;
+// CPU time of the process (all its threads): on a busy machine, closer to the work than the
+// wall clock, which also counts the time other processes hold the cores.
+const cpu = process.cpuUsage(cpuStart);
+const cpuMs = (cpu.user + cpu.system) / 1000;
 timing = false;
 
-const rows = [...times.entries()].sort((a, b) => b[1].ms - a[1].ms);
-const kernelMs = rows.reduce((s, [, t]) => s + t.ms, 0);
+const rows = [...times.entries()].sort((a, b) => b[1].cpuMs - a[1].cpuMs);
+const perStep = (ms: number) => (ms / steps).toFixed(1);
+const sum = (f: (t: OpTime) => number) => rows.reduce((s, [, t]) => s + f(t), 0);
 console.log(
-  `${device.name}: ${(total / steps).toFixed(1)} ms/step over ${steps} steps (loss ${loss.toFixed(3)}), ` +
-    `kernels ${(kernelMs / steps).toFixed(1)} ms/step`,
+  `${device.name}, ${steps} steps (loss ${loss.toFixed(3)}): ${perStep(total)} ms/step wall ` +
+    `(kernels ${perStep(sum((t) => t.ms))}), ${perStep(cpuMs)} ms/step CPU time ` +
+    `(kernels ${perStep(sum((t) => t.cpuMs))})`,
 );
-console.log('op                              kernel     calls/step  ms/step   share');
+console.log('op                              kernel     calls/step  wall ms  CPU ms  CPU share');
 for (const [op, t] of rows) {
   console.log(
     `${op.padEnd(32)}${(t.native ? 'wasm' : 'reference').padEnd(11)}` +
       `${(t.calls / steps).toFixed(0).padStart(10)}${(t.ms / steps).toFixed(2).padStart(9)}` +
-      `${((100 * t.ms) / total).toFixed(1).padStart(7)}%`,
+      `${(t.cpuMs / steps).toFixed(2).padStart(8)}${((100 * t.cpuMs) / cpuMs).toFixed(1).padStart(10)}%`,
   );
 }
 device.dispose();
