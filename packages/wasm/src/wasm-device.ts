@@ -9,6 +9,7 @@ import {
 import { registerAttentionKernel } from './kernels/attention.js';
 import { registerAttentionBackwardKernels } from './kernels/attention-backward.js';
 import { registerBlockSparseAttentionKernel } from './kernels/block-sparse-attention.js';
+import { registerCompareKernels } from './kernels/compare.js';
 import { NATIVE_BINARY, NATIVE_UNARY, registerElementwiseKernels } from './kernels/elementwise.js';
 import { registerMatmulKernel } from './kernels/matmul.js';
 import { registerPermuteKernel } from './kernels/permute.js';
@@ -73,8 +74,9 @@ export const NATIVE_OPS: readonly string[] = [
 let registered = false;
 
 /**
- * Register the native kernels, and `permute` as a strided copy on the typed arrays (the
- * training step's head splits and merges); every other op, including ops declared later
+ * Register the native kernels, and in JavaScript on the typed arrays `permute` (a strided
+ * copy: a training step's head splits and merges), the comparisons and `where` (rows x cols
+ * loops: the one-hot matrices of a gradient); every other op, including ops declared later
  * (such as `@qkv/sparse`'s), runs the reference CPU kernel through the registry's fallback.
  */
 function registerWasmKernels(): void {
@@ -88,6 +90,7 @@ function registerWasmKernels(): void {
   registerBlockSparseAttentionKernel(reference('blockSparseAttention'));
   registerRowKernels(reference);
   registerPermuteKernel();
+  registerCompareKernels(reference);
   registerElementwiseKernels(reference);
 }
 
