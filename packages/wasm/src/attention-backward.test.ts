@@ -1,7 +1,8 @@
 // The native attention gradient (attentionLse + attentionBackward) against the float64
 // reference backend, through the public path (`valueAndGrads` of `attention`), on shapes that
-// cross the 32-row and 32-key blocks and the 4 x 8 micro-tiles, with one thread and with three
-// (the key blocks and the dQ sums split unevenly).
+// cross the 32-row and 32-key blocks and the 4 x 8 micro-tiles, with one thread and with three:
+// whole key/value heads per thread where a case has at least three, key blocks dealt
+// round-robin with a dQ buffer per thread where it has fewer.
 import { expectClose } from '@qkv/conformance';
 import {
   type AttentionOptions,

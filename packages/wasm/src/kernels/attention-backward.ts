@@ -22,11 +22,16 @@ const BK = 32;
 /** A unit of work: the calls it makes when thread `t` runs it (its scratch is per thread). */
 type Unit = (t: number) => KernelCall[];
 
-/** Deal `units` round-robin over `threads` threads. */
-function deal(units: readonly Unit[], threads: number): KernelCall[][] {
+/** Deal `units` over `threads` threads: unit u to thread `threadOf(u)` (round-robin). */
+function deal(
+  units: readonly Unit[],
+  threads: number,
+  threadOf = (u: number) => u % threads,
+): KernelCall[][] {
   const calls = Array.from({ length: threads }, (): KernelCall[] => []);
   units.forEach((unit, u) => {
-    calls[u % threads]!.push(...unit(u % threads));
+    const t = threadOf(u);
+    calls[t]!.push(...unit(t));
   });
   return calls;
 }
@@ -97,8 +102,10 @@ function attentionLse(ctx: Ctx): ReturnType<KernelFunc<AttentionAttrs, Attention
 
 /**
  * dQ, dK, dV: each (batch, key/value head, block of BK keys) is a unit that owns its keys'
- * dK and dV rows; dQ accumulates per thread (row stride e8, l4 rows per head) and is summed
- * here.
+ * dK and dV rows. dQ accumulates in module memory (row stride e8, l4 rows per head): with at
+ * least as many key/value heads as threads, each thread takes whole heads and one buffer
+ * serves all; otherwise (few heads, long sequences) key blocks are dealt round-robin and
+ * each thread adds into a buffer of its own, summed here.
  */
 function attentionBackward(ctx: Ctx): ReturnType<KernelFunc<AttentionAttrs, AttentionDims>> {
   const { attrs, plan: d } = ctx;
@@ -114,18 +121,21 @@ function attentionBackward(ctx: Ctx): ReturnType<KernelFunc<AttentionAttrs, Atte
   const kSize = sizeOf(ctx.inputs[1]!.shape);
   const vSize = sizeOf(ctx.inputs[2]!.shape);
   const scratchBytes = wasm.exports.attentionGradScratchBytes(l, s, e, ev);
+  const byHead = d.batch * d.kvHeads >= threads;
+  const buffers = byHead ? 1 : threads;
+  const blocks = Math.ceil(s / BK);
   const extra = [
     kSize * 4,
     vSize * 4,
-    ...Array<number>(threads).fill(dqBytes),
+    ...Array<number>(buffers).fill(dqBytes),
     ...Array<number>(threads).fill(scratchBytes),
   ];
   return wasm.withOperands(operands, extra, (pointers) => {
     const [pq, pk, pv, pdo, pLse, pDelta] = pointers;
     const pExtras = pointers.slice(6, operands.length);
     const [pdk, pdv, ...rest] = pointers.slice(operands.length);
-    const dqBuffers = rest.slice(0, threads);
-    const scratch = rest.slice(threads);
+    const dqBuffers = rest.slice(0, buffers);
+    const scratch = rest.slice(buffers);
     // Keys no query sees, keys past kvLength and the dQ sums start at zero.
     wasm.f32(pdk!, kSize).fill(0);
     wasm.f32(pdv!, vSize).fill(0);
@@ -150,7 +160,7 @@ function attentionBackward(ctx: Ctx): ReturnType<KernelFunc<AttentionAttrs, Atte
                 pDelta! + qHead * l * 4,
                 pdk! + kvHead * d.keyCapacity * e * 4,
                 pdv! + kvHead * d.keyCapacity * ev * 4,
-                dqBuffers[t]! + qHead * l4 * e8 * 4,
+                dqBuffers[byHead ? 0 : t]! + qHead * l4 * e8 * 4,
                 g * group,
                 group,
                 l,
@@ -168,7 +178,10 @@ function attentionBackward(ctx: Ctx): ReturnType<KernelFunc<AttentionAttrs, Atte
         }
       }
     }
-    wasm.parallel(deal(units, wasm.threads));
+    // Units run head by head, `blocks` per head.
+    wasm.parallel(
+      deal(units, threads, byHead ? (u) => Math.floor(u / blocks) % threads : undefined),
+    );
     const dq = new Float32Array(qHeads * l * e);
     for (const at of dqBuffers) {
       const partial = wasm.f32(at, dqBytes / 4);
