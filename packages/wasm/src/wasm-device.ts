@@ -10,6 +10,7 @@ import { registerAttentionKernel } from './kernels/attention.js';
 import { registerAttentionBackwardKernels } from './kernels/attention-backward.js';
 import { registerBlockSparseAttentionKernel } from './kernels/block-sparse-attention.js';
 import { registerCompareKernels } from './kernels/compare.js';
+import { registerCrossEntropyKernels } from './kernels/cross-entropy.js';
 import { NATIVE_BINARY, NATIVE_UNARY, registerElementwiseKernels } from './kernels/elementwise.js';
 import { registerMatmulKernel } from './kernels/matmul.js';
 import { registerPermuteKernel } from './kernels/permute.js';
@@ -64,6 +65,7 @@ export const NATIVE_OPS: readonly string[] = [
   'attentionLse',
   'attentionBackward',
   'blockSparseAttention',
+  'crossEntropyBackward',
   'softmax',
   'layerNorm',
   'rmsNorm',
@@ -91,6 +93,7 @@ function registerWasmKernels(): void {
   registerRowKernels(reference);
   registerPermuteKernel();
   registerCompareKernels(reference);
+  registerCrossEntropyKernels(reference);
   registerElementwiseKernels(reference);
 }
 
