@@ -7,7 +7,7 @@ import {
   sizeOf,
   type TypedArray,
 } from '@qkv/tensor';
-import { rowsAndCols } from './elementwise.js';
+import { type RowsAndCols, rowsAndCols } from './elementwise.js';
 
 // Comparisons and `where` on any dtype, in JavaScript over the typed arrays: a rows x cols
 // loop (same shapes, scalars, a trailing-dimension operand, a column) instead of the
@@ -25,37 +25,18 @@ const COMPARE: Partial<Record<BinaryOpName, (a: number, b: number) => boolean>> 
   greaterEqual: (a, b) => a >= b,
 };
 
-export function registerCompareKernels(reference: <A>(op: string) => KernelFunc<A>): void {
-  for (const op of COMPARISONS) {
-    const compare = COMPARE[op]!;
-    const fallback = reference<unknown>(op);
-    registerKernel<unknown>({
-      op,
-      backend: 'wasm',
-      run(ctx) {
-        const spec = ctx.outputs[0]!;
-        const plan = rowsAndCols(
-          spec.shape,
-          ctx.inputs.map((t) => t.shape),
-        );
-        if (!plan) return fallback(ctx);
-        const [a, b] = ctx.inputs.map((t) => t.storage as TypedArray) as [TypedArray, TypedArray];
-        const [[aRow, aCol], [bRow, bCol]] = plan.strides as [[number, number], [number, number]];
-        const out = allocateTypedArray('bool', sizeOf(spec.shape));
-        let i = 0;
-        for (let r = 0; r < plan.rows; r++) {
-          for (let c = 0; c < plan.cols; c++) {
-            out[i++] = compare(a[r * aRow + c * aCol]!, b[r * bRow + c * bCol]!) ? 1 : 0;
-          }
-        }
-        return [ctx.device.upload(out, 'bool')];
-      },
-    });
-  }
-
-  const whereFallback = reference<unknown>('where');
+/**
+ * Register `op` on the wasm backend as `fill(operands, plan, out)` over the rows x cols of
+ * its broadcast; other broadcasts take the reference kernel.
+ */
+function registerRowsKernel(
+  op: string,
+  reference: <A>(op: string) => KernelFunc<A>,
+  fill: (operands: TypedArray[], plan: RowsAndCols, out: TypedArray) => void,
+): void {
+  const fallback = reference<unknown>(op);
   registerKernel<unknown>({
-    op: 'where',
+    op,
     backend: 'wasm',
     run(ctx) {
       const spec = ctx.outputs[0]!;
@@ -63,26 +44,41 @@ export function registerCompareKernels(reference: <A>(op: string) => KernelFunc<
         spec.shape,
         ctx.inputs.map((t) => t.shape),
       );
-      if (!plan) return whereFallback(ctx);
-      const [cond, a, b] = ctx.inputs.map((t) => t.storage as TypedArray) as [
-        TypedArray,
-        TypedArray,
-        TypedArray,
-      ];
-      const [[cRow, cCol], [aRow, aCol], [bRow, bCol]] = plan.strides as [
-        [number, number],
-        [number, number],
-        [number, number],
-      ];
-      // Selected values are stored values of a or b: float16 needs no new rounding.
+      if (!plan) return fallback(ctx);
       const out = allocateTypedArray(spec.dtype, sizeOf(spec.shape));
-      let i = 0;
-      for (let r = 0; r < plan.rows; r++) {
-        for (let c = 0; c < plan.cols; c++) {
-          out[i++] = cond[r * cRow + c * cCol] ? a[r * aRow + c * aCol]! : b[r * bRow + c * bCol]!;
-        }
-      }
+      fill(
+        ctx.inputs.map((t) => t.storage as TypedArray),
+        plan,
+        out,
+      );
       return [ctx.device.upload(out, spec.dtype)];
     },
+  });
+}
+
+type Strides = [number, number];
+
+export function registerCompareKernels(reference: <A>(op: string) => KernelFunc<A>): void {
+  for (const op of COMPARISONS) {
+    const compare = COMPARE[op]!;
+    registerRowsKernel(op, reference, ([a, b], { rows, cols, strides }, out) => {
+      const [[aRow, aCol], [bRow, bCol]] = strides as [Strides, Strides];
+      let i = 0;
+      for (let r = 0; r < rows; r++) {
+        for (let c = 0; c < cols; c++) {
+          out[i++] = compare(a![r * aRow + c * aCol]!, b![r * bRow + c * bCol]!) ? 1 : 0;
+        }
+      }
+    });
+  }
+  // Selected values are stored values of a or b: float16 needs no new rounding.
+  registerRowsKernel('where', reference, ([cond, a, b], { rows, cols, strides }, out) => {
+    const [[cRow, cCol], [aRow, aCol], [bRow, bCol]] = strides as [Strides, Strides, Strides];
+    let i = 0;
+    for (let r = 0; r < rows; r++) {
+      for (let c = 0; c < cols; c++) {
+        out[i++] = cond![r * cRow + c * cCol] ? a![r * aRow + c * aCol]! : b![r * bRow + c * bCol]!;
+      }
+    }
   });
 }
