@@ -182,8 +182,12 @@ function attentionBackward(ctx: Ctx): ReturnType<KernelFunc<AttentionAttrs, Atte
     wasm.parallel(
       deal(units, threads, byHead ? (u) => Math.floor(u / blocks) % threads : undefined),
     );
-    const dq = new Float32Array(qHeads * l * e);
-    for (const at of dqBuffers) {
+    // One buffer already laid out as q (e a multiple of 8, l of 4) is dQ as it stands.
+    const asIs = buffers === 1 && e === e8 && l === l4;
+    const dq = asIs
+      ? wasm.f32(dqBuffers[0]!, qHeads * l * e).slice()
+      : new Float32Array(qHeads * l * e);
+    for (const at of asIs ? [] : dqBuffers) {
       const partial = wasm.f32(at, dqBytes / 4);
       for (let row = 0; row < qHeads * l; row++) {
         const from = (Math.floor(row / l) * l4 + (row % l)) * e8;
