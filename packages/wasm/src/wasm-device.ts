@@ -62,13 +62,13 @@ export class WasmDevice extends HostStorageDevice {
 export const NATIVE_OPS: readonly string[] = [
   'matmul',
   'attention',
-  'attentionLse',
-  'attentionBackward',
   'blockSparseAttention',
-  'crossEntropyBackward',
   'softmax',
   'layerNorm',
   'rmsNorm',
+  'attentionLse',
+  'attentionBackward',
+  'crossEntropyBackward',
   ...NATIVE_UNARY,
   ...NATIVE_BINARY,
 ];
@@ -88,13 +88,13 @@ function registerWasmKernels(): void {
   setKernelFallback(WASM_BACKEND, 'cpu');
   registerMatmulKernel(reference('matmul'));
   registerAttentionKernel(reference('attention'));
-  registerAttentionBackwardKernels(reference);
   registerBlockSparseAttentionKernel(reference('blockSparseAttention'));
   registerRowKernels(reference);
   registerPermuteKernel();
   registerCompareKernels(reference);
   registerCrossEntropyKernels(reference);
   registerElementwiseKernels(reference);
+  registerAttentionBackwardKernels(reference);
 }
 
 /**

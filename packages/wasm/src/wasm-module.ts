@@ -57,6 +57,37 @@ export interface KernelExports {
     blockStep: number,
     scratch: number,
   ): void;
+  unaryF32(op: number, x: number, out: number, n: number): void;
+  binaryF32(
+    op: number,
+    a: number,
+    aRow: number,
+    aCol: number,
+    b: number,
+    bRow: number,
+    bCol: number,
+    out: number,
+    rows: number,
+    cols: number,
+  ): void;
+  blockSparseHead(
+    q: number,
+    k: number,
+    v: number,
+    out: number,
+    l: number,
+    s: number,
+    e: number,
+    ev: number,
+    scale: number,
+    blockQ: number,
+    blockKv: number,
+    table: number,
+    firstBlock: number,
+    blockStep: number,
+    scratch: number,
+  ): void;
+  // The gradient of attention (assembly/attention-backward.ts).
   attentionGradScratchBytes(l: number, s: number, e: number, ev: number): number;
   setHeadTerms(
     softcap: number,
@@ -105,36 +136,6 @@ export interface KernelExports {
     causal: number,
     offset: number,
     j0: number,
-    scratch: number,
-  ): void;
-  unaryF32(op: number, x: number, out: number, n: number): void;
-  binaryF32(
-    op: number,
-    a: number,
-    aRow: number,
-    aCol: number,
-    b: number,
-    bRow: number,
-    bCol: number,
-    out: number,
-    rows: number,
-    cols: number,
-  ): void;
-  blockSparseHead(
-    q: number,
-    k: number,
-    v: number,
-    out: number,
-    l: number,
-    s: number,
-    e: number,
-    ev: number,
-    scale: number,
-    blockQ: number,
-    blockKv: number,
-    table: number,
-    firstBlock: number,
-    blockStep: number,
     scratch: number,
   ): void;
 }
