@@ -259,9 +259,8 @@ export function attentionBackwardBlock(
     if (c < valid) copyRow(k + <usize>((j0 + c) * e) * 4, at, e, e8);
     else memory.fill(at, 0, <usize>e8 * 4);
   }
-  // dQ += dS K reads every key of the block: a NaN or ±Infinity in a masked key's row must
-  // not turn its zero weight into NaN, so such blocks take the path that skips zeros.
-  const kNonFinite = anyNonFinite(kRows, cols * e8);
+  // dQ += dS K reads every key of the block (see accumulateProducts).
+  const kNonFinite = anyNonFinite(kRows, cols * e8) ? K : 0;
   memory.fill(dkAcc, 0, <usize>(BK * (e8 + ev8)) * 4);
 
   // The first query row that sees key j0 (causal), rounded down to a multiple of 4.
@@ -289,6 +288,11 @@ export function attentionBackwardBlock(
         memory.fill(oAt, 0, <usize>ev8 * 4);
       }
     }
+    const packed = l4 - first;
+    const nonFinite =
+      kNonFinite |
+      (anyNonFinite(qp + <usize>(first * e8) * 4, packed * e8) ? Q : 0) |
+      (anyNonFinite(dop + <usize>(first * ev8) * 4, packed * ev8) ? DO : 0);
     for (let i0 = first; i0 < l4; i0 += BQ) {
       const rows = min(BQ, l4 - i0);
       dotTile(qp + <usize>(i0 * e8) * 4, e8, rows, kt, e, cols, pTile);
@@ -308,7 +312,7 @@ export function attentionBackwardBlock(
         finishRow(pRow, i, j0, cols, limit, scale, offset, general, capRow);
         gradientRow(pRow, dsRow, cols, rowLse, load<f32>(deltaHead + <usize>i * 4), scale, capRow);
       }
-      accumulateProducts(i0, rows, cols, e8, ev8, dqHead, kNonFinite);
+      accumulateProducts(i0, rows, cols, e8, ev8, dqHead, nonFinite);
     }
   }
   for (let c = 0; c < valid; c++) {
@@ -347,9 +351,38 @@ function gradientRow(
   }
 }
 
+/** Flags of `accumulateProducts`: which operands are not all finite. */
+const K: i32 = 1;
+const Q: i32 = 2;
+const DO: i32 = 4;
+
+/**
+ * C += A · B on the micro-kernel (B row-major), or over the nonzero A only when B may hold
+ * NaN or ±Infinity (`skipZeros`): a zero weight must then contribute nothing, not 0 · NaN.
+ */
+function addProduct(
+  a: usize,
+  aRow: usize,
+  aStep: usize,
+  b: usize,
+  bStep: usize,
+  k: i32,
+  rows: i32,
+  width: i32,
+  c: usize,
+  cRow: usize,
+  skipZeros: bool,
+): void {
+  if (skipZeros) productSkippingZeros(a, aRow, aStep, b, bStep, k, rows, width, c, cRow);
+  else product(a, aRow, aStep, b, bStep, 32, k, rows, width, c, cRow, true);
+}
+
 /**
  * For query rows i0 .. i0 + rows against the key block: dV += Pᵀ dO, dK += dSᵀ Q (the scale
- * is in dS), dQ += dS K.
+ * is in dS), dQ += dS K; Pᵀ and dSᵀ are read column-wise from the row-major tiles. A masked
+ * key (P = dS = 0) must get nothing from a query row holding NaN, nor a query from a masked
+ * key's NaN, as in the reference, which never visits them: operands that are not all finite
+ * take the path that skips zeros.
  */
 function accumulateProducts(
   i0: i32,
@@ -358,54 +391,14 @@ function accumulateProducts(
   e8: i32,
   ev8: i32,
   dqHead: usize,
-  kNonFinite: bool,
+  nonFinite: i32,
 ): void {
   const qRows = qp + <usize>(i0 * e8) * 4;
   const oRows = dop + <usize>(i0 * ev8) * 4;
-  // Pᵀ and dSᵀ are read column-wise from the row-major tiles.
-  product(
-    pTile,
-    4,
-    BK * 4,
-    oRows,
-    <usize>ev8 * 4,
-    32,
-    rows,
-    cols,
-    ev8,
-    dvAcc,
-    <usize>ev8 * 4,
-    true,
-  );
-  product(dsTile, 4, BK * 4, qRows, <usize>e8 * 4, 32, rows, cols, e8, dkAcc, <usize>e8 * 4, true);
   const dqRows = dqHead + <usize>(i0 * e8) * 4;
-  if (kNonFinite) {
-    productSkippingZeros(
-      dsTile,
-      BK * 4,
-      4,
-      kRows,
-      <usize>e8 * 4,
-      cols,
-      rows,
-      e8,
-      dqRows,
-      <usize>e8 * 4,
-    );
-  } else {
-    product(
-      dsTile,
-      BK * 4,
-      4,
-      kRows,
-      <usize>e8 * 4,
-      32,
-      cols,
-      rows,
-      e8,
-      dqRows,
-      <usize>e8 * 4,
-      true,
-    );
-  }
+  const e8b = <usize>e8 * 4;
+  const ev8b = <usize>ev8 * 4;
+  addProduct(pTile, 4, BK * 4, oRows, ev8b, rows, cols, ev8, dvAcc, ev8b, (nonFinite & DO) !== 0);
+  addProduct(dsTile, 4, BK * 4, qRows, e8b, rows, cols, e8, dkAcc, e8b, (nonFinite & Q) !== 0);
+  addProduct(dsTile, BK * 4, 4, kRows, e8b, cols, rows, e8, dqRows, e8b, (nonFinite & K) !== 0);
 }

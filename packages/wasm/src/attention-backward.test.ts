@@ -31,17 +31,19 @@ for (const threads of [1, 3]) {
 
     /**
      * Output and dQ, dK, dV of `attention` with `options` on both devices, compared; `extra`
-     * are the mask / bias / slopes pairs `options` uses, disposed with the rest. Returns the
-     * wasm device's dQ, dK and dV.
+     * are the mask / bias / slopes pairs `options` uses, disposed with the rest; `nanDyRows`
+     * puts NaN in those query rows of the upstream gradient. Returns the wasm device's dQ, dK
+     * and dV.
      */
     async function compareGrads(
       [q, k, v]: [Tensor, Tensor][],
       options: (side: 0 | 1) => AttentionOptions,
       extras: [Tensor, Tensor][] = [],
+      nanDyRows?: (i: number) => boolean,
     ): Promise<Float32Array[]> {
       const shapes = [q![0].shape, k![0].shape, v![0].shape];
       const outShape = [...shapes[0]!.slice(0, -1), shapes[2]!.at(-1)!];
-      const dy = pair(outShape);
+      const dy = nanDyRows ? poisoned(outShape, nanDyRows, Number.NaN) : pair(outShape);
       const results = ([0, 1] as const).map((side) =>
         valueAndGrads((a, b, c) => attention(a!, b!, c!, options(side)))(
           [q![side], k![side], v![side]],
@@ -165,7 +167,37 @@ for (const threads of [1, 3]) {
       for (const x of [...params, targets].flat()) x.dispose();
     });
 
+    it('NaN in a row of q and of dOut: NaN where the reference has it, keys nobody sees keep zero dK and dV', async () => {
+      const hidden = (j: number) => j % 9 === 4;
+      const bits = Array.from({ length: 40 * 50 }, (_, i) => !hidden(i % 50));
+      const mask = mirror(tensor(bits, [40, 50], { dtype: 'bool', device: cpu() }));
+      const q = poisoned([1, 40, 8], (i) => i === 5, Number.NaN);
+      const [, dk, dv] = await compareGrads(
+        [q, pair([1, 50, 8]), pair([1, 50, 6])],
+        (side) => ({ attnMask: mask[side] }),
+        [mask],
+        (i) => i === 33,
+      );
+      const hiddenRows = (g: Float32Array, width: number) =>
+        g.filter((_, i) => hidden(Math.floor(i / width)));
+      expect(hiddenRows(dk!, 8).every((x) => x === 0)).toBe(true);
+      expect(hiddenRows(dv!, 6).every((x) => x === 0)).toBe(true);
+    });
+
     for (const poison of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
+      // Rows from 60 on see a poisoned key, so their gradients are NaN on both devices; the
+      // earlier rows, and the keys only they see, must stay finite and match.
+      it(`${poison} in k and v at causal futures: the reference's NaN pattern exactly`, async () => {
+        const late = (j: number) => j >= 60;
+        const shape = [1, 2, 75, 8];
+        const [dq] = await compareGrads(
+          [pair(shape), poisoned(shape, late, poison), poisoned(shape, late, poison)],
+          () => ({ isCausal: true }),
+        );
+        const earlyRows = dq!.filter((_, i) => !late(Math.floor(i / 8) % 75));
+        expect(earlyRows.every(Number.isFinite)).toBe(true);
+      });
+
       it(`${poison} in k and v at keys hidden by a bool mask: gradients stay finite`, async () => {
         const hidden = (j: number) => j % 9 === 4 || j >= 60;
         const bits = Array.from({ length: 40 * 70 }, (_, i) => !hidden(i % 70));
