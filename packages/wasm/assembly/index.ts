@@ -9,4 +9,12 @@ export { normRows, softmaxRows } from './rows';
 export function heapBase(): usize {
   return __heap_base;
 }
+
+// The gradient of attention.
+export {
+  attentionBackwardBlock,
+  attentionGradScratchBytes,
+  attentionLseHead,
+} from './attention-backward';
 export { binaryF32, unaryF32 } from './elementwise';
+export { setHeadTerms } from './score-terms';

@@ -71,3 +71,72 @@ export function tile4x8(
 export function roundUp(x: i32, m: i32): i32 {
   return (x + m - 1) & ~(m - 1);
 }
+
+/**
+ * C (rows x width) (+)= A (rows x k) · B (k x width) on the micro-kernel, rows a multiple of 4
+ * and width of 8: A(r, p) at `a + r * aRow + p * aStep`; B(p, 8 columns from 8g) contiguous
+ * at `b + g * bPanel + p * bStep` (32 for row-major rows, 32·k for 8-column panels); C row r at
+ * `c + r * cRow`.
+ */
+export function product(
+  a: usize,
+  aRow: usize,
+  aStep: usize,
+  b: usize,
+  bStep: usize,
+  bPanel: usize,
+  k: i32,
+  rows: i32,
+  width: i32,
+  c: usize,
+  cRow: usize,
+  accumulate: bool,
+): void {
+  for (let r = 0; r < rows; r += 4) {
+    for (let g = 0; g < width; g += 8) {
+      const at = c + <usize>r * cRow + <usize>g * 4;
+      tile4x8(
+        a + <usize>r * aRow,
+        aRow,
+        aStep,
+        b + (<usize>g >> 3) * bPanel,
+        bStep,
+        k,
+        at,
+        cRow,
+        accumulate,
+      );
+    }
+  }
+}
+
+/**
+ * C += A · B as `product` (B row-major, width a multiple of 4) over the A(r, p) that are not 0
+ * only: where B holds NaN or ±Infinity, a zero weight must contribute nothing, not 0 · NaN.
+ */
+export function productSkippingZeros(
+  a: usize,
+  aRow: usize,
+  aStep: usize,
+  b: usize,
+  bStep: usize,
+  k: i32,
+  rows: i32,
+  width: i32,
+  c: usize,
+  cRow: usize,
+): void {
+  for (let r = 0; r < rows; r++) {
+    const cRowAt = c + <usize>r * cRow;
+    for (let p = 0; p < k; p++) {
+      const x = load<f32>(a + <usize>r * aRow + <usize>p * aStep);
+      if (x === 0) continue;
+      const vx = f32x4.splat(x);
+      const bRow = b + <usize>p * bStep;
+      for (let d = 0; d < width; d += 4) {
+        const at = cRowAt + <usize>d * 4;
+        v128.store(at, f32x4.add(v128.load(at), f32x4.mul(vx, v128.load(bRow + <usize>d * 4))));
+      }
+    }
+  }
+}

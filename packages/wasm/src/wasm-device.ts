@@ -7,9 +7,13 @@ import {
   setKernelFallback,
 } from '@qkv/tensor';
 import { registerAttentionKernel } from './kernels/attention.js';
+import { registerAttentionBackwardKernels } from './kernels/attention-backward.js';
 import { registerBlockSparseAttentionKernel } from './kernels/block-sparse-attention.js';
+import { registerCompareKernels } from './kernels/compare.js';
+import { registerCrossEntropyKernels } from './kernels/cross-entropy.js';
 import { NATIVE_BINARY, NATIVE_UNARY, registerElementwiseKernels } from './kernels/elementwise.js';
 import { registerMatmulKernel } from './kernels/matmul.js';
+import { registerPermuteKernel } from './kernels/permute.js';
 import { registerRowKernels } from './kernels/rows.js';
 import { KernelModule } from './wasm-module.js';
 
@@ -62,6 +66,9 @@ export const NATIVE_OPS: readonly string[] = [
   'softmax',
   'layerNorm',
   'rmsNorm',
+  'attentionLse',
+  'attentionBackward',
+  'crossEntropyBackward',
   ...NATIVE_UNARY,
   ...NATIVE_BINARY,
 ];
@@ -69,8 +76,10 @@ export const NATIVE_OPS: readonly string[] = [
 let registered = false;
 
 /**
- * Register the native kernels; every other op, including ops declared later (such as
- * `@qkv/sparse`'s), runs the reference CPU kernel through the registry's fallback.
+ * Register the native kernels, and in JavaScript on the typed arrays `permute` (a strided
+ * copy: a training step's head splits and merges), the comparisons and `where` (rows x cols
+ * loops: the one-hot matrices of a gradient); every other op, including ops declared later
+ * (such as `@qkv/sparse`'s), runs the reference CPU kernel through the registry's fallback.
  */
 function registerWasmKernels(): void {
   if (registered) return;
@@ -81,7 +90,11 @@ function registerWasmKernels(): void {
   registerAttentionKernel(reference('attention'));
   registerBlockSparseAttentionKernel(reference('blockSparseAttention'));
   registerRowKernels(reference);
+  registerPermuteKernel();
+  registerCompareKernels(reference);
+  registerCrossEntropyKernels(reference);
   registerElementwiseKernels(reference);
+  registerAttentionBackwardKernels(reference);
 }
 
 /**

@@ -89,6 +89,57 @@ export interface KernelExports {
     blockStep: number,
     scratch: number,
   ): void;
+  // The gradient of attention (assembly/attention-backward.ts).
+  attentionGradScratchBytes(l: number, s: number, e: number, ev: number): number;
+  setHeadTerms(
+    softcap: number,
+    slopes: number,
+    a: number,
+    aHead: number,
+    aRow: number,
+    aCol: number,
+    b: number,
+    bHead: number,
+    bRow: number,
+    bCol: number,
+  ): void;
+  attentionLseHead(
+    q: number,
+    k: number,
+    lse: number,
+    l: number,
+    s: number,
+    e: number,
+    scale: number,
+    causal: number,
+    offset: number,
+    h: number,
+    firstBlock: number,
+    blockStep: number,
+    scratch: number,
+  ): void;
+  attentionBackwardBlock(
+    q: number,
+    k: number,
+    v: number,
+    dOut: number,
+    lse: number,
+    delta: number,
+    dk: number,
+    dv: number,
+    dq: number,
+    h0: number,
+    group: number,
+    l: number,
+    s: number,
+    e: number,
+    ev: number,
+    scale: number,
+    causal: number,
+    offset: number,
+    j0: number,
+    scratch: number,
+  ): void;
 }
 
 function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
