@@ -8,6 +8,7 @@ import {
   prepare,
   type RefOptions,
   refAttention,
+  refDims,
   type Scenario,
 } from './attention.js';
 
@@ -31,12 +32,7 @@ export function refAttentionGrads(
   o: RefOptions,
 ): { dq: number[]; dk: number[]; dv: number[] } {
   const { weights } = refAttention(q, k, v, o);
-  const [hq, l, e] = q.shape.slice(-3) as [number, number, number];
-  const [hkv, cap] = k.shape.slice(-3) as [number, number];
-  const ev = v.shape.at(-1)!;
-  const s = o.kvLength ?? cap;
-  const batch = size(q.shape.slice(0, -3));
-  const scale = o.scale ?? 1 / Math.sqrt(e);
+  const { hq, l, e, hkv, cap, ev, s, batch, scale } = refDims(q, k, v, o);
   const dq = new Array<number>(size(q.shape)).fill(0);
   const dk = new Array<number>(size(k.shape)).fill(0);
   const dv = new Array<number>(size(v.shape)).fill(0);
