@@ -1,7 +1,12 @@
 import type { GpuStorage, WebGPUDevice } from '../runtime/webgpu-device.js';
 import { type ParamFields, paramBlock } from '../wgsl/params.js';
 import { entryPoint } from '../wgsl/shader.js';
-import { type AttentionPlan, attentionPrelude, dispatchAttention } from './attention-shader.js';
+import {
+  type AttentionPlan,
+  attentionPrelude,
+  dispatchAttention,
+  queryTileWgsl,
+} from './attention-shader.js';
 import { FLASH_ROWS, flashKeyTile, flashTileWgsl } from './flash-tile.js';
 
 /**
@@ -19,17 +24,7 @@ function flashSource(
   const e = plan.dims.headDim;
   const ev = plan.dims.valueDim;
   const br = FLASH_ROWS;
-  const body = `  let total = params.count;
-  if (group >= total) { return; }
-  let tiles = params.tiles;
-  let tile = group % tiles;
-  let bh = group / tiles;
-  let b = bh / q_heads();
-  let h = bh % q_heads();
-  let length = query_length();
-  let i = tile * ${br}u + lid;
-  let row_ok = i < length;
-  let ii = min(i, length - 1u);
+  const body = `${queryTileWgsl(br)}
   let q_base = (bh * length + ii) * ${e}u;
   start_row(q_base);
   row_ctx = score_row(b, h, ii);
