@@ -1,6 +1,7 @@
 import { expNonPositive } from './exp';
-import { finishScore, hasTerms, NEG_INF, selectHead, softcapOf } from './score-terms';
-import { product, productSkippingZeros, roundUp } from './tile';
+import { NEG_INF, onlineSoftmaxStep, writeLogSumExp } from './online-softmax';
+import { finishScore, hasTerms, selectHead, softcapOf } from './score-terms';
+import { packPanels, product, productSkippingZeros, roundUp } from './tile';
 
 // The gradient of fused attention (FlashAttention-2, Dao 2023, Algorithm 2): the row
 // log-sum-exp of the scores, then a backward that recomputes each BQ x BK probability tile
@@ -34,20 +35,6 @@ let dsTile: usize = 0; // dP, then dS
 let capTile: usize = 0; // the soft-cap's derivative per score
 let dkAcc: usize = 0; // BK x e8
 let dvAcc: usize = 0; // BK x ev8
-
-/** kt[panel][p][8] = src[panel * 8 + w][p] for the first `rows` rows, zero up to rows8. */
-function packPanels(src: usize, dst: usize, rows: i32, rows8: i32, width: i32): void {
-  for (let j = 0; j < rows8; j++) {
-    const panel = dst + <usize>((j & ~7) * width + (j & 7)) * 4;
-    if (j >= rows) {
-      for (let p = 0; p < width; p++) store<f32>(panel + <usize>p * 32, 0);
-      continue;
-    }
-    const from = src + <usize>(j * width) * 4;
-    for (let p = 0; p < width; p++)
-      store<f32>(panel + <usize>p * 32, load<f32>(from + <usize>p * 4));
-  }
-}
 
 /** One row of `width` floats copied into a row of `widthOut`, zero-padded. */
 function copyRow(src: usize, dst: usize, width: i32, widthOut: i32): void {
@@ -168,43 +155,11 @@ export function attentionLseHead(
         const row = tile + <usize>(r * BK) * 4;
         const limit = visibleKeys(i0 + r, l, s, j0, cols, causal, offset);
         finishRow(row, i0 + r, j0, cols, limit, scale, offset, general, 0);
-        onlineLogSumExp(row, cols, rowMax + <usize>r * 4, rowSum + <usize>r * 4);
+        onlineSoftmaxStep(row, cols, rowMax + <usize>r * 4, rowSum + <usize>r * 4, false);
       }
     }
-    for (let r = 0; r < min(rows, l - i0); r++) {
-      const m = load<f32>(rowMax + <usize>r * 4);
-      const value = m === NEG_INF ? NEG_INF : m + Mathf.log(load<f32>(rowSum + <usize>r * 4));
-      store<f32>(lse + <usize>(i0 + r) * 4, value);
-    }
+    writeLogSumExp(lse, i0, min(rows, l - i0), rowMax, rowSum);
   }
-}
-
-/** Fold a row of `cols` scores into a running (max, Σ exp(x - max)). NaN stays NaN. */
-function onlineLogSumExp(row: usize, cols: i32, maxAt: usize, sumAt: usize): void {
-  let vmax = f32x4.splat(NEG_INF);
-  for (let c = 0; c < cols; c += 4) vmax = f32x4.max(vmax, v128.load(row + <usize>c * 4));
-  const blockMax = max(
-    max(f32x4.extract_lane(vmax, 0), f32x4.extract_lane(vmax, 1)),
-    max(f32x4.extract_lane(vmax, 2), f32x4.extract_lane(vmax, 3)),
-  );
-  const oldMax = load<f32>(maxAt);
-  const newMax = max(oldMax, blockMax);
-  if (newMax === NEG_INF) return;
-  const shift = f32x4.splat(newMax);
-  let vsum = f32x4.splat(0);
-  for (let c = 0; c < cols; c += 4) {
-    vsum = f32x4.add(vsum, expNonPositive(f32x4.sub(v128.load(row + <usize>c * 4), shift)));
-  }
-  const blockSum =
-    f32x4.extract_lane(vsum, 0) +
-    f32x4.extract_lane(vsum, 1) +
-    f32x4.extract_lane(vsum, 2) +
-    f32x4.extract_lane(vsum, 3);
-  const old = load<f32>(sumAt);
-  const alpha: f32 =
-    oldMax === NEG_INF ? 0 : f32x4.extract_lane(expNonPositive(f32x4.splat(oldMax - newMax)), 0);
-  store<f32>(sumAt, old * alpha + blockSum);
-  store<f32>(maxAt, newMax);
 }
 
 /**
