@@ -2,6 +2,7 @@
 // out inputs, outputs and scratch above `heapBase()` and calls these; nothing here allocates.
 export { attentionHead, attentionScratchBytes } from './attention';
 export { blockSparseHead } from './block-sparse';
+export { blockSparseBackwardBlock } from './block-sparse-backward';
 export { matmul, matmulScratchBytes } from './matmul';
 export { normRows, softmaxRows } from './rows';
 

@@ -93,6 +93,29 @@ export interface KernelExports {
     bRow: number,
     bCol: number,
   ): void;
+  blockSparseBackwardBlock(
+    q: number,
+    k: number,
+    v: number,
+    dOut: number,
+    lse: number,
+    delta: number,
+    dk: number,
+    dv: number,
+    dq: number,
+    l: number,
+    s: number,
+    e: number,
+    ev: number,
+    scale: number,
+    blockQ: number,
+    blockKv: number,
+    kStart: number,
+    j0: number,
+    visits: number,
+    count: number,
+    scratch: number,
+  ): void;
   // The gradient of attention (assembly/attention-backward.ts).
   attentionGradScratchBytes(l: number, s: number, e: number, ev: number): number;
   attentionLseHead(
