@@ -33,7 +33,7 @@ const lateStart = maskFromPredicate((_b, _h, i, j) => i >= 7 && j <= i && (i + 2
 for (const threads of [1, 3]) {
   const device = await createWasmDevice({ threads });
   describe(`${device.name}: block-sparse attention gradients`, () => {
-    const { pair } = mirrors(device);
+    const { pair, poisoned } = mirrors(device);
     checkBuffers(device);
     const reference = getKernel('blockSparseAttentionBackward', 'cpu')!;
 
@@ -95,11 +95,36 @@ for (const threads of [1, 3]) {
       );
     });
 
-    /** Output and dQ, dK, dV on both devices, compared; the reference kernel runs only once. */
+    // Keys some rows' windows hide hold NaN or ±Infinity in k and v: every gradient the
+    // reference keeps finite (the rows that cannot see them, and what only such rows reach)
+    // must match, and only those. Where the reference is not finite this device is not either
+    // (NaN where a row's scores hold NaN; the reference may give ±Infinity there instead).
+    // Neither key starts a block (the forward's reference skips a block whose only visible
+    // score is NaN).
+    for (const poison of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
+      it(`${poison} at keys the mask hides`, async () => {
+        const hidden = (j: number) => j === 65 || j === 90;
+        const blocks = createBlockMask(slidingWindow(25), { qLen: 97, kvLen: 97, blockSize: 20 });
+        const shape = [1, 2, 97, 16];
+        await compareGrads(
+          [pair(shape), poisoned(shape, hidden, poison), poisoned(shape, hidden, poison)],
+          pair(shape),
+          (q, k, v) => blockSparseAttention(q, k, v, blocks),
+          true,
+        );
+      });
+    }
+
+    /**
+     * Output and dQ, dK, dV on both devices, compared (with `finiteWhereReference`, the
+     * gradients only where the reference's are finite, and non-finite where they are not);
+     * the reference kernel runs only once, on the reference backend.
+     */
     async function compareGrads(
       inputs: [Tensor, Tensor][],
       dy: [Tensor, Tensor],
       f: (q: Tensor, k: Tensor, v: Tensor) => Tensor,
+      finiteWhereReference = false,
     ): Promise<void> {
       const run = vi.spyOn(reference, 'run');
       try {
@@ -116,7 +141,26 @@ for (const threads of [1, 3]) {
         expect(actual.value.device).toBe(device);
         expectClose(await actual.value.data(), await expected.value.data(), tol, 'out');
         for (const [i, name] of ['dq', 'dk', 'dv'].entries()) {
-          expectClose(await actual.grads[i]!.data(), await expected.grads[i]!.data(), tol, name);
+          const got = Array.from(await actual.grads[i]!.data());
+          const want = Array.from(await expected.grads[i]!.data());
+          if (!finiteWhereReference) {
+            expectClose(got, want, tol, name);
+            continue;
+          }
+          const finite = want.map(Number.isFinite);
+          expect(
+            finite.some((x) => !x),
+            `${name}: some reference gradient is not finite`,
+          ).toBe(true);
+          expect(got.map(Number.isFinite), `${name}: finite where the reference is`).toEqual(
+            finite,
+          );
+          expectClose(
+            got.filter((_, x) => finite[x]),
+            want.filter((_, x) => finite[x]),
+            tol,
+            name,
+          );
         }
         for (const t of [expected.value, actual.value, ...expected.grads, ...actual.grads]) {
           t.dispose();
