@@ -5,6 +5,7 @@ import {
   type KernelFunc,
   registerKernel,
   sizeOf,
+  type Tensor,
   type TypedArray,
 } from '@qkv/tensor';
 import type { KernelCall } from '../thread-pool.js';
@@ -114,15 +115,11 @@ function attentionBackward(ctx: Ctx): ReturnType<KernelFunc<AttentionAttrs, Atte
   const { queryLength: l, kvLength: s, headDim: e, valueDim: ev, groupSize: group } = d;
   const { operands, extras } = operandsOf(ctx, 6);
   const threads = wasm.threads;
-  const l4 = Math.ceil(l / 4) * 4;
-  const e8 = Math.ceil(e / 8) * 8;
-  const qHeads = d.batch * d.qHeads;
-  const dqBytes = qHeads * l4 * e8 * 4;
-  const kSize = sizeOf(ctx.inputs[1]!.shape);
-  const vSize = sizeOf(ctx.inputs[2]!.shape);
-  const scratchBytes = wasm.exports.attentionGradScratchBytes(l, s, e, ev);
-  const byHead = d.batch * d.kvHeads >= threads;
-  const buffers = byHead ? 1 : threads;
+  const { qHeads, dqBytes, kSize, vSize, scratchBytes, byHead, buffers } = gradientLayout(
+    wasm,
+    d,
+    ctx.inputs,
+  );
   const blocks = Math.ceil(s / BK);
   const extra = [
     kSize * 4,
@@ -136,10 +133,7 @@ function attentionBackward(ctx: Ctx): ReturnType<KernelFunc<AttentionAttrs, Atte
     const operandsAt = [...pointers.slice(0, 6), pdk!, pdv!];
     const dqBuffers = rest.slice(0, buffers);
     const scratch = rest.slice(buffers);
-    // Keys no query sees, keys past kvLength and the dQ sums start at zero.
-    wasm.f32(pdk!, kSize).fill(0);
-    wasm.f32(pdv!, vSize).fill(0);
-    for (const at of dqBuffers) wasm.f32(at, dqBytes / 4).fill(0);
+    clearGradients(wasm, { kSize, vSize, dqBytes }, [pdk!, pdv!, ...dqBuffers]);
     const units: Unit[] = [];
     for (let b = 0; b < d.batch; b++) {
       const terms = headTerms(attrs.softcap, extras, pExtras, b);
@@ -179,6 +173,47 @@ function attentionBackward(ctx: Ctx): ReturnType<KernelFunc<AttentionAttrs, Atte
       device.upload(t),
     );
   });
+}
+
+/** Sizes of a key-block gradient call: dQ buffers, dK and dV, scratch, and the thread split. */
+export function gradientLayout(
+  wasm: WasmDevice['module'],
+  d: AttentionDims,
+  inputs: readonly Tensor[],
+): {
+  qHeads: number;
+  dqBytes: number;
+  kSize: number;
+  vSize: number;
+  scratchBytes: number;
+  byHead: boolean;
+  buffers: number;
+} {
+  const { queryLength: l, kvLength: s, headDim: e, valueDim: ev } = d;
+  const qHeads = d.batch * d.qHeads;
+  // Whole key/value heads per thread when there are enough, sharing one dQ buffer; else
+  // units round-robin, each thread adding into a dQ buffer of its own.
+  const byHead = d.batch * d.kvHeads >= wasm.threads;
+  return {
+    qHeads,
+    dqBytes: qHeads * (Math.ceil(l / 4) * 4) * (Math.ceil(e / 8) * 8) * 4,
+    kSize: sizeOf(inputs[1]!.shape),
+    vSize: sizeOf(inputs[2]!.shape),
+    scratchBytes: wasm.exports.attentionGradScratchBytes(l, s, e, ev),
+    byHead,
+    buffers: byHead ? 1 : wasm.threads,
+  };
+}
+
+/** Keys no query sees, keys past kvLength and the dQ sums start at zero. */
+export function clearGradients(
+  wasm: WasmDevice['module'],
+  sizes: { kSize: number; vSize: number; dqBytes: number },
+  [dk, dv, ...dqBuffers]: readonly number[],
+): void {
+  wasm.f32(dk!, sizes.kSize).fill(0);
+  wasm.f32(dv!, sizes.vSize).fill(0);
+  for (const at of dqBuffers) wasm.f32(at, sizes.dqBytes / 4).fill(0);
 }
 
 /**

@@ -6,11 +6,17 @@ import {
   type KernelContext,
   type KernelFunc,
   registerKernel,
-  sizeOf,
   type TypedArray,
 } from '@qkv/tensor';
 import type { WasmDevice } from '../wasm-device.js';
-import { collectDq, deal, headOperands, type Unit } from './attention-backward.js';
+import {
+  clearGradients,
+  collectDq,
+  deal,
+  gradientLayout,
+  headOperands,
+  type Unit,
+} from './attention-backward.js';
 import { maskBytesOf, maskEvaluator } from './block-sparse-attention.js';
 
 // `blockSparseAttentionBackward` on float32 (assembly/block-sparse-backward.ts): the forward's
@@ -74,18 +80,12 @@ function blockSparseBackward(
   const { queryLength: l, kvLength: s, headDim: e, valueDim: ev, groupSize: group } = d;
   const operands = ctx.inputs.map((t) => t.storage as TypedArray);
   const threads = wasm.threads;
-  const l4 = Math.ceil(l / 4) * 4;
-  const e8 = Math.ceil(e / 8) * 8;
-  const qHeads = d.batch * d.qHeads;
-  const dqBytes = qHeads * l4 * e8 * 4;
-  const kSize = sizeOf(ctx.inputs[1]!.shape);
-  const vSize = sizeOf(ctx.inputs[2]!.shape);
+  const { qHeads, dqBytes, kSize, vSize, scratchBytes, byHead, buffers } = gradientLayout(
+    wasm,
+    d,
+    ctx.inputs,
+  );
   const maskBytes = attrs.mods.mask ? maskBytesOf(m) : 0;
-  const scratchBytes = wasm.exports.attentionGradScratchBytes(l, s, e, ev);
-  // As the dense gradient: whole key/value heads per thread when there are enough, sharing
-  // one dQ buffer; else units round-robin, each thread adding into a dQ buffer of its own.
-  const byHead = d.batch * d.kvHeads >= threads;
-  const buffers = byHead ? 1 : threads;
   const lists = transposeVisits(d, m);
   const visitInts = lists.reduce((n, list) => n + list.length, 0);
   const extra = [
@@ -101,10 +101,7 @@ function blockSparseBackward(
     const operandsAt = [...pointers.slice(0, 6), pdk!, pdv!];
     const dqBuffers = rest.slice(0, buffers);
     const scratch = rest.slice(buffers);
-    // Keys no query sees, keys past kvLength and the dQ sums start at zero.
-    wasm.f32(pdk!, kSize).fill(0);
-    wasm.f32(pdv!, vSize).fill(0);
-    for (const at of dqBuffers) wasm.f32(at, dqBytes / 4).fill(0);
+    clearGradients(wasm, { kSize, vSize, dqBytes }, [pdk!, pdv!, ...dqBuffers]);
     evaluateMasks(ctx, new Uint8Array(wasm.exports.memory.buffer, pMasks!, maskBytes));
     const visits = new Int32Array(wasm.exports.memory.buffer, pVisits!, visitInts);
     const units: Unit[] = [];
