@@ -1,6 +1,7 @@
 import { expNonPositive } from './exp';
-import { finishScore, hasTerms, NEG_INF, selectHead, softcapOf } from './score-terms';
-import { product, productSkippingZeros, roundUp } from './tile';
+import { NEG_INF, onlineSoftmaxStep, writeLogSumExp } from './online-softmax';
+import { finishScore, hasTerms, selectHead, softcapOf } from './score-terms';
+import { packPanels, product, productSkippingZeros, roundUp } from './tile';
 
 // The gradient of fused attention (FlashAttention-2, Dao 2023, Algorithm 2): the row
 // log-sum-exp of the scores, then a backward that recomputes each BQ x BK probability tile
@@ -34,20 +35,6 @@ let dsTile: usize = 0; // dP, then dS
 let capTile: usize = 0; // the soft-cap's derivative per score
 let dkAcc: usize = 0; // BK x e8
 let dvAcc: usize = 0; // BK x ev8
-
-/** kt[panel][p][8] = src[panel * 8 + w][p] for the first `rows` rows, zero up to rows8. */
-function packPanels(src: usize, dst: usize, rows: i32, rows8: i32, width: i32): void {
-  for (let j = 0; j < rows8; j++) {
-    const panel = dst + <usize>((j & ~7) * width + (j & 7)) * 4;
-    if (j >= rows) {
-      for (let p = 0; p < width; p++) store<f32>(panel + <usize>p * 32, 0);
-      continue;
-    }
-    const from = src + <usize>(j * width) * 4;
-    for (let p = 0; p < width; p++)
-      store<f32>(panel + <usize>p * 32, load<f32>(from + <usize>p * 4));
-  }
-}
 
 /** One row of `width` floats copied into a row of `widthOut`, zero-padded. */
 function copyRow(src: usize, dst: usize, width: i32, widthOut: i32): void {
@@ -168,43 +155,11 @@ export function attentionLseHead(
         const row = tile + <usize>(r * BK) * 4;
         const limit = visibleKeys(i0 + r, l, s, j0, cols, causal, offset);
         finishRow(row, i0 + r, j0, cols, limit, scale, offset, general, 0);
-        onlineLogSumExp(row, cols, rowMax + <usize>r * 4, rowSum + <usize>r * 4);
+        onlineSoftmaxStep(row, cols, rowMax + <usize>r * 4, rowSum + <usize>r * 4, false);
       }
     }
-    for (let r = 0; r < min(rows, l - i0); r++) {
-      const m = load<f32>(rowMax + <usize>r * 4);
-      const value = m === NEG_INF ? NEG_INF : m + Mathf.log(load<f32>(rowSum + <usize>r * 4));
-      store<f32>(lse + <usize>(i0 + r) * 4, value);
-    }
+    writeLogSumExp(lse, i0, min(rows, l - i0), rowMax, rowSum);
   }
-}
-
-/** Fold a row of `cols` scores into a running (max, Σ exp(x - max)). NaN stays NaN. */
-function onlineLogSumExp(row: usize, cols: i32, maxAt: usize, sumAt: usize): void {
-  let vmax = f32x4.splat(NEG_INF);
-  for (let c = 0; c < cols; c += 4) vmax = f32x4.max(vmax, v128.load(row + <usize>c * 4));
-  const blockMax = max(
-    max(f32x4.extract_lane(vmax, 0), f32x4.extract_lane(vmax, 1)),
-    max(f32x4.extract_lane(vmax, 2), f32x4.extract_lane(vmax, 3)),
-  );
-  const oldMax = load<f32>(maxAt);
-  const newMax = max(oldMax, blockMax);
-  if (newMax === NEG_INF) return;
-  const shift = f32x4.splat(newMax);
-  let vsum = f32x4.splat(0);
-  for (let c = 0; c < cols; c += 4) {
-    vsum = f32x4.add(vsum, expNonPositive(f32x4.sub(v128.load(row + <usize>c * 4), shift)));
-  }
-  const blockSum =
-    f32x4.extract_lane(vsum, 0) +
-    f32x4.extract_lane(vsum, 1) +
-    f32x4.extract_lane(vsum, 2) +
-    f32x4.extract_lane(vsum, 3);
-  const old = load<f32>(sumAt);
-  const alpha: f32 =
-    oldMax === NEG_INF ? 0 : f32x4.extract_lane(expNonPositive(f32x4.splat(oldMax - newMax)), 0);
-  store<f32>(sumAt, old * alpha + blockSum);
-  store<f32>(maxAt, newMax);
 }
 
 /**
@@ -237,6 +192,132 @@ export function attentionBackwardBlock(
   scratch: usize,
 ): void {
   const l4 = roundUp(l, 4);
+  const valid = min(BK, s - j0);
+  const cols = roundUp(valid, 8);
+  const kNonFinite = prepareKeyBlock(k, v, j0, valid, l4, e, ev, scratch);
+  // The first query row that sees key j0 (causal), rounded down to a multiple of 4.
+  const first = causal ? min(l4, max(0, j0 - offset) & ~3) : 0;
+  const general = hasTerms();
+  for (let g = 0; g < group; g++) {
+    selectHead(h0 + g);
+    queryRowGradients(
+      q,
+      dOut,
+      lse,
+      delta,
+      dq,
+      g,
+      first,
+      l4,
+      0,
+      l,
+      l,
+      s,
+      e,
+      ev,
+      j0,
+      cols,
+      scale,
+      causal,
+      offset,
+      general,
+      kNonFinite,
+      0,
+      0,
+      0,
+    );
+  }
+  storeKeyBlock(dk, dv, j0, valid, e, ev);
+}
+
+/**
+ * The gradient contributions of query rows from .. to (multiples of 4) of query head g (its
+ * q, dOut, lse, delta and dq at g times their per-head size from q, dOut, lse, delta and dq)
+ * against the prepared block of `cols` keys from j0 (`kNonFinite` from `prepareKeyBlock`):
+ * rows outside lo .. hi add nothing; row i sees the keys below `visibleKeys` (keys end at
+ * `keyEnd`), and, with a `mask`, those whose byte is 1 (row i at mask + (i - maskRow0) *
+ * maskStride, one byte per key from j0). With `general` the selected head's score terms apply.
+ */
+export function queryRowGradients(
+  q: usize,
+  dOut: usize,
+  lse: usize,
+  delta: usize,
+  dq: usize,
+  g: i32,
+  from: i32,
+  to: i32,
+  lo: i32,
+  hi: i32,
+  l: i32,
+  keyEnd: i32,
+  e: i32,
+  ev: i32,
+  j0: i32,
+  cols: i32,
+  scale: f32,
+  causal: bool,
+  offset: i32,
+  general: bool,
+  kNonFinite: i32,
+  mask: usize,
+  maskRow0: i32,
+  maskStride: i32,
+): void {
+  const l4 = roundUp(l, 4);
+  const e8 = roundUp(e, 8);
+  const ev8 = roundUp(ev, 8);
+  const lseHead = lse + <usize>(g * l) * 4;
+  const deltaHead = delta + <usize>(g * l) * 4;
+  const dqHead = dq + <usize>(g * l4 * e8) * 4;
+  const qHead = q + <usize>(g * l * e) * 4;
+  const oHead = dOut + <usize>(g * l * ev) * 4;
+  const cap = general && softcapOf() > 0 ? capTile : 0;
+  const nonFinite = kNonFinite | loadQueryRows(qHead, oHead, lseHead, from, to, l, e, ev);
+  for (let i0 = from; i0 < to; i0 += BQ) {
+    const rows = min(BQ, to - i0);
+    dotTile(qp + <usize>(i0 * e8) * 4, e8, rows, kt, e, cols, pTile);
+    dotTile(dop + <usize>(i0 * ev8) * 4, ev8, rows, vt, ev, cols, dsTile);
+    for (let r = 0; r < rows; r++) {
+      const i = i0 + r;
+      const pRow = pTile + <usize>(r * BK) * 4;
+      const dsRow = dsTile + <usize>(r * BK) * 4;
+      const rowLse = i >= lo && i < hi ? load<f32>(lseHead + <usize>i * 4) : NEG_INF;
+      if (rowLse === NEG_INF) {
+        memory.fill(pRow, 0, <usize>cols * 4);
+        memory.fill(dsRow, 0, <usize>cols * 4);
+        continue;
+      }
+      const limit = visibleKeys(i, l, keyEnd, j0, cols, causal, offset);
+      const capRow = cap !== 0 ? cap + <usize>(r * BK) * 4 : 0;
+      finishRow(pRow, i, j0, cols, limit, scale, offset, general, capRow);
+      if (mask !== 0) {
+        const bits = mask + <usize>((i - maskRow0) * maskStride);
+        for (let c = 0; c < limit; c++) {
+          if (load<u8>(bits + <usize>c) === 0) store<f32>(pRow + <usize>c * 4, NEG_INF);
+        }
+      }
+      gradientRow(pRow, dsRow, cols, rowLse, load<f32>(deltaHead + <usize>i * 4), scale, capRow);
+    }
+    accumulateProducts(i0, rows, cols, e8, ev8, dqHead, nonFinite);
+  }
+}
+
+/**
+ * Lay out the scratch of a block of `valid` keys (at most BK) from key j0 of k and v (e and
+ * ev wide) for query rows up to l4, pack the keys and values, and clear their dK and dV sums.
+ * Returns the `accumulateProducts` flag K when the keys are not all finite, else 0.
+ */
+export function prepareKeyBlock(
+  k: usize,
+  v: usize,
+  j0: i32,
+  valid: i32,
+  l4: i32,
+  e: i32,
+  ev: i32,
+  scratch: usize,
+): i32 {
   const e8 = roundUp(e, 8);
   const ev8 = roundUp(ev, 8);
   kt = scratch;
@@ -249,8 +330,6 @@ export function attentionBackwardBlock(
   pTile = dop + <usize>(l4 * ev8) * 4;
   dsTile = pTile + <usize>(BQ * BK) * 4;
   capTile = dsTile + <usize>(BQ * BK) * 4;
-
-  const valid = min(BK, s - j0);
   const cols = roundUp(valid, 8);
   packPanels(k + <usize>(j0 * e) * 4, kt, valid, cols, e);
   packPanels(v + <usize>(j0 * ev) * 4, vt, valid, cols, ev);
@@ -259,62 +338,51 @@ export function attentionBackwardBlock(
     if (c < valid) copyRow(k + <usize>((j0 + c) * e) * 4, at, e, e8);
     else memory.fill(at, 0, <usize>e8 * 4);
   }
-  // dQ += dS K reads every key of the block (see accumulateProducts).
-  const kNonFinite = anyNonFinite(kRows, cols * e8) ? K : 0;
   memory.fill(dkAcc, 0, <usize>(BK * (e8 + ev8)) * 4);
+  // dQ += dS K reads every key of the block (see accumulateProducts).
+  return anyNonFinite(kRows, cols * e8) ? K : 0;
+}
 
-  // The first query row that sees key j0 (causal), rounded down to a multiple of 4.
-  const first = causal ? min(l4, max(0, j0 - offset) & ~3) : 0;
-  const general = hasTerms();
-  const cap = softcapOf() > 0 ? capTile : 0;
-  for (let g = 0; g < group; g++) {
-    const h = h0 + g;
-    selectHead(h);
-    const qHead = q + <usize>(g * l * e) * 4;
-    const oHead = dOut + <usize>(g * l * ev) * 4;
-    const lseHead = lse + <usize>(g * l) * 4;
-    const deltaHead = delta + <usize>(g * l) * 4;
-    const dqHead = dq + <usize>(g * l4 * e8) * 4;
-    // Rows that see no key (lse -inf) or lie past l are zero, so they add nothing anywhere.
-    for (let i = first; i < l4; i++) {
-      const live = i < l && load<f32>(lseHead + <usize>i * 4) !== NEG_INF;
-      const qAt = qp + <usize>(i * e8) * 4;
-      const oAt = dop + <usize>(i * ev8) * 4;
-      if (live) {
-        copyRow(qHead + <usize>(i * e) * 4, qAt, e, e8);
-        copyRow(oHead + <usize>(i * ev) * 4, oAt, ev, ev8);
-      } else {
-        memory.fill(qAt, 0, <usize>e8 * 4);
-        memory.fill(oAt, 0, <usize>ev8 * 4);
-      }
-    }
-    const packed = l4 - first;
-    const nonFinite =
-      kNonFinite |
-      (anyNonFinite(qp + <usize>(first * e8) * 4, packed * e8) ? Q : 0) |
-      (anyNonFinite(dop + <usize>(first * ev8) * 4, packed * ev8) ? DO : 0);
-    for (let i0 = first; i0 < l4; i0 += BQ) {
-      const rows = min(BQ, l4 - i0);
-      dotTile(qp + <usize>(i0 * e8) * 4, e8, rows, kt, e, cols, pTile);
-      dotTile(dop + <usize>(i0 * ev8) * 4, ev8, rows, vt, ev, cols, dsTile);
-      for (let r = 0; r < rows; r++) {
-        const i = i0 + r;
-        const pRow = pTile + <usize>(r * BK) * 4;
-        const dsRow = dsTile + <usize>(r * BK) * 4;
-        const rowLse = i < l ? load<f32>(lseHead + <usize>i * 4) : NEG_INF;
-        if (rowLse === NEG_INF) {
-          memory.fill(pRow, 0, <usize>cols * 4);
-          memory.fill(dsRow, 0, <usize>cols * 4);
-          continue;
-        }
-        const limit = visibleKeys(i, l, s, j0, cols, causal, offset);
-        const capRow = cap !== 0 ? cap + <usize>(r * BK) * 4 : 0;
-        finishRow(pRow, i, j0, cols, limit, scale, offset, general, capRow);
-        gradientRow(pRow, dsRow, cols, rowLse, load<f32>(deltaHead + <usize>i * 4), scale, capRow);
-      }
-      accumulateProducts(i0, rows, cols, e8, ev8, dqHead, nonFinite);
+/**
+ * Copy query rows from .. to (multiples of 4) of one head's q and dOut into the scratch;
+ * rows that see no key (lse -inf) or lie past l are zero, so they add nothing anywhere.
+ * Returns the `accumulateProducts` flags Q and DO of the rows copied.
+ */
+function loadQueryRows(
+  qHead: usize,
+  oHead: usize,
+  lseHead: usize,
+  from: i32,
+  to: i32,
+  l: i32,
+  e: i32,
+  ev: i32,
+): i32 {
+  const e8 = roundUp(e, 8);
+  const ev8 = roundUp(ev, 8);
+  for (let i = from; i < to; i++) {
+    const live = i < l && load<f32>(lseHead + <usize>i * 4) !== NEG_INF;
+    const qAt = qp + <usize>(i * e8) * 4;
+    const oAt = dop + <usize>(i * ev8) * 4;
+    if (live) {
+      copyRow(qHead + <usize>(i * e) * 4, qAt, e, e8);
+      copyRow(oHead + <usize>(i * ev) * 4, oAt, ev, ev8);
+    } else {
+      memory.fill(qAt, 0, <usize>e8 * 4);
+      memory.fill(oAt, 0, <usize>ev8 * 4);
     }
   }
+  const packed = to - from;
+  return (
+    (anyNonFinite(qp + <usize>(from * e8) * 4, packed * e8) ? Q : 0) |
+    (anyNonFinite(dop + <usize>(from * ev8) * 4, packed * ev8) ? DO : 0)
+  );
+}
+
+/** Write the block's dK and dV sums to rows j0 .. j0 + valid of dk and dv. */
+export function storeKeyBlock(dk: usize, dv: usize, j0: i32, valid: i32, e: i32, ev: i32): void {
+  const e8 = roundUp(e, 8);
+  const ev8 = roundUp(ev, 8);
   for (let c = 0; c < valid; c++) {
     memory.copy(dk + <usize>((j0 + c) * e) * 4, dkAcc + <usize>(c * e8) * 4, <usize>e * 4);
     memory.copy(dv + <usize>((j0 + c) * ev) * 4, dvAcc + <usize>(c * ev8) * 4, <usize>ev * 4);

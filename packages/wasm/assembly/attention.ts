@@ -1,5 +1,6 @@
-import { expNonPositive, expScalar } from './exp';
-import { roundUp, tile4x8 } from './tile';
+import { NEG_INF, onlineSoftmaxStep, writeLogSumExp } from './online-softmax';
+import { finishScore, hasTerms, selectHead } from './score-terms';
+import { packPanels, product, productSkippingZeros, roundUp } from './tile';
 
 // Flash attention for one query head (Dao et al., "FlashAttention", 2022; the loop order of
 // FlashAttention-2, 2023): a block of BR query rows stays put while blocks of BC keys stream
@@ -9,7 +10,6 @@ import { roundUp, tile4x8 } from './tile';
 
 export const BR = 32;
 export const BC = 64;
-export const NEG_INF = -Infinity as f32;
 
 /**
  * Scratch bytes `attentionHead` or `blockSparseHead` needs (packed Kᵀ, padded V and Q, the
@@ -21,41 +21,6 @@ export function attentionScratchBytes(l: i32, s: i32, e: i32, ev: i32): i32 {
   const ev8 = roundUp(ev, 8);
   const blocks = (s + BC - 1) / BC;
   return (s8 * e + s8 * ev8 + (roundUp(l, 4) + BR) * e + BR * BC + BR * ev8 + 2 * BR + blocks) * 4;
-}
-
-/** Optional score terms, set by `setScoreTerms` before `attentionHead` (0 / null = off). */
-let softcap: f32 = 0;
-let slope: f32 = 0;
-let maskA: usize = 0;
-let maskARow: i32 = 0;
-let maskACol: i32 = 0;
-let maskB: usize = 0;
-let maskBRow: i32 = 0;
-let maskBCol: i32 = 0;
-
-/**
- * The terms applied to the scaled scores, in the op's order: soft-capping, then up to two
- * additive float32 planes (a float mask, a bias, or a bool mask already turned into 0 / -inf)
- * read at `plane[i * row + j * col]` (element strides, 0 where broadcast), then ALiBi.
- */
-export function setScoreTerms(
-  cap: f32,
-  alibiSlope: f32,
-  a: usize,
-  aRow: i32,
-  aCol: i32,
-  b: usize,
-  bRow: i32,
-  bCol: i32,
-): void {
-  softcap = cap;
-  slope = alibiSlope;
-  maskA = a;
-  maskARow = aRow;
-  maskACol = aCol;
-  maskB = b;
-  maskBRow = bRow;
-  maskBCol = bCol;
 }
 
 // The current head's scratch regions and widths, set by `prepareHead`.
@@ -97,7 +62,7 @@ export function prepareHead(
   rowMax = acc + <usize>(BR * ev8) * 4;
   rowSum = rowMax + <usize>BR * 4;
   nonFinite = rowSum + <usize>BR * 4;
-  packKeys(k, kt, s, e);
+  packPanels(k, kt, s, s8, e);
   padRows(v, vp, s, s8, ev, ev8, 1);
   flagNonFiniteBlocks(vp, s, ev8, nonFinite);
   padRows(q, qp, l, qRows, e, e, scale);
@@ -118,14 +83,9 @@ export function startRows(rows: i32): void {
  */
 export function scoreTile(i0: i32, rows: i32, j0: i32, cols: i32): void {
   const e = headDim;
-  for (let r = 0; r < rows; r += 4) {
-    const qRows = qp + <usize>((i0 + r) * e) * 4;
-    for (let c = 0; c < cols; c += 8) {
-      const kPanel = kt + <usize>((j0 + c) * e) * 4;
-      const tile = scores + <usize>(r * BC + c) * 4;
-      tile4x8(qRows, <usize>e * 4, 4, kPanel, 32, e, tile, BC * 4, false);
-    }
-  }
+  const qRows = qp + <usize>(i0 * e) * 4;
+  const kPanels = kt + <usize>(j0 * e) * 4;
+  product(qRows, <usize>e * 4, 4, kPanels, 32, <usize>e * 32, e, rows, cols, scores, BC * 4, false);
 }
 
 /** Address of row r of the score tile. */
@@ -135,14 +95,14 @@ export function scoreRow(r: i32): usize {
 
 /** The online-softmax step of tile row r over `cols` scores (masked ones already -inf). */
 export function softmaxTileRow(r: i32, cols: i32): void {
-  softmaxStep(
-    scoreRow(r),
-    cols,
-    rowMax + <usize>r * 4,
-    rowSum + <usize>r * 4,
-    acc + <usize>(r * ev8) * 4,
-    ev8,
-  );
+  const maxAt = rowMax + <usize>r * 4;
+  const alpha = onlineSoftmaxStep(scoreRow(r), cols, maxAt, rowSum + <usize>r * 4, true);
+  if (alpha === 1) return;
+  const accRow = acc + <usize>(r * ev8) * 4;
+  const va = f32x4.splat(alpha);
+  for (let c = 0; c < ev8; c += 4) {
+    v128.store(accRow + <usize>c * 4, f32x4.mul(v128.load(accRow + <usize>c * 4), va));
+  }
 }
 
 /**
@@ -154,17 +114,11 @@ export function accumulateTile(rows: i32, j0: i32, cols: i32): void {
   const vBlock = vp + <usize>(j0 * ev8) * 4;
   const firstFlag = load<i32>(nonFinite + <usize>(j0 / BC) * 4);
   const lastFlag = load<i32>(nonFinite + <usize>((j0 + cols - 1) / BC) * 4);
+  const width = <usize>ev8 * 4;
   if (firstFlag | lastFlag) {
-    accumulateSkippingZeros(scores, rows, cols, vBlock, ev8, acc);
-    return;
-  }
-  for (let r = 0; r < rows; r += 4) {
-    const pRows = scores + <usize>(r * BC) * 4;
-    for (let c = 0; c < ev8; c += 8) {
-      const vPanel = vBlock + <usize>c * 4;
-      const tile = acc + <usize>(r * ev8 + c) * 4;
-      tile4x8(pRows, BC * 4, 4, vPanel, <usize>ev8 * 4, cols, tile, <usize>ev8 * 4, true);
-    }
+    productSkippingZeros(scores, BC * 4, 4, vBlock, width, cols, rows, ev8, acc, width);
+  } else {
+    product(scores, BC * 4, 4, vBlock, width, 32, cols, rows, ev8, acc, width, true);
   }
 }
 
@@ -180,16 +134,9 @@ export function finishRows(out: usize, i0: i32, count: i32, ev: i32): void {
   }
 }
 
-/**
- * lse rows i0 .. i0 + count = m + log(l), the log-sum-exp of each row's scores from the
- * online softmax's running max and sum; -inf for a row that saw no key.
- */
+/** lse rows i0 .. i0 + count from the online softmax's running max and sum. */
 export function finishLse(lse: usize, i0: i32, count: i32): void {
-  for (let r = 0; r < count; r++) {
-    const m = load<f32>(rowMax + <usize>r * 4);
-    const value = m === NEG_INF ? NEG_INF : m + Mathf.log(load<f32>(rowSum + <usize>r * 4));
-    store<f32>(lse + <usize>(i0 + r) * 4, value);
-  }
+  writeLogSumExp(lse, i0, count, rowMax, rowSum);
 }
 
 /**
@@ -197,6 +144,7 @@ export function finishLse(lse: usize, i0: i32, count: i32): void {
  * of a row-major key matrix (e wide), v likewise (ev wide). With `causal`, query i sees keys
  * j <= i + offset; key blocks entirely past a query block's last row are never touched.
  * A row that sees no key is zero. Unless `lse` is 0, each row's log-sum-exp goes to lse[i].
+ * The score terms are those `setHeadTerms` (score-terms.ts) set, for query head `h`.
  * Only query blocks firstBlock, firstBlock + blockStep, ... are computed, so threads can
  * share a head with balanced work even when causal.
  */
@@ -213,13 +161,15 @@ export function attentionHead(
   scale: f32,
   causal: bool,
   offset: i32,
+  h: i32,
   firstBlock: i32,
   blockStep: i32,
   scratch: usize,
 ): void {
   prepareHead(q, k, v, l, s, e, ev, scale, scratch);
+  selectHead(h);
   const l4 = roundUp(l, 4);
-  const general = softcap > 0 || slope !== 0 || maskA !== 0 || maskB !== 0;
+  const general = hasTerms();
 
   for (let i0 = firstBlock * BR; i0 < l4; i0 += blockStep * BR) {
     const rows = min(BR, l4 - i0);
@@ -248,56 +198,6 @@ export function attentionHead(
 }
 
 /**
- * One online-softmax step for a row of `cols` scores (cols a multiple of 8): update the
- * running max and sum, rescale the row's output accumulator, and leave exp(s - max) in place.
- */
-function softmaxStep(
-  row: usize,
-  cols: i32,
-  maxAt: usize,
-  sumAt: usize,
-  accRow: usize,
-  ev8: i32,
-): void {
-  let vmax = f32x4.splat(NEG_INF);
-  for (let c = 0; c < cols; c += 4) vmax = f32x4.max(vmax, v128.load(row + <usize>c * 4));
-  const blockMax = max(
-    max(f32x4.extract_lane(vmax, 0), f32x4.extract_lane(vmax, 1)),
-    max(f32x4.extract_lane(vmax, 2), f32x4.extract_lane(vmax, 3)),
-  );
-  const oldMax = load<f32>(maxAt);
-  const newMax = max(oldMax, blockMax);
-  if (newMax === NEG_INF) {
-    // Nothing visible yet: these probabilities are all zero.
-    memory.fill(row, 0, <usize>cols * 4);
-    return;
-  }
-  const shift = f32x4.splat(newMax);
-  let vsum = f32x4.splat(0);
-  for (let c = 0; c < cols; c += 4) {
-    const p = expNonPositive(f32x4.sub(v128.load(row + <usize>c * 4), shift));
-    v128.store(row + <usize>c * 4, p);
-    vsum = f32x4.add(vsum, p);
-  }
-  const blockSum =
-    f32x4.extract_lane(vsum, 0) +
-    f32x4.extract_lane(vsum, 1) +
-    f32x4.extract_lane(vsum, 2) +
-    f32x4.extract_lane(vsum, 3);
-  if (newMax > oldMax) {
-    const alpha = expScalar(oldMax - newMax);
-    store<f32>(sumAt, load<f32>(sumAt) * alpha + blockSum);
-    const va = f32x4.splat(alpha);
-    for (let c = 0; c < ev8; c += 4) {
-      v128.store(accRow + <usize>c * 4, f32x4.mul(v128.load(accRow + <usize>c * 4), va));
-    }
-  } else {
-    store<f32>(sumAt, load<f32>(sumAt) + blockSum);
-  }
-  store<f32>(maxAt, newMax);
-}
-
-/**
  * flags[b] = 1 when key block b (BC keys of the padded v, ev8 wide) holds NaN or ±Infinity,
  * else 0. x - x is NaN exactly for those, so one sum per block tells.
  */
@@ -313,68 +213,11 @@ function flagNonFiniteBlocks(vp: usize, s: i32, width: i32, flags: usize): void 
   }
 }
 
-/**
- * acc[r] += Σ_c p[r][c] · v[c] over the key columns whose probability is not 0: a key that is
- * masked (or whose weight underflowed) contributes nothing even when its v holds NaN or
- * ±Infinity, where the micro-kernel's 0 · v would be NaN. Only blocks whose v is not all
- * finite take this path.
- */
-function accumulateSkippingZeros(
-  scores: usize,
-  rows: i32,
-  cols: i32,
-  vBlock: usize,
-  ev8: i32,
-  acc: usize,
-): void {
-  for (let r = 0; r < rows; r++) {
-    const accRow = acc + <usize>(r * ev8) * 4;
-    for (let c = 0; c < cols; c++) {
-      const p = load<f32>(scores + <usize>(r * BC + c) * 4);
-      if (p === 0) continue;
-      const vp = f32x4.splat(p);
-      const vRow = vBlock + <usize>(c * ev8) * 4;
-      for (let d = 0; d < ev8; d += 4) {
-        const at = accRow + <usize>d * 4;
-        v128.store(at, f32x4.add(v128.load(at), f32x4.mul(vp, v128.load(vRow + <usize>d * 4))));
-      }
-    }
-  }
-}
-
-/**
- * `x + term`, except that -Infinity on either side stays -Infinity: a term of -Infinity masks
- * the key whatever its q·k holds (NaN too), as the op's contract says.
- */
-function addTerm(x: f32, term: f32): f32 {
-  return x === NEG_INF || term === NEG_INF ? NEG_INF : x + term;
-}
-
-/** Soft-capping, the additive planes and ALiBi on keys j0 .. j0 + count of query row i. */
+/** The score terms (score-terms.ts) on keys j0 .. j0 + count of query row i. */
 function applyTerms(row: usize, i: i32, j0: i32, count: i32, offset: i32): void {
-  const position = i + offset;
   for (let c = 0; c < count; c++) {
-    const j = j0 + c;
-    let x = load<f32>(row + <usize>c * 4);
-    if (softcap > 0) x = softcap * Mathf.tanh(x / softcap);
-    if (maskA !== 0) x = addTerm(x, load<f32>(maskA + <usize>(i * maskARow + j * maskACol) * 4));
-    if (maskB !== 0) x = addTerm(x, load<f32>(maskB + <usize>(i * maskBRow + j * maskBCol) * 4));
-    if (slope !== 0) x -= slope * <f32>abs(position - j);
-    store<f32>(row + <usize>c * 4, x);
-  }
-}
-
-/** kt[panel][e][8] = k[panel * 8 + w][e], zero for keys past s. */
-function packKeys(k: usize, kt: usize, s: i32, e: i32): void {
-  const s8 = roundUp(s, 8);
-  for (let j = 0; j < s8; j++) {
-    const panel = kt + <usize>((j & ~7) * e + (j & 7)) * 4;
-    if (j >= s) {
-      for (let p = 0; p < e; p++) store<f32>(panel + <usize>p * 32, 0);
-      continue;
-    }
-    const src = k + <usize>(j * e) * 4;
-    for (let p = 0; p < e; p++) store<f32>(panel + <usize>p * 32, load<f32>(src + <usize>p * 4));
+    const at = row + <usize>c * 4;
+    store<f32>(at, finishScore(load<f32>(at), i, j0 + c, offset, 0));
   }
 }
 

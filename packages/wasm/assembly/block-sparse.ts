@@ -4,13 +4,13 @@ import {
   BR,
   finishLse,
   finishRows,
-  NEG_INF,
   prepareHead,
   scoreRow,
   scoreTile,
   softmaxTileRow,
   startRows,
 } from './attention';
+import { NEG_INF } from './online-softmax';
 import { roundUp } from './tile';
 
 // Block-sparse attention for one query head on the flash-attention tiles of attention.ts:

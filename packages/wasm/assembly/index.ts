@@ -1,7 +1,8 @@
 // The WebAssembly module of @qkv/wasm: raw kernels over linear memory. The host (src/) lays
 // out inputs, outputs and scratch above `heapBase()` and calls these; nothing here allocates.
-export { attentionHead, attentionScratchBytes, setScoreTerms } from './attention';
+export { attentionHead, attentionScratchBytes } from './attention';
 export { blockSparseHead } from './block-sparse';
+export { blockSparseBackwardBlock } from './block-sparse-backward';
 export { matmul, matmulScratchBytes } from './matmul';
 export { normRows, softmaxRows } from './rows';
 

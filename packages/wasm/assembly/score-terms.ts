@@ -1,8 +1,8 @@
-// The score pipeline of the attention op for kernels that visit several query heads in one
-// call (the gradient kernels of attention-backward.ts): per call the terms are described for
-// a whole batch entry, and `selectHead` picks the query head's planes and ALiBi slope.
+// The score pipeline of the attention op, shared by the forward (attention.ts) and the
+// gradient kernels (attention-backward.ts): per call the terms are described for a whole
+// batch entry, and `selectHead` picks the query head's planes and ALiBi slope.
 
-export const NEG_INF = -Infinity as f32;
+import { NEG_INF } from './online-softmax';
 
 let softcap: f32 = 0;
 let slopes: usize = 0;

@@ -140,3 +140,20 @@ export function productSkippingZeros(
     }
   }
 }
+
+/**
+ * Rows of `width` floats into 8-row panels for the micro-kernel's B side:
+ * dst[panel][p][8] = src[panel * 8 + w][p] for the first `rows` rows, zero up to rows8.
+ */
+export function packPanels(src: usize, dst: usize, rows: i32, rows8: i32, width: i32): void {
+  for (let j = 0; j < rows8; j++) {
+    const panel = dst + <usize>((j & ~7) * width + (j & 7)) * 4;
+    if (j >= rows) {
+      for (let p = 0; p < width; p++) store<f32>(panel + <usize>p * 32, 0);
+      continue;
+    }
+    const from = src + <usize>(j * width) * 4;
+    for (let p = 0; p < width; p++)
+      store<f32>(panel + <usize>p * 32, load<f32>(from + <usize>p * 4));
+  }
+}

@@ -29,12 +29,9 @@ import {
   type BlockSparseStats,
   binary,
   cpu,
-  debugFlags,
-  fromTypedArray,
   grads,
   layerNorm,
   matmul,
-  rand,
   rmsNorm,
   type Shape,
   softmax,
@@ -43,9 +40,10 @@ import {
   unary,
   valueAndGrads,
 } from '@qkv/tensor';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createWasmDevice } from './index.js';
 import { NATIVE_BINARY, NATIVE_UNARY } from './kernels/elementwise.js';
+import { checkBuffers, mirrors } from './test-support.js';
 
 // Long float32 sums (up to 300 terms) against float64 references.
 const tol = { atol: 2e-5, rtol: 1e-4 };
@@ -54,25 +52,7 @@ const tol = { atol: 2e-5, rtol: 1e-4 };
 for (const threads of [1, 3]) {
   const device = await createWasmDevice({ threads });
   describe(device.name, () => {
-    let seed = 1;
-    /** A reference tensor and its copy on the wasm device. */
-    function mirror(ref: Tensor): [Tensor, Tensor] {
-      return [ref, fromTypedArray(ref.dataSync(), ref.shape, ref.dtype, device)];
-    }
-
-    function pair(shape: Shape, low = -1, high = 1): [Tensor, Tensor] {
-      return mirror(rand(shape, { device: cpu(), low, high, seed: seed++ }));
-    }
-
-    /** A random `[..., S, D]` tensor pair whose key rows `keys` hold `poison`. */
-    function poisoned(shape: Shape, keys: (j: number) => boolean, poison: number) {
-      const ref = rand(shape, { device: cpu(), low: -1, high: 1, seed: seed++ });
-      const s = shape.at(-2)!;
-      const d = shape.at(-1)!;
-      const data = ref.dataSync().map((x, i) => (keys(Math.floor(i / d) % s) ? poison : x));
-      ref.dispose();
-      return mirror(tensor(Array.from(data), shape, { device: cpu() }));
-    }
+    const { mirror, pair, poisoned } = mirrors(device);
 
     /** Run `op` on the reference and on the wasm device; compare and dispose everything. */
     async function compare(
@@ -86,15 +66,7 @@ for (const threads of [1, 3]) {
       for (const t of [expected, actual, ...inputs.flat()]) t.dispose();
     }
 
-    let buffersBefore = 0;
-    beforeEach(() => {
-      debugFlags.poisonOutputs = true;
-      buffersBefore = device.liveBuffers();
-    });
-    afterEach(() => {
-      debugFlags.poisonOutputs = false;
-      expect(device.liveBuffers()).toBe(buffersBefore);
-    });
+    checkBuffers(device);
 
     describe('wasm matmul', () => {
       it.each([

@@ -9,6 +9,7 @@ import {
 import { registerAttentionKernel } from './kernels/attention.js';
 import { registerAttentionBackwardKernels } from './kernels/attention-backward.js';
 import { registerBlockSparseAttentionKernel } from './kernels/block-sparse-attention.js';
+import { registerBlockSparseAttentionBackwardKernel } from './kernels/block-sparse-attention-backward.js';
 import { registerCompareKernels } from './kernels/compare.js';
 import { registerCrossEntropyKernels } from './kernels/cross-entropy.js';
 import { NATIVE_BINARY, NATIVE_UNARY, registerElementwiseKernels } from './kernels/elementwise.js';
@@ -68,6 +69,7 @@ export const NATIVE_OPS: readonly string[] = [
   'rmsNorm',
   'attentionLse',
   'attentionBackward',
+  'blockSparseAttentionBackward',
   'crossEntropyBackward',
   ...NATIVE_UNARY,
   ...NATIVE_BINARY,
@@ -95,6 +97,7 @@ function registerWasmKernels(): void {
   registerCrossEntropyKernels(reference);
   registerElementwiseKernels(reference);
   registerAttentionBackwardKernels(reference);
+  registerBlockSparseAttentionBackwardKernel(reference('blockSparseAttentionBackward'));
 }
 
 /**

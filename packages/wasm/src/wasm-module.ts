@@ -31,16 +31,6 @@ export interface KernelExports {
     center: number,
   ): void;
   attentionScratchBytes(l: number, s: number, e: number, ev: number): number;
-  setScoreTerms(
-    softcap: number,
-    slope: number,
-    a: number,
-    aRow: number,
-    aCol: number,
-    b: number,
-    bRow: number,
-    bCol: number,
-  ): void;
   attentionHead(
     q: number,
     k: number,
@@ -54,6 +44,7 @@ export interface KernelExports {
     scale: number,
     causal: number,
     offset: number,
+    h: number,
     firstBlock: number,
     blockStep: number,
     scratch: number,
@@ -89,8 +80,7 @@ export interface KernelExports {
     blockStep: number,
     scratch: number,
   ): void;
-  // The gradient of attention (assembly/attention-backward.ts).
-  attentionGradScratchBytes(l: number, s: number, e: number, ev: number): number;
+  /** The score terms of one batch entry (assembly/score-terms.ts). */
   setHeadTerms(
     softcap: number,
     slopes: number,
@@ -103,6 +93,31 @@ export interface KernelExports {
     bRow: number,
     bCol: number,
   ): void;
+  blockSparseBackwardBlock(
+    q: number,
+    k: number,
+    v: number,
+    dOut: number,
+    lse: number,
+    delta: number,
+    dk: number,
+    dv: number,
+    dq: number,
+    l: number,
+    s: number,
+    e: number,
+    ev: number,
+    scale: number,
+    blockQ: number,
+    blockKv: number,
+    kStart: number,
+    j0: number,
+    visits: number,
+    count: number,
+    scratch: number,
+  ): void;
+  // The gradient of attention (assembly/attention-backward.ts).
+  attentionGradScratchBytes(l: number, s: number, e: number, ev: number): number;
   attentionLseHead(
     q: number,
     k: number,

@@ -5,6 +5,7 @@ import {
   type KernelFunc,
   registerKernel,
   sizeOf,
+  type Tensor,
   type TypedArray,
 } from '@qkv/tensor';
 import type { KernelCall } from '../thread-pool.js';
@@ -20,10 +21,10 @@ const BQ = 32;
 const BK = 32;
 
 /** A unit of work: the calls it makes when thread `t` runs it (its scratch is per thread). */
-type Unit = (t: number) => KernelCall[];
+export type Unit = (t: number) => KernelCall[];
 
 /** Deal `units` over `threads` threads: unit u to thread `threadOf(u)` (round-robin). */
-function deal(
+export function deal(
   units: readonly Unit[],
   threads: number,
   threadOf = (u: number) => u % threads,
@@ -114,15 +115,11 @@ function attentionBackward(ctx: Ctx): ReturnType<KernelFunc<AttentionAttrs, Atte
   const { queryLength: l, kvLength: s, headDim: e, valueDim: ev, groupSize: group } = d;
   const { operands, extras } = operandsOf(ctx, 6);
   const threads = wasm.threads;
-  const l4 = Math.ceil(l / 4) * 4;
-  const e8 = Math.ceil(e / 8) * 8;
-  const qHeads = d.batch * d.qHeads;
-  const dqBytes = qHeads * l4 * e8 * 4;
-  const kSize = sizeOf(ctx.inputs[1]!.shape);
-  const vSize = sizeOf(ctx.inputs[2]!.shape);
-  const scratchBytes = wasm.exports.attentionGradScratchBytes(l, s, e, ev);
-  const byHead = d.batch * d.kvHeads >= threads;
-  const buffers = byHead ? 1 : threads;
+  const { qHeads, dqBytes, kSize, vSize, scratchBytes, byHead, buffers } = gradientLayout(
+    wasm,
+    d,
+    ctx.inputs,
+  );
   const blocks = Math.ceil(s / BK);
   const extra = [
     kSize * 4,
@@ -131,15 +128,12 @@ function attentionBackward(ctx: Ctx): ReturnType<KernelFunc<AttentionAttrs, Atte
     ...Array<number>(threads).fill(scratchBytes),
   ];
   return wasm.withOperands(operands, extra, (pointers) => {
-    const [pq, pk, pv, pdo, pLse, pDelta] = pointers;
     const pExtras = pointers.slice(6, operands.length);
     const [pdk, pdv, ...rest] = pointers.slice(operands.length);
+    const operandsAt = [...pointers.slice(0, 6), pdk!, pdv!];
     const dqBuffers = rest.slice(0, buffers);
     const scratch = rest.slice(buffers);
-    // Keys no query sees, keys past kvLength and the dQ sums start at zero.
-    wasm.f32(pdk!, kSize).fill(0);
-    wasm.f32(pdv!, vSize).fill(0);
-    for (const at of dqBuffers) wasm.f32(at, dqBytes / 4).fill(0);
+    clearGradients(wasm, { kSize, vSize, dqBytes }, [pdk!, pdv!, ...dqBuffers]);
     const units: Unit[] = [];
     for (let b = 0; b < d.batch; b++) {
       const terms = headTerms(attrs.softcap, extras, pExtras, b);
@@ -152,15 +146,7 @@ function attentionBackward(ctx: Ctx): ReturnType<KernelFunc<AttentionAttrs, Atte
             [
               'attentionBackwardBlock',
               [
-                pq! + qHead * l * e * 4,
-                pk! + kvHead * d.keyCapacity * e * 4,
-                pv! + kvHead * d.keyCapacity * ev * 4,
-                pdo! + qHead * l * ev * 4,
-                pLse! + qHead * l * 4,
-                pDelta! + qHead * l * 4,
-                pdk! + kvHead * d.keyCapacity * e * 4,
-                pdv! + kvHead * d.keyCapacity * ev * 4,
-                dqBuffers[byHead ? 0 : t]! + qHead * l4 * e8 * 4,
+                ...headOperands(d, operandsAt, qHead, kvHead, dqBuffers[byHead ? 0 : t]!),
                 g * group,
                 group,
                 l,
@@ -182,23 +168,119 @@ function attentionBackward(ctx: Ctx): ReturnType<KernelFunc<AttentionAttrs, Atte
     wasm.parallel(
       deal(units, threads, byHead ? (u) => Math.floor(u / blocks) % threads : undefined),
     );
-    // One buffer already laid out as q (e a multiple of 8, l of 4) is dQ as it stands.
-    const asIs = buffers === 1 && e === e8 && l === l4;
-    const dq = asIs
-      ? wasm.f32(dqBuffers[0]!, qHeads * l * e).slice()
-      : new Float32Array(qHeads * l * e);
-    for (const at of asIs ? [] : dqBuffers) {
-      const partial = wasm.f32(at, dqBytes / 4);
-      for (let row = 0; row < qHeads * l; row++) {
-        const from = (Math.floor(row / l) * l4 + (row % l)) * e8;
-        const to = row * e;
-        for (let c = 0; c < e; c++) dq[to + c]! += partial[from + c]!;
-      }
-    }
+    const dq = collectDq(wasm, dqBuffers, qHeads, l, e);
     return [dq, wasm.f32(pdk!, kSize).slice(), wasm.f32(pdv!, vSize).slice()].map((t) =>
       device.upload(t),
     );
   });
+}
+
+/** Sizes of a key-block gradient call: dQ buffers, dK and dV, scratch, and the thread split. */
+export function gradientLayout(
+  wasm: WasmDevice['module'],
+  d: AttentionDims,
+  inputs: readonly Tensor[],
+): {
+  qHeads: number;
+  dqBytes: number;
+  kSize: number;
+  vSize: number;
+  scratchBytes: number;
+  byHead: boolean;
+  buffers: number;
+} {
+  const { queryLength: l, kvLength: s, headDim: e, valueDim: ev } = d;
+  const qHeads = d.batch * d.qHeads;
+  // Whole key/value heads per thread when there are enough, sharing one dQ buffer; else
+  // units round-robin, each thread adding into a dQ buffer of its own.
+  const byHead = d.batch * d.kvHeads >= wasm.threads;
+  return {
+    qHeads,
+    dqBytes: qHeads * (Math.ceil(l / 4) * 4) * (Math.ceil(e / 8) * 8) * 4,
+    kSize: sizeOf(inputs[1]!.shape),
+    vSize: sizeOf(inputs[2]!.shape),
+    scratchBytes: wasm.exports.attentionGradScratchBytes(l, s, e, ev),
+    byHead,
+    buffers: byHead ? 1 : wasm.threads,
+  };
+}
+
+/** Keys no query sees, keys past kvLength and the dQ sums start at zero. */
+export function clearGradients(
+  wasm: WasmDevice['module'],
+  sizes: { kSize: number; vSize: number; dqBytes: number },
+  [dk, dv, ...dqBuffers]: readonly number[],
+): void {
+  wasm.f32(dk!, sizes.kSize).fill(0);
+  wasm.f32(dv!, sizes.vSize).fill(0);
+  for (const at of dqBuffers) wasm.f32(at, sizes.dqBytes / 4).fill(0);
+}
+
+/**
+ * Byte addresses of one key/value head's gradient operands, in the order of the assembly
+ * kernels: q, k, v, dOut, lse, delta, dk, dv (from `at`, in that order; q, dOut, lse and delta
+ * of query head `qHead`, the first of the group) and its dQ sums in the buffer at `dq`.
+ */
+export function headOperands(
+  d: AttentionDims,
+  at: readonly number[],
+  qHead: number,
+  kvHead: number,
+  dq: number,
+): number[] {
+  const { queryLength: l, headDim: e, valueDim: ev, keyCapacity } = d;
+  const [q, k, v, dOut, lse, delta, dk, dv] = at as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const l4 = Math.ceil(l / 4) * 4;
+  const e8 = Math.ceil(e / 8) * 8;
+  return [
+    q + qHead * l * e * 4,
+    k + kvHead * keyCapacity * e * 4,
+    v + kvHead * keyCapacity * ev * 4,
+    dOut + qHead * l * ev * 4,
+    lse + qHead * l * 4,
+    delta + qHead * l * 4,
+    dk + kvHead * keyCapacity * e * 4,
+    dv + kvHead * keyCapacity * ev * 4,
+    dq + qHead * l4 * e8 * 4,
+  ];
+}
+
+/**
+ * dQ laid out as q from the dQ sums in module memory (l4 x e8 per query head, one buffer per
+ * thread or one for all): one buffer already laid out as q (e a multiple of 8, l of 4) is dQ
+ * as it stands.
+ */
+export function collectDq(
+  wasm: WasmDevice['module'],
+  dqBuffers: readonly number[],
+  qHeads: number,
+  l: number,
+  e: number,
+): Float32Array {
+  const l4 = Math.ceil(l / 4) * 4;
+  const e8 = Math.ceil(e / 8) * 8;
+  if (dqBuffers.length === 1 && e === e8 && l === l4) {
+    return wasm.f32(dqBuffers[0]!, qHeads * l * e).slice();
+  }
+  const dq = new Float32Array(qHeads * l * e);
+  for (const at of dqBuffers) {
+    const partial = wasm.f32(at, qHeads * l4 * e8);
+    for (let row = 0; row < qHeads * l; row++) {
+      const from = (Math.floor(row / l) * l4 + (row % l)) * e8;
+      const to = row * e;
+      for (let c = 0; c < e; c++) dq[to + c]! += partial[from + c]!;
+    }
+  }
+  return dq;
 }
 
 /** Register the native `attentionLse` and `attentionBackward` (float32; else `reference`). */

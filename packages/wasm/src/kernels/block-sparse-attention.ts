@@ -14,7 +14,7 @@ import type { KernelCall } from '../thread-pool.js';
 import type { WasmDevice } from '../wasm-device.js';
 import { attentionHeads } from './batch.js';
 
-type Mask = NonNullable<BlockSparseAttentionAttrs['mods']['mask']>;
+export type Mask = NonNullable<BlockSparseAttentionAttrs['mods']['mask']>;
 
 /**
  * What the kernel of assembly/block-sparse.ts reads for every (batch, query head): its visit
@@ -30,6 +30,11 @@ interface VisitPlan {
   stats: { full: number; partial: number; maskEvaluations: number; scoresComputed: number };
 }
 
+/** Bytes of the mask bytes of every partial block of `m` (block j at j * blockQ * blockKv). */
+export function maskBytesOf(m: BlockTables): number {
+  return m.partialOffsets[m.batch * m.heads * m.numQBlocks]! * m.blockQ * m.blockKv;
+}
+
 function planVisits(d: AttentionDims, m: BlockTables, hasMask: boolean): VisitPlan {
   const heads: number[] = [];
   let ints = 0;
@@ -43,11 +48,10 @@ function planVisits(d: AttentionDims, m: BlockTables, hasMask: boolean): VisitPl
       ints += m.numQBlocks + 1 + 2 * (full + partial);
     }
   }
-  const rows = m.batch * m.heads * m.numQBlocks;
   return {
     heads,
     tables: new Int32Array(ints),
-    maskBytes: hasMask ? m.partialOffsets[rows]! * m.blockQ * m.blockKv : 0,
+    maskBytes: hasMask ? maskBytesOf(m) : 0,
     stats: { full: 0, partial: 0, maskEvaluations: 0, scoresComputed: 0 },
   };
 }
@@ -88,6 +92,29 @@ function evaluateRow(
   return evaluations;
 }
 
+/**
+ * Evaluates the mask bytes of table row r (at batch b, head h, query block qb) into `view`
+ * the first time it is asked for that row; returns the evaluations made. `attended[j]`: how
+ * many bytes of partial block j are 1.
+ */
+export function maskEvaluator(
+  m: BlockTables,
+  d: AttentionDims,
+  mask: Mask,
+  view: Uint8Array,
+): { attended: Int32Array; evaluate(r: number, b: number, h: number, qb: number): number } {
+  const evaluated = new Uint8Array(m.batch * m.heads * m.numQBlocks);
+  const attended = new Int32Array(m.partialIndices.length);
+  return {
+    attended,
+    evaluate(r, b, h, qb) {
+      if (evaluated[r]) return 0;
+      evaluated[r] = 1;
+      return evaluateRow(m, d, mask, r, [b, h, qb], view, attended);
+    },
+  };
+}
+
 /** Fill the visit tables (mask addresses from `maskBase`) and, with a mask, its bytes. */
 function fillVisits(
   plan: VisitPlan,
@@ -99,8 +126,7 @@ function fillVisits(
 ): void {
   const { tables, stats } = plan;
   const blockArea = m.blockQ * m.blockKv;
-  const evaluated = new Uint8Array(m.batch * m.heads * m.numQBlocks);
-  const attended = new Int32Array(m.partialIndices.length);
+  const masks = mask ? maskEvaluator(m, d, mask, maskView) : undefined;
   let head = 0;
   for (let b = 0; b < d.batch; b++) {
     for (let h = 0; h < d.qHeads; h++) {
@@ -111,10 +137,7 @@ function fillVisits(
         tables[table + qb] = visit;
         const rows = Math.min(m.blockQ, d.queryLength - qb * m.blockQ);
         const r = blockTableRow(m, b, h, qb);
-        if (mask && !evaluated[r]) {
-          stats.maskEvaluations += evaluateRow(m, d, mask, r, [b, h, qb], maskView, attended);
-          evaluated[r] = 1;
-        }
+        if (masks) stats.maskEvaluations += masks.evaluate(r, b, h, qb);
         for (let j = m.fullOffsets[r]!; j < m.fullOffsets[r + 1]!; j++) {
           const kb = m.fullIndices[j]!;
           tables[visits + 2 * visit] = kb;
@@ -127,7 +150,7 @@ function fillVisits(
           tables[visits + 2 * visit] = kb;
           tables[visits + 2 * visit++ + 1] = mask ? maskBase + j * blockArea : 0;
           stats.partial++;
-          stats.scoresComputed += mask ? attended[j]! : rows * blockLength(m, d, kb);
+          stats.scoresComputed += masks ? masks.attended[j]! : rows * blockLength(m, d, kb);
         }
       }
       tables[table + m.numQBlocks] = visit;
