@@ -33,4 +33,21 @@ describe('SoftmaxRow', () => {
     row.writeTo(out, 0);
     expect(out).toEqual([0, 0, 0]);
   });
+
+  it('turns NaN for a row that attends a NaN score, even one alone in its block', () => {
+    for (const blocks of [[[0.5, 1]], [[0.5, 1], [Number.NaN]], [[Number.NaN], [0.5]]]) {
+      const row = new SoftmaxRow(1);
+      let at = 0;
+      for (const b of blocks) {
+        const rows = Int32Array.from(b, (_, i) => at + i);
+        row.addBlock(Float64Array.from(b), rows, b.length, [1, 2, 3]);
+        at += b.length;
+      }
+      const out = [0];
+      row.writeTo(out, 0);
+      const sawNaN = blocks.flat().some(Number.isNaN);
+      expect(Number.isNaN(out[0]), `${JSON.stringify(blocks)}`).toBe(sawNaN);
+      expect(Number.isNaN(row.logSumExp())).toBe(sawNaN);
+    }
+  });
 });

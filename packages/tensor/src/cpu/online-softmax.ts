@@ -24,7 +24,13 @@ export class SoftmaxRow {
    */
   addBlock(scores: Float64Array, rows: Int32Array, n: number, values: ArrayLike<number>): void {
     let blockMax = -Infinity;
-    for (let i = 0; i < n; i++) if (scores[i]! > blockMax) blockMax = scores[i]!;
+    for (let i = 0; i < n; i++) {
+      const s = scores[i]!;
+      if (s > blockMax) blockMax = s;
+      // A NaN score at a key the row attends makes the row NaN, as a dense softmax does
+      // (a comparison alone would skip it, and a block holding only NaN would vanish).
+      else if (Number.isNaN(s)) this.sum = Number.NaN;
+    }
     // Scores of -inf (e.g. from a score modifier) carry no weight.
     if (blockMax === -Infinity) return;
     const acc = this.acc;
@@ -45,14 +51,15 @@ export class SoftmaxRow {
     }
   }
 
-  /** log Σ exp(s) over the keys seen: m + log(l), -inf for a row that saw none. */
+  /** log Σ exp(s) over the keys seen: m + log(l), -inf for a row that saw none (NaN after a NaN score). */
   logSumExp(): number {
+    if (Number.isNaN(this.sum)) return Number.NaN;
     return this.sum > 0 ? this.max + Math.log(this.sum) : -Infinity;
   }
 
-  /** Write the normalised row; a row that saw no key gives zeros, never NaN. */
+  /** Write the normalised row; a row that saw no key gives zeros, one that saw a NaN score NaN. */
   writeTo(out: { [i: number]: number }, offset: number): void {
-    const inv = this.sum > 0 ? 1 / this.sum : 0;
+    const inv = Number.isNaN(this.sum) ? Number.NaN : this.sum > 0 ? 1 / this.sum : 0;
     for (let j = 0; j < this.acc.length; j++) out[offset + j] = this.acc[j]! * inv;
   }
 }

@@ -1,5 +1,6 @@
 import {
   type AttentionModsWgsl,
+  attention,
   BlockSparseAttentionOp,
   type BlockTables,
   type CompiledAttentionMods,
@@ -271,6 +272,46 @@ export const blockSparseAttentionCases: CaseGroup = {
       blockKv: 8,
       dtype: 'float16',
     }),
+  'a NaN key a row attends makes the row NaN, even alone in its block, as dense attention': async (
+    ctx,
+  ) => {
+    // Window 2 over blocks of 2: row 6 sees key 5 alone in key block 2 (and key 6 in block 3).
+    const [l, e, ev, poisoned] = [8, 4, 3, 5];
+    const mask = slidingWindow(2);
+    const q = ctx.random([1, 1, l, e]).t;
+    const kValues = ctx.random([1, 1, l, e]).values;
+    const k = ctx.tensor(
+      kValues.map((x, i) => (Math.floor(i / e) === poisoned ? Number.NaN : x)),
+      [1, 1, l, e],
+    );
+    const v = ctx.random([1, 1, l, ev]).t;
+    const blocks = tablesFor(mask.js, {
+      qLen: l,
+      kvLen: l,
+      blockQ: 2,
+      blockKv: 2,
+      batch: 1,
+      heads: 1,
+    });
+    const [out] = runOp(BlockSparseAttentionOp, [q, k, v], {
+      blocks,
+      mods: modsFor(mask, undefined),
+      scale: 0.5,
+    });
+    const allowed = Array.from({ length: l * l }, (_, x) =>
+      mask.js(0, 0, Math.floor(x / l), x % l),
+    );
+    const attnMask = ctx.tensor(allowed, [l, l], 'bool');
+    const dense = await ctx.read(attention(q, k, v, { attnMask, scale: 0.5 }));
+    const got = await ctx.read(out as Tensor);
+    for (let i = 0; i < l; i++) {
+      const row = (xs: number[]) => xs.slice(i * ev, (i + 1) * ev);
+      const sees = mask.js(0, 0, i, poisoned);
+      expect(row(dense).every(Number.isNaN), `dense row ${i}`).toBe(sees);
+      expect(row(got).every(Number.isNaN), `block-sparse row ${i} is NaN`).toBe(sees);
+      if (!sees) expectClose(row(got), row(dense), ctx.tol('float32'), `row ${i}`);
+    }
+  },
   'block tables for other lengths are rejected, naming the op': (ctx) => {
     const q = ctx.random([1, 1, 5, 4]).t;
     const k = ctx.random([1, 1, 6, 4]).t;
