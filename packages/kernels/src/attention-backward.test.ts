@@ -17,9 +17,9 @@ describe('backwardTile', () => {
   });
 });
 
-// The attention gradient cases again on a device limited to WebGPU's default 16 KiB of
-// workgroup memory: smaller tiles, so other lengths cross their boundaries, and the per-row
-// kernels for E = Ev = 512.
+// The attention gradient cases (dense and block-sparse) again on a device limited to WebGPU's
+// default 16 KiB of workgroup memory: smaller tiles, so other lengths cross their boundaries,
+// and the per-row kernels for E = Ev = 512.
 const SMALL_SHARED = 16384;
 await describeGpuConformance(
   async () => {
@@ -35,5 +35,9 @@ await describeGpuConformance(
     }
     return device;
   },
-  { 'attention gradients, 16 KiB of workgroup memory': ALL_GROUPS['attention gradients']! },
+  {
+    'attention gradients, 16 KiB of workgroup memory': ALL_GROUPS['attention gradients']!,
+    'block-sparse attention gradients, 16 KiB of workgroup memory':
+      ALL_GROUPS['block-sparse attention gradients']!,
+  },
 );

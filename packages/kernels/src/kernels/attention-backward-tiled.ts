@@ -37,27 +37,34 @@ function firstRowWgsl(isCausal: boolean): string {
 }
 
 /** Private vec4 rows (zero-padded past dim) and a zeroed accumulator, as WGSL declarations. */
-function privateRows(rows: Record<string, number>): string {
+export function privateRows(rows: Record<string, number>): string {
   return Object.entries(rows)
     .map(([name, dim]) => `var<private> ${name}: array<vec4f, ${Math.max(Math.ceil(dim / 4), 1)}>;`)
     .join('\n');
 }
 
 /** WGSL statements filling private row `name` from `load_<src>` at `base`. */
-function loadRow(name: string, src: string, base: string, dim: number): string {
+export function loadRow(name: string, src: string, base: string, dim: number): string {
   return `  for (var c = 0u; c < ${Math.ceil(dim / 4)}u; c++) { ${name}[c] = ${load4(src, base, 'c', dim)}; }`;
 }
 
-function zeroRow(name: string, dim: number): string {
+export function zeroRow(name: string, dim: number): string {
   return `  for (var c = 0u; c < ${Math.ceil(dim / 4)}u; c++) { ${name}[c] = vec4f(0.0); }`;
 }
 
-function storeRow(out: string, name: string, base: string, dim: number): string {
+export function storeRow(out: string, name: string, base: string, dim: number): string {
   return `  for (var c = 0u; c < ${dim}u; c++) { ${out}[${base} + c] = ${name}[c / 4u][c % 4u]; }`;
 }
 
 /** Σ_c dot(a[a_at + c], b[b_at + c]) over the vec4s of a dim-wide row, as a WGSL expression loop. */
-function dotLoop(target: string, a: string, aAt: string, b: string, bAt: string, dim: number) {
+export function dotLoop(
+  target: string,
+  a: string,
+  aAt: string,
+  b: string,
+  bAt: string,
+  dim: number,
+) {
   const n = Math.ceil(dim / 4);
   return `for (var c = 0u; c < ${n}u; c++) { ${target} += dot(${a}[${aAt}c], ${b}[${bAt}c]); }`;
 }

@@ -10,7 +10,9 @@ import type { GpuStorage, WebGPUDevice } from '../runtime/webgpu-device.js';
 import { type ParamBlock, type ParamFields, paramBlock, textId } from '../wgsl/params.js';
 import { ROW_WORKGROUP } from '../wgsl/row-reduce.js';
 import { type Binding, COMMON_WGSL, declareBindings, entryPoint, loadFns } from '../wgsl/shader.js';
+import { BACKWARD_ROWS, backwardTile } from './attention-backward-tiled.js';
 import { modParams, modsFor, packBlocks } from './attention-block-sparse.js';
+import { dkvTiled, dqTiled, type TiledPass } from './attention-block-sparse-backward-tiled.js';
 import { packFloat16 } from './map-kernel.js';
 import { gpuStorage, registerGpuKernel } from './register.js';
 
@@ -18,9 +20,11 @@ import { gpuStorage, registerGpuKernel } from './register.js';
 // Algorithm 2, over only the forward's blocks): `blockSparseAttentionLse` and the dQ pass
 // walk each query row's key blocks as the forward does; the dK/dV pass walks, for each key
 // row, the query blocks that visit its key block, from the block tables transposed on the
-// host. Full blocks skip the mask, partial blocks evaluate the mods' inlined WGSL. One
-// invocation per row, so no two invocations write one element and no float atomics are
-// needed; nothing of size L x S is allocated.
+// host. Full blocks skip the mask, partial blocks evaluate the mods' inlined WGSL. dQ and
+// dK/dV run tiled (attention-block-sparse-backward-tiled.ts) when a tile fits the device's
+// workgroup memory, else, like the log-sum-exp pass, one invocation per row. Either way no
+// two invocations write one element, so no float atomics are needed; nothing of size L x S
+// is allocated.
 
 const FIELDS = {
   heads: 'u32',
@@ -42,6 +46,7 @@ const FIELDS = {
   tFullIndicesAt: 'u32',
   tPartialOffsetsAt: 'u32',
   tPartialIndicesAt: 'u32',
+  splits: 'u32',
 } as const;
 
 /**
@@ -106,6 +111,11 @@ fn raw_score(row: u32, kv_row: u32) -> f32 {
 fn finish_score(raw: f32, b: u32, h: u32, i: u32, j: u32) -> f32 { return ${finish}; }
 // The score modifier's derivative at the raw score (the chain rule's factor on dS).
 fn score_grad(raw: f32, b: u32, h: u32, i: u32, j: u32) -> f32 { return ${grad}; }
+// dS = p · (dOut_i · v_j − delta_i) · mod'(raw) · scale: the score modifier's derivative at
+// the raw score carries dS back through it (the chain rule).
+fn grad_ds(p: f32, dp: f32, delta: f32, raw: f32, b: u32, h: u32, i: u32, j: u32) -> f32 {
+  return p * (dp - delta) * score_grad(raw, b, h, i, j) * params.scale;
+}
 // The block tables fold the dimensions they broadcast over (blockTableRow).
 fn table_bh(b: u32, h: u32) -> u32 {
   return (b % params.maskBatch) * params.maskHeads + h % params.maskHeads;
@@ -154,15 +164,12 @@ ${visit}
   }`;
 }
 
-/**
- * p and dS = p · (dOut_i · v_j − delta_i) · mod'(raw) · scale for the pair in scope: the
- * score modifier's derivative at the raw score carries dS back through it (the chain rule).
- */
+/** p and dS (`grad_ds`) for the pair in scope. */
 function pairWgsl(ev: number): string {
   return `        let p = exp(s - lse);
         var dp = 0.0;
         for (var c = 0u; c < ${ev}u; c++) { dp += f32(load_dout(row * ${ev}u + c)) * f32(load_v(kv_row * ${ev}u + c)); }
-        let ds = p * (dp - load_delta(row)) * score_grad(raw, b, h, i, j) * params.scale;`;
+        let ds = grad_ds(p, dp, load_delta(row), raw, b, h, i, j);`;
 }
 
 function lseBody(): string {
@@ -230,6 +237,41 @@ ${pairWgsl(ev)}
   for (var c = 0u; c < ${ev}u; c++) { dv[kv_row * ${ev}u + c] = dv_acc[c]; }`;
 }
 
+/** How a tiled pass lays out its work over the blocks of the side it owns. */
+interface Tiling {
+  /** Invocations a workgroup: the rows of one slice of an owned block. */
+  rows: number;
+  /** Rows of the other side staged a time. */
+  tile: number;
+  /** Workgroups a block (its slices). */
+  splits: number;
+  /** The pass's workgroup-memory and private declarations. */
+  decls: string;
+}
+
+/**
+ * A gradient pass: when a tile fits workgroup memory (`tile` rows), slices of up to
+ * BACKWARD_ROWS rows of each owned block of `own` rows (`blocks` blocks in all), staging the
+ * other side's blocks of `other` rows at most a block at a time; else one invocation per row.
+ */
+function gradPass(
+  tile: number | undefined,
+  sides: { own: number; other: number; blocks: number },
+  tiled: (rows: number, tile: number) => TiledPass,
+  perRow: { count: number; body: () => string },
+): Pick<Launch, 'count' | 'body' | 'tiled'> {
+  if (tile === undefined) return { count: perRow.count, body: perRow.body() };
+  const rows = Math.min(BACKWARD_ROWS, sides.own);
+  const splits = Math.ceil(sides.own / rows);
+  const staged = Math.min(tile, sides.other);
+  const pass = tiled(rows, staged);
+  return {
+    count: sides.blocks * splits,
+    body: pass.body,
+    tiled: { rows, tile: staged, splits, decls: pass.decls },
+  };
+}
+
 interface Launch {
   device: WebGPUDevice;
   name: string;
@@ -238,8 +280,11 @@ interface Launch {
   /** q, k, v, then dOut, lse, delta when present (the lse pass binds k and v for them). */
   inputs: readonly Tensor[];
   outputs: readonly { name: string; size: number }[];
+  /** Rows (a per-row pass) or workgroups (a tiled pass): `params.count`. */
   count: number;
   body: string;
+  /** A tiled pass's layout; without it one invocation runs per row. */
+  tiled?: Tiling;
   /** Whether the pass multiplies by the score modifier's derivative. */
   needsGrad: boolean;
 }
@@ -307,6 +352,7 @@ function launch(l: Launch): GpuStorage[] {
     tFullIndicesAt: t + backward.at[0],
     tPartialOffsetsAt: t + backward.at[1],
     tPartialIndicesAt: t + backward.at[2],
+    splits: l.tiled?.splits ?? 1,
   });
   const params: ParamBlock = modParams(base, mods);
   const outBindings = l.outputs.map((o): Binding => ({ name: o.name, dtype: 'float32' }));
@@ -318,17 +364,20 @@ function launch(l: Launch): GpuStorage[] {
       e: d.headDim,
       ev: d.valueDim,
       mods: mods ? textId(mods.code) : 'none',
+      rows: l.tiled?.rows ?? 0,
+      tile: l.tiled?.tile ?? 0,
     },
     source: () =>
       [
         prelude(bindings, outBindings, params.fields, mods, d.headDim),
-        entryPoint(ROW_WORKGROUP, l.body),
+        l.tiled?.decls ?? '',
+        entryPoint(l.tiled?.rows ?? ROW_WORKGROUP, l.body),
       ].join('\n'),
     inputs: [...l.inputs.map(gpuStorage), ...uploads],
     outputs,
     params,
     count: l.count,
-    workgroups: Math.ceil(l.count / ROW_WORKGROUP),
+    workgroups: l.tiled ? l.count : Math.ceil(l.count / ROW_WORKGROUP),
   });
   for (const u of uploads) device.release(u);
   return outputs;
@@ -371,20 +420,36 @@ export function registerBlockSparseBackwardKernels(): void {
         inputs,
         needsGrad: true,
       };
+      const m = ctx.attrs.blocks;
+      const numKvBlocks = Math.ceil(m.kvLen / m.blockKv);
+      const tile = backwardTile(
+        d.headDim,
+        d.valueDim,
+        device.limits.maxComputeWorkgroupStorageSize,
+      );
+      const [e, ev] = [d.headDim, d.valueDim];
       const [dq] = launch({
         ...common,
-        outputs: [{ name: 'dq', size: rows * d.headDim }],
-        count: rows,
-        body: dqBody(d.headDim, d.valueDim),
+        outputs: [{ name: 'dq', size: rows * e }],
+        ...gradPass(
+          tile,
+          { own: m.blockQ, other: m.blockKv, blocks: d.batch * d.qHeads * m.numQBlocks },
+          (r, t) => dqTiled(e, ev, r, t),
+          { count: rows, body: () => dqBody(e, ev) },
+        ),
       });
       const [dk, dv] = launch({
         ...common,
         outputs: [
-          { name: 'dk', size: keyRows * d.headDim },
-          { name: 'dv', size: keyRows * d.valueDim },
+          { name: 'dk', size: keyRows * e },
+          { name: 'dv', size: keyRows * ev },
         ],
-        count: keyRows,
-        body: dkvBody(d.headDim, d.valueDim),
+        ...gradPass(
+          tile,
+          { own: m.blockKv, other: m.blockQ, blocks: d.batch * d.kvHeads * numKvBlocks },
+          (r, t) => dkvTiled(e, ev, r, t),
+          { count: keyRows, body: () => dkvBody(e, ev) },
+        ),
       });
       const sizes = [rows * d.headDim, keyRows * d.headDim, keyRows * d.valueDim];
       return [dq!, dk!, dv!].map((s, i) =>

@@ -225,6 +225,25 @@ export const blockSparseGradientCases: CaseGroup = {
       blockKv: 5,
       softCapAndBias: true,
     }),
+  // The GPU kernels give each workgroup a slice of up to 64 rows of one block and stage the
+  // other side's blocks a tile at a time: blocks over 64 rows split into slices, blocks that
+  // do not divide L end short, tiles end inside a block.
+  'query blocks of 96 rows in two slices, key blocks of 80 (L = 130, S = 140)': (ctx) =>
+    check(ctx, {
+      sizes: sizes(1, 2, 2, 130, 140, 8, 4),
+      mask: slidingWindow(40),
+      blockQ: 96,
+      blockKv: 80,
+    }),
+  'L = 70 in blocks of 16 and 32, grouped-query (Hq 4, Hkv 1)': (ctx) =>
+    check(ctx, {
+      sizes: sizes(2, 4, 1, 70, 70, 8, 8),
+      mask: slidingWindow(24),
+      blockQ: 16,
+      blockKv: 32,
+    }),
+  'head dims of 512 (small tiles, or none in 16 KiB of workgroup memory)': (ctx) =>
+    check(ctx, { sizes: sizes(1, 1, 1, 9, 11, 512, 512), mask: CAUSAL, blockQ: 4, blockKv: 4 }),
   'a score modifier without a derivative is refused when the forward is recorded': (ctx) => {
     const q = ctx.random([1, 1, 4, 4]).t;
     const blocks = tablesFor(CAUSAL.js, {
