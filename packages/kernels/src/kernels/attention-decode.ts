@@ -53,7 +53,8 @@ function decodeSource(plan: AttentionPlan, params: ParamFields): string {
     let j = c0 + lid;
     var s = neg_inf();
     if (j < stop) { s = key_score(r, k_base, j); }
-    let m_new = max(m, reduce_max(s, lid));
+    // max_f32 keeps a NaN score (a key the row attends): the row must come out NaN.
+    let m_new = max_f32(m, reduce_max(s, lid));
     // With m_new = -inf every p and alpha is 0 and nothing changes.
     let p = select(exp(s - m_new), 0.0, s == neg_inf());
     let alpha = select(exp(m - m_new), 0.0, m == neg_inf());
@@ -97,7 +98,11 @@ const COMBINE_BODY = `  let ev = params.ev;
   let c = i % ev;
   let stride = ev + 2u;
   var top = neg_inf();
-  for (var s = 0u; s < splits; s++) { top = max(top, load_x0((row * splits + s) * stride)); }
+  for (var s = 0u; s < splits; s++) {
+    let m = load_x0((row * splits + s) * stride);
+    if (is_nan(m)) { return nan(); }
+    top = max(top, m);
+  }
   if (top == neg_inf()) { return 0.0; }
   var l = 0.0;
   var acc = 0.0;
@@ -117,7 +122,11 @@ const COMBINE_BODY = `  let ev = params.ev;
 const LSE_BODY = `  let splits = params.splits;
   let stride = params.ev + 2u;
   var top = neg_inf();
-  for (var s = 0u; s < splits; s++) { top = max(top, load_x0((i * splits + s) * stride)); }
+  for (var s = 0u; s < splits; s++) {
+    let m = load_x0((i * splits + s) * stride);
+    if (is_nan(m)) { return nan(); }
+    top = max(top, m);
+  }
   if (top == neg_inf()) { return neg_inf(); }
   var l = 0.0;
   for (var s = 0u; s < splits; s++) {

@@ -73,6 +73,9 @@ var<private> q_row: array<vec4f, ${Math.max(e4, 1)}>;
 var<private> acc: array<vec4f, ${Math.max(v4, 1)}>;
 var<private> m_run: f32;
 var<private> l_run: f32;
+// A NaN score at a key the row attends makes the row NaN (as a dense softmax does), even when
+// max() drops it and its tile would otherwise count as empty.
+var<private> saw_nan: bool;
 var<workgroup> tk: array<vec4f, ${Math.max(bc * e4, 1)}>;
 var<workgroup> tv: array<vec4f, ${Math.max(bc * v4, 1)}>;
 
@@ -81,6 +84,7 @@ fn start_row(q_base: u32) {
   for (var c = 0u; c < ${v4}u; c++) { acc[c] = vec4f(0.0); }
   m_run = neg_inf();
   l_run = 0.0;
+  saw_nan = false;
 }
 
 // Fold keys [start, stop) of the kv head at k_base / v_base (row 0) into the running state.
@@ -103,6 +107,7 @@ ${stageRowsWgsl({ tile: 'tv', src: 'v', base: 'v_base', first: 't0', stop: 'stop
       }
       s[t] = score;
       tile_max = max(tile_max, score);
+      if (is_nan(score)) { saw_nan = true; }
     }
     let m_new = max(m_run, tile_max);
     if (m_new != neg_inf()) {
@@ -120,12 +125,16 @@ ${stageRowsWgsl({ tile: 'tv', src: 'v', base: 'v_base', first: 't0', stop: 'stop
   }
 }
 
-// The row's log-sum-exp from the running max and sum, m + log(l); -inf when it saw no key.
-fn row_lse() -> f32 { return select(m_run + log(l_run), neg_inf(), m_run == neg_inf()); }
+// The row's log-sum-exp from the running max and sum, m + log(l); -inf when it saw no key,
+// NaN after a NaN score.
+fn row_lse() -> f32 {
+  if (saw_nan) { return nan(); }
+  return select(m_run + log(l_run), neg_inf(), m_run == neg_inf());
+}
 
-// A row that saw no key (every score -inf) is zeros.
+// A row that saw no key (every score -inf) is zeros; one that saw a NaN score is NaN.
 fn finish_row(o_base: u32) {
-  let inv = select(1.0 / l_run, 0.0, m_run == neg_inf());
+  let inv = select(select(1.0 / l_run, 0.0, m_run == neg_inf()), nan(), saw_nan);
   for (var c = 0u; c < ${ev}u; c++) { out[o_base + c] = acc[c / 4u][c % 4u] * inv; }
 }`;
 }

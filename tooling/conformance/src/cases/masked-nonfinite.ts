@@ -2,6 +2,7 @@ import {
   type AttentionOptions,
   attention,
   attentionWeights,
+  attentionWithLse,
   type Tensor,
   valueAndGrads,
 } from '@qkv/tensor';
@@ -179,6 +180,51 @@ for (const kind of KINDS.filter((k) => k !== 'causal future')) {
       };
     }
   }
+}
+
+/**
+ * The other side of the rule: NaN in k at a key a row attends makes that row NaN, even when
+ * it is the only key the row attends (a max over the row's scores alone would skip it), and
+ * leaves the other rows as they were. L = 3 takes WebGPU's split-K decode, L = 7 the fused
+ * kernel.
+ */
+for (const l of [3, 7]) {
+  maskedNonFiniteCases[`NaN at the only key a row attends makes that row NaN, L = ${l}`] = async (
+    ctx,
+  ) => {
+    const s = 9;
+    const q = ctx.random([1, 1, l, E]);
+    const k = ctx.random([1, 1, s, E]);
+    const v = ctx.random([1, 1, s, EV]);
+    // Row 1 attends key 4 only; the other rows attend every key but 4.
+    const allowed = Array.from({ length: l * s }, (_, x) =>
+      Math.floor(x / s) === 1 ? x % s === 4 : x % s !== 4,
+    );
+    const attnMask = ctx.tensor(allowed, [l, s], 'bool');
+    const kBad = ctx.tensor(
+      k.values.map((x, i) => (Math.floor(i / E) === 4 ? Number.NaN : x)),
+      [1, 1, s, E],
+    );
+    const expected = refAttention(
+      { data: q.values, shape: [1, 1, l, E] },
+      { data: k.values, shape: [1, 1, s, E] },
+      { data: v.values, shape: [1, 1, s, EV] },
+      { mask: { data: allowed.map(Number), shape: [l, s], bool: true } },
+    );
+    const out = await ctx.read(attention(q.t, kBad, v.t, { attnMask }));
+    const withLse = attentionWithLse(q.t, kBad, v.t, { attnMask });
+    withLse.out.dispose();
+    const lse = await ctx.read(withLse.lse);
+    for (let i = 0; i < l; i++) {
+      const row = (xs: readonly number[]) => xs.slice(i * EV, (i + 1) * EV);
+      if (i === 1) {
+        expect(row(out).every(Number.isNaN), 'row 1 is NaN').toBe(true);
+        expect(Number.isNaN(lse[1]), 'row 1 log-sum-exp is NaN').toBe(true);
+      } else {
+        expectClose(row(out), row(expected.out), F32, `row ${i}`);
+      }
+    }
+  };
 }
 
 /**
