@@ -17,6 +17,8 @@ import {
 } from '@qkv/tensor';
 import {
   AdamW,
+  INDUCTION_CONFIG,
+  INDUCTION_TRAINING,
   initParameters,
   languageModelLoss,
   repeatedSequences,
@@ -36,15 +38,9 @@ const threads = Number(values.threads);
 const steps = Number(values.steps);
 const without = new Set(values.without.split(',').filter((op) => op !== ''));
 
-// The Train view's model: 2-layer attention-only transformer, batch 16.
-const config: TransformerConfig = {
-  vocabSize: 32,
-  dModel: 64,
-  numHeads: 4,
-  numLayers: 2,
-  contextLength: 64,
-};
-const batch = 16;
+// The Train view's model and training (one definition in @qkv/train).
+const config: TransformerConfig = INDUCTION_CONFIG;
+const { batch, lr, embedStd, minPeriod } = INDUCTION_TRAINING;
 
 const device = await createWasmDevice({ threads });
 
@@ -84,14 +80,14 @@ for (const op of listOps()) {
   });
 }
 
-const params = initParameters(config, { seed: 1, device, embedStd: 0.3 });
-const optimizer = new AdamW(params, { lr: 1e-2, weightDecay: 0 });
+const params = initParameters(config, { seed: 1, device, embedStd });
+const optimizer = new AdamW(params, { lr, weightDecay: 0 });
 const rng = new Random(2);
 const step = () => {
   const tokens = repeatedSequences(batch, config.contextLength, config.vocabSize, {
     rng,
     device,
-    minPeriod: 3,
+    minPeriod,
   });
   const loss = trainStep(optimizer, (p) => languageModelLoss(config, p, tokens));
   const value = (loss.dataSync() as Float32Array)[0]!;

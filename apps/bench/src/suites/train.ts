@@ -2,6 +2,8 @@ import { blockSparseAttention, createBlockMask, slidingWindow } from '@qkv/spars
 import { attention, grads, Random, type Tensor } from '@qkv/tensor';
 import {
   AdamW,
+  INDUCTION_CONFIG,
+  INDUCTION_TRAINING,
   initParameters,
   languageModelLoss,
   repeatedSequences,
@@ -145,23 +147,24 @@ async function slidingWindowCases(
   );
 }
 
-/** One AdamW step of the explorer's model on a batch of repeated sequences. */
+/**
+ * One AdamW step of the explorer's model (@qkv/train's `INDUCTION_CONFIG` and its training
+ * settings) on a batch of repeated sequences; `--quick` shortens the context and the batch.
+ */
 async function trainStepCase(ctx: SuiteContext): Promise<void> {
   const device = contextDevice(ctx);
+  const { lr, embedStd, minPeriod } = INDUCTION_TRAINING;
   const config: TransformerConfig = {
-    vocabSize: 16,
-    dModel: 64,
-    numHeads: 4,
-    numLayers: 2,
-    contextLength: ctx.quick ? 16 : 64,
+    ...INDUCTION_CONFIG,
+    ...(ctx.quick ? { contextLength: 16 } : {}),
   };
-  const batch = ctx.quick ? 2 : 8;
-  const params = initParameters(config, { seed: 1, device });
-  const optimizer = new AdamW(params, { lr: 3e-3, weightDecay: 0 });
+  const batch = ctx.quick ? 2 : INDUCTION_TRAINING.batch;
+  const params = initParameters(config, { seed: 1, device, embedStd });
+  const optimizer = new AdamW(params, { lr, weightDecay: 0 });
   const tokens = repeatedSequences(batch, config.contextLength, config.vocabSize, {
     rng: new Random(5),
     device,
-    minPeriod: config.contextLength / 4,
+    minPeriod,
   });
   const settle = ctx.settle ?? (async () => {});
   try {
