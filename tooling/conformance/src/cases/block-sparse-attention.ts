@@ -192,6 +192,13 @@ export const sizes = (
 
 export const CAUSAL: MaskSpec = { js: (_b, _h, i, j) => j <= i, wgsl: 'kv_idx <= q_idx' };
 
+/** A mask that differs per head and leaves holes in every block (partial blocks everywhere). */
+export const HOLES_PER_HEAD: MaskSpec = {
+  js: (_b, h, i, j) => (i + j + h) % 3 !== 0,
+  wgsl: '(q_idx + kv_idx + h) % 3i != 0i',
+  perHead: true,
+};
+
 export const slidingWindow = (w: number): MaskSpec => ({
   js: (_b, _h, i, j) => j <= i && i - j < w,
   wgsl: `kv_idx <= q_idx && q_idx - kv_idx < ${w}i`,
@@ -227,11 +234,7 @@ export const blockSparseAttentionCases: CaseGroup = {
   'mask per batch and head, rank 3 (no batch)': (ctx) =>
     check(ctx, {
       sizes: sizes(0, 3, 3, 13, 11, 8, 4),
-      mask: {
-        js: (_b, h, i, j) => (i + j + h) % 3 !== 0,
-        wgsl: '(q_idx + kv_idx + h) % 3i != 0i',
-        perHead: true,
-      },
+      mask: HOLES_PER_HEAD,
       blockQ: 4,
       blockKv: 4,
     }),

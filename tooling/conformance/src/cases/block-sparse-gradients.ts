@@ -17,6 +17,7 @@ import type { CaseContext, CaseGroup } from '../harness.js';
 import { countKernelRuns } from './attention-lse.js';
 import {
   CAUSAL,
+  HOLES_PER_HEAD,
   type MaskSpec,
   modsFor,
   type Predicate,
@@ -188,11 +189,7 @@ export const blockSparseGradientCases: CaseGroup = {
   'mask per head (partial blocks evaluate it per element)': (ctx) =>
     check(ctx, {
       sizes: sizes(1, 2, 2, 11, 9, 4, 4),
-      mask: {
-        js: (_b, h, i, j) => (i + j + h) % 3 !== 0,
-        wgsl: '(q_idx + kv_idx + h) % 3i != 0i',
-        perHead: true,
-      },
+      mask: HOLES_PER_HEAD,
       blockQ: 4,
       blockKv: 4,
     }),
